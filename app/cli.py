@@ -1,0 +1,165 @@
+"""The ``referral-graph`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+from app import logs
+from app.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("referral_graph")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings().with_overrides(
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        data_dir=getattr(args, "data_dir", None),
+    )
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.main import create_app
+
+    settings = _settings(args)
+    where = settings.neo4j_uri or f"the embedded store in {settings.data_dir.resolve()}"
+    print(
+        f"referral-graph: GraphiQL at http://{settings.host}:{settings.port}/graphql "
+        f"(store: {where})",
+        file=sys.stderr,
+    )
+    uvicorn.run(
+        create_app(settings, demo=args.demo), host=settings.host, port=settings.port,
+        log_config=None, access_log=False,
+    )
+    return 0
+
+
+async def _with_store(settings: Settings, work: Callable[..., Awaitable[None]]) -> None:
+    from app.main import AppState, open_store
+
+    state = AppState()
+    store = await open_store(settings, state)
+    try:
+        await work(store)
+    finally:
+        await store.close()
+        if state.server is not None:
+            await asyncio.to_thread(state.server.stop)
+
+
+def _load(settings: Settings, dataset_factory: Callable[[], object], label: str) -> int:
+    from tqdm import tqdm
+
+    from graph import bulk
+
+    started = time.perf_counter()
+    data = dataset_factory()
+    assert isinstance(data, bulk.Dataset)
+    total = sum(len(rows) for _, _, rows in data.statements())
+
+    async def work(store: object) -> None:
+        with tqdm(total=total, unit="rows", desc=label, file=sys.stderr) as bar:
+
+            def progress(name: str, n: int) -> None:
+                bar.set_postfix_str(name)
+                bar.update(n)
+
+            await bulk.load(store, data, progress)  # type: ignore[arg-type]
+
+    asyncio.run(_with_store(settings, work))
+    print(
+        f"loaded {len(data.professionals)} professionals, {len(data.customers)} customers, "
+        f"{len(data.jobs)} jobs, {len(data.referrals)} referrals, {len(data.networks)} networks "
+        f"({data.relationships} relationships) in {time.perf_counter() - started:.1f} s",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def seed_demo(args: argparse.Namespace) -> int:
+    from seeds.demo import demo_dataset
+
+    return _load(_settings(args), demo_dataset, "demo")
+
+
+def seed_synthetic(args: argparse.Namespace) -> int:
+    from seeds.synthetic import synthetic_dataset
+
+    def make() -> object:
+        return synthetic_dataset(
+            args.professionals, args.customers, args.jobs, args.referrals, seed=args.seed
+        )
+
+    return _load(_settings(args), make, "synthetic")
+
+
+def export_schema(args: argparse.Namespace) -> int:
+    from schema.build import SNAPSHOT, sdl
+
+    target = Path(args.output) if args.output else SNAPSHOT
+    target.write_text(sdl())
+    print(f"wrote {target}", file=sys.stderr)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="referral-graph", description="The referral graph of service professionals."
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def store_options(cmd: argparse.ArgumentParser) -> None:
+        cmd.add_argument(
+            "--data-dir", type=Path, default=None,
+            help="folder of the embedded store (default ./data; ignored with NEO4J_URI)",
+        )
+
+    s = sub.add_parser("serve", help="serve GraphQL (GraphiQL at /graphql)")
+    s.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
+    s.add_argument("--port", type=int, default=None, help="port (default 8000)")
+    s.add_argument("--demo", action="store_true", help="load the demo network into an empty store")
+    store_options(s)
+    s.set_defaults(func=serve)
+
+    seed = sub.add_parser("seed", help="load a data set into the store")
+    seed_sub = seed.add_subparsers(dest="dataset", required=True)
+    d = seed_sub.add_parser("demo", help="the demo network")
+    store_options(d)
+    d.set_defaults(func=seed_demo)
+    syn = seed_sub.add_parser("synthetic", help="a deterministic synthetic network")
+    syn.add_argument("--professionals", type=int, default=1000)
+    syn.add_argument("--customers", type=int, default=5000)
+    syn.add_argument("--jobs", type=int, default=10000)
+    syn.add_argument("--referrals", type=int, default=5000)
+    syn.add_argument("--seed", type=int, default=1)
+    store_options(syn)
+    syn.set_defaults(func=seed_synthetic)
+
+    e = sub.add_parser("export-schema", help="write the SDL snapshot schema/schema.graphql")
+    e.add_argument("--output", default=None, help="another file to write instead")
+    e.set_defaults(func=export_schema)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"referral-graph: {exc}", file=sys.stderr)
+        return 2
+    logs.configure(settings.log_level)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,198 @@
+"""The Starlette application: GraphQL at /graphql, health at /healthz and /readyz."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+from strawberry.asgi import GraphQL
+
+from app.settings import Settings
+from graph import bulk
+from graph.embedded import EmbeddedServer
+from graph.store import Store, connect
+from resolvers.context import Context
+from schema.build import build_schema
+
+log = logging.getLogger("referral_graph")
+
+
+class GraphQLApp(GraphQL[Context, None]):
+    def __init__(self, settings: Settings, state: AppState) -> None:
+        super().__init__(
+            build_schema(settings),
+            graphql_ide=None if settings.production else "graphiql",
+            allow_queries_via_get=False,
+        )
+        self.settings = settings
+        self.state = state
+
+    async def get_context(self, request: Any, response: Any) -> Context:
+        return Context.new(self.state.store, self.settings, request)
+
+
+class AppState:
+    """What the lifespan opens: the store, and the embedded server when there is one."""
+
+    def __init__(self) -> None:
+        self._store: Store | None = None
+        self.server: EmbeddedServer | None = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            raise RuntimeError("the store is not open")
+        return self._store
+
+    @store.setter
+    def store(self, store: Store) -> None:
+        self._store = store
+
+
+async def open_store(settings: Settings, state: AppState) -> Store:
+    """Connect to Neo4j (NEO4J_URI) or start the embedded server, then ensure the schema."""
+    if settings.embedded:
+        state.server = EmbeddedServer(settings.data_dir)
+        address = await asyncio.to_thread(state.server.start)
+        store = connect(address.uri, address.user, address.password, address.database)
+    else:
+        assert settings.neo4j_uri is not None
+        store = connect(
+            settings.neo4j_uri, settings.neo4j_user, settings.neo4j_password,
+            settings.neo4j_database,
+        )
+    await store.ensure_schema()
+    return store
+
+
+class Timeout:
+    """Fail a GraphQL request that runs past the configured time with a GraphQL error."""
+
+    def __init__(self, app: ASGIApp, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/graphql"):
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Any) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        try:
+            async with asyncio.timeout(self.seconds):
+                await self.app(scope, receive, tracking_send)
+        except TimeoutError:
+            if started:
+                raise
+            body = {"data": None, "errors": [{
+                "message": f"the request ran past the limit of {self.seconds:g} s",
+                "extensions": {"code": "TIMEOUT"},
+            }]}
+            response = JSONResponse(body, status_code=200)
+            await response(scope, receive, send)
+
+
+class AccessLog:
+    """One structured line per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def recording_send(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, recording_send)
+        finally:
+            log.info("request", extra={
+                "method": scope["method"], "path": scope["path"], "status": status,
+                "ms": round((time.perf_counter() - start) * 1000, 1),
+            })
+
+
+def create_app(
+    settings: Settings, *, store: Store | None = None, demo: bool = False
+) -> Starlette:
+    """The application. With ``store`` given, the caller owns the store (tests); otherwise the
+    lifespan opens it (starting the embedded server when no NEO4J_URI is set) and closes it."""
+    state = AppState()
+    if store is not None:
+        state.store = store
+    graphql = GraphQLApp(settings, state)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        owned = store is None
+        if owned:
+            state.store = await open_store(settings, state)
+        if demo:
+            await load_demo_if_empty(state.store)
+        try:
+            yield
+        finally:
+            if owned:
+                await state.store.close()
+                if state.server is not None:
+                    await asyncio.to_thread(state.server.stop)
+
+    async def healthz(request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    async def readyz(request: Request) -> Response:
+        if await state.store.ping():
+            return PlainTextResponse("ready")
+        return PlainTextResponse("store unavailable", status_code=503)
+
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.app_state = state
+    app.add_middleware(Timeout, seconds=settings.request_timeout)
+    app.add_middleware(AccessLog)
+    return app
+
+
+COUNT_NODES = "MATCH (n) RETURN count(n) AS n"
+
+
+async def load_demo_if_empty(store: Store) -> bool:
+    """Load the demo network into an empty store; a store with data is left alone."""
+    from seeds.demo import demo_dataset
+
+    if (await store.read(COUNT_NODES))[0]["n"] > 0:
+        log.info("store not empty; demo network not loaded")
+        return False
+    await bulk.load(store, demo_dataset())
+    log.info("demo network loaded")
+    return True
+
+

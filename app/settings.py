@@ -1,0 +1,89 @@
+"""Settings, read from the environment once at start-up.
+
+Nothing else in the project reads ``os.environ``: the frozen :class:`Settings` is passed down.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the service cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    neo4j_uri: str | None = None
+    neo4j_user: str = "neo4j"
+    neo4j_password: str = ""
+    neo4j_database: str = "neo4j"
+    data_dir: Path = Path("data")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    env: str = "development"
+    log_level: str = "INFO"
+    max_depth: int = 15
+    max_aliases: int = 50
+    max_first: int = 100
+    max_hops: int = 6
+    max_limit: int = 50
+    request_timeout: float = 10.0
+
+    @property
+    def embedded(self) -> bool:
+        """True when the service runs its own embedded Bolt server."""
+        return self.neo4j_uri is None
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    def with_overrides(self, **changes: object) -> Settings:
+        """A copy with command-line overrides applied (``None`` values are ignored)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read every setting from ``env`` (the process environment by default)."""
+    env = os.environ if env is None else env
+    return Settings(
+        neo4j_uri=env.get("NEO4J_URI") or None,
+        neo4j_user=env.get("NEO4J_USER", "neo4j"),
+        neo4j_password=env.get("NEO4J_PASSWORD", ""),
+        neo4j_database=env.get("NEO4J_DATABASE", "neo4j"),
+        data_dir=Path(env.get("RG_DATA_DIR", "data")),
+        host=env.get("RG_HOST", "127.0.0.1"),
+        port=_int(env, "RG_PORT", 8000),
+        env=env.get("RG_ENV", "development"),
+        log_level=env.get("RG_LOG_LEVEL", "INFO").upper(),
+        max_depth=_int(env, "RG_MAX_DEPTH", 15),
+        max_aliases=_int(env, "RG_MAX_ALIASES", 50),
+        max_first=_int(env, "RG_MAX_FIRST", 100),
+        max_hops=_int(env, "RG_MAX_HOPS", 6),
+        max_limit=_int(env, "RG_MAX_LIMIT", 50),
+        request_timeout=_float(env, "RG_REQUEST_TIMEOUT", 10.0),
+    )

@@ -1,0 +1,1 @@
+"""Everything below the API: domain rules, the store, projections and algorithms."""

@@ -1,0 +1,1 @@
+"""Pure graph algorithms over networkx graphs: no I/O."""

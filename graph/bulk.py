@@ -1,0 +1,141 @@
+"""Bulk loading of whole data sets (seeds, imports) in ``UNWIND $rows`` batches.
+
+Rows are plain dicts with the store's property names and times already as store text
+(:func:`graph.timeutil.to_store`). Nodes are MERGEd on their id, so loading the same data set
+twice leaves one copy; relationships are created with the node that owns them (a job with its
+BOOKED and DONE_BY, a referral with MADE, FOR and INTRODUCES), so they are never doubled either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from graph.store import Store
+
+Row = dict[str, Any]
+BATCH = 5000
+
+LOAD_PROFESSIONALS = """
+UNWIND $rows AS r
+MERGE (p:Professional {id: r.id})
+ON CREATE SET p.name = r.name, p.trades = r.trades, p.area = r.area, p.createdAt = r.createdAt
+"""
+
+LOAD_CUSTOMERS = """
+UNWIND $rows AS r
+MERGE (c:Customer {id: r.id})
+ON CREATE SET c.name = r.name, c.area = r.area, c.createdAt = r.createdAt
+"""
+
+LOAD_NETWORKS = """
+UNWIND $rows AS r
+MERGE (n:Network {id: r.id})
+ON CREATE SET n.name = r.name, n.createdAt = r.createdAt
+"""
+
+LOAD_MEMBERSHIPS = """
+UNWIND $rows AS r
+MATCH (p:Professional {id: r.professionalId}), (n:Network {id: r.networkId})
+MERGE (p)-[m:MEMBER_OF]->(n)
+ON CREATE SET m.since = r.since
+"""
+
+LOAD_JOBS = """
+UNWIND $rows AS r
+MATCH (c:Customer {id: r.customerId}), (p:Professional {id: r.professionalId})
+WHERE NOT EXISTS { MATCH (:Job {id: r.id}) }
+CREATE (c)-[:BOOKED]->(:Job {id: r.id, trade: r.trade, completedAt: r.completedAt,
+        rating: r.rating, value: r.value, createdAt: r.createdAt})-[:DONE_BY]->(p)
+"""
+
+_LOAD_REFERRALS = """
+UNWIND $rows AS r
+MATCH (a:{label} {{id: r.referrerId}}), (p:Professional {{id: r.professionalId}}),
+      (c:Customer {{id: r.refereeId}})
+WHERE NOT EXISTS {{ MATCH (:Referral {{id: r.id}}) }}
+CREATE (a)-[:MADE]->(x:Referral {{id: r.id, status: r.status, verified: r.verified,
+        note: r.note, createdAt: r.createdAt, updatedAt: r.updatedAt,
+        statusHistory: r.statusHistory, statusTimes: r.statusTimes, openKey: r.openKey}})-[:FOR]->(p)
+CREATE (x)-[:INTRODUCES]->(c)
+"""
+LOAD_CUSTOMER_REFERRALS = _LOAD_REFERRALS.format(label="Customer")
+LOAD_PROFESSIONAL_REFERRALS = _LOAD_REFERRALS.format(label="Professional")
+
+LOAD_CONVERSIONS = """
+UNWIND $rows AS r
+MATCH (x:Referral {id: r.referralId}), (j:Job {id: r.jobId})
+WHERE NOT EXISTS { (x)-[:CONVERTED_TO]->(:Job) }
+CREATE (x)-[:CONVERTED_TO]->(j)
+"""
+
+
+@dataclass
+class Dataset:
+    """A whole network to load. Referral rows carry ``referrerId``; those of an open referral
+    carry ``openKey`` (see :func:`graph.referrals.open_key`); converted ones carry ``jobId``."""
+
+    professionals: list[Row] = field(default_factory=list)
+    customers: list[Row] = field(default_factory=list)
+    jobs: list[Row] = field(default_factory=list)
+    referrals: list[Row] = field(default_factory=list)
+    networks: list[Row] = field(default_factory=list)
+    memberships: list[Row] = field(default_factory=list)
+
+    def statements(self) -> list[tuple[str, str, list[Row]]]:
+        """(name, Cypher, rows) in load order: nodes before what links them."""
+        by_customer = [r for r in self.referrals if r["referrerId"].startswith("cus_")]
+        by_professional = [r for r in self.referrals if r["referrerId"].startswith("pro_")]
+        conversions = [
+            {"referralId": r["id"], "jobId": r["jobId"]} for r in self.referrals if r.get("jobId")
+        ]
+        return [
+            ("professionals", LOAD_PROFESSIONALS, self.professionals),
+            ("customers", LOAD_CUSTOMERS, self.customers),
+            ("networks", LOAD_NETWORKS, self.networks),
+            ("memberships", LOAD_MEMBERSHIPS, self.memberships),
+            ("jobs", LOAD_JOBS, self.jobs),
+            ("referrals", LOAD_CUSTOMER_REFERRALS, by_customer),
+            ("referrals", LOAD_PROFESSIONAL_REFERRALS, by_professional),
+            ("conversions", LOAD_CONVERSIONS, conversions),
+        ]
+
+    @property
+    def relationships(self) -> int:
+        return (
+            len(self.memberships) + 2 * len(self.jobs) + 3 * len(self.referrals)
+            + sum(1 for r in self.referrals if r.get("jobId"))
+        )
+
+
+def batches(rows: Sequence[Row], size: int = BATCH) -> Iterator[Sequence[Row]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+_REFERRAL_KEYS = (
+    "id", "status", "verified", "note", "createdAt", "updatedAt", "statusHistory",
+    "statusTimes", "openKey", "referrerId", "professionalId", "refereeId",
+)
+
+
+def _clean(name: str, rows: Iterable[Row]) -> list[Row]:
+    if name != "referrals":
+        return list(rows)
+    return [{k: r.get(k) for k in _REFERRAL_KEYS} for r in rows]
+
+
+async def load(
+    store: Store,
+    data: Dataset,
+    progress: Callable[[str, int], None] | None = None,
+    batch_size: int = BATCH,
+) -> None:
+    """Load ``data`` batch by batch, one transaction per batch; ``progress(name, n)`` is called
+    after each batch with the number of rows it held."""
+    for name, query, rows in data.statements():
+        for chunk in batches(_clean(name, rows), batch_size):
+            await store.run_write(query, rows=list(chunk))
+            if progress is not None:
+                progress(name, len(chunk))

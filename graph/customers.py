@@ -1,0 +1,79 @@
+"""Customers: create, look up by id, and list."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from graph import rules, timeutil
+from graph.idempotent import create_once
+from graph.ids import client_or_new_id
+from graph.models import Customer
+from graph.pagination import Page, PageRequest, make_page
+from graph.store import Store, Tx
+
+CUSTOMER_MAP = "c {.id, .name, .area, .createdAt, .erased}"
+
+CUSTOMER_BY_ID = f"MATCH (c:Customer {{id: $id}}) RETURN {CUSTOMER_MAP} AS row"
+
+CUSTOMERS_BY_IDS = f"""
+UNWIND $ids AS id
+MATCH (c:Customer {{id: id}})
+RETURN {CUSTOMER_MAP} AS row
+"""
+
+CREATE_CUSTOMER = """
+CREATE (c:Customer {id: $id, name: $name, area: $area, createdAt: $now})
+"""
+
+CUSTOMERS_PAGE = f"""
+MATCH (c:Customer)
+WHERE $after IS NULL OR c.id > $after
+RETURN {CUSTOMER_MAP} AS row
+ORDER BY row.id
+LIMIT $limit
+"""
+
+CUSTOMERS_COUNT = "MATCH (c:Customer) RETURN count(c) AS total"
+
+
+@dataclass(frozen=True)
+class NewCustomer:
+    name: str
+    area: str | None = None
+    id: str | None = None
+
+
+async def create_customer(store: Store, data: NewCustomer) -> Customer:
+    node_id = client_or_new_id(data.id, "Customer", ["input", "id"])
+    name = rules.clean_name(data.name, ["input", "name"])
+    area = rules.clean_area(data.area, ["input", "area"])
+
+    async def create(tx: Tx) -> None:
+        now = timeutil.to_store(timeutil.now())
+        await tx.run(CREATE_CUSTOMER, id=node_id, name=name, area=area, now=now)
+
+    row = await create_once(
+        store,
+        label="Customer",
+        node_id=node_id,
+        read=CUSTOMER_BY_ID,
+        create=create,
+        same={"name": name, "area": area},
+    )
+    return Customer.from_row(row)
+
+
+async def customers_by_ids(store: Store, ids: Sequence[str]) -> list[Customer | None]:
+    rows = await store.read(CUSTOMERS_BY_IDS, ids=list(ids))
+    found = {r["row"]["id"]: Customer.from_row(r["row"]) for r in rows}
+    return [found.get(i) for i in ids]
+
+
+async def list_customers(store: Store, page: PageRequest) -> Page[Customer]:
+    rows = await store.read(
+        CUSTOMERS_PAGE, after=page.after[0] if page.after else None, limit=page.first + 1
+    )
+    total = (await store.read(CUSTOMERS_COUNT))[0]["total"]
+    items = [Customer.from_row(r["row"]) for r in rows]
+    return make_page(items, page, total, key=lambda c: (c.id,))

@@ -1,0 +1,150 @@
+"""Plain records of the graph, as the layers above ``graph/`` see them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from graph.timeutil import from_store
+
+Row = dict[str, Any]
+
+
+class ReferralStatus(str, Enum):
+    SENT = "SENT"
+    ACCEPTED = "ACCEPTED"
+    CONVERTED = "CONVERTED"
+    DECLINED = "DECLINED"
+    EXPIRED = "EXPIRED"
+
+
+OPEN_STATUSES = frozenset({ReferralStatus.SENT, ReferralStatus.ACCEPTED})
+
+# The referral lifecycle: which status may follow which. Final statuses have no successor.
+TRANSITIONS: dict[ReferralStatus, frozenset[ReferralStatus]] = {
+    ReferralStatus.SENT: frozenset(
+        {ReferralStatus.ACCEPTED, ReferralStatus.DECLINED, ReferralStatus.EXPIRED}
+    ),
+    ReferralStatus.ACCEPTED: frozenset(
+        {ReferralStatus.CONVERTED, ReferralStatus.DECLINED, ReferralStatus.EXPIRED}
+    ),
+    ReferralStatus.CONVERTED: frozenset(),
+    ReferralStatus.DECLINED: frozenset(),
+    ReferralStatus.EXPIRED: frozenset(),
+}
+
+
+@dataclass(frozen=True)
+class Professional:
+    id: str
+    name: str
+    trades: list[str]
+    area: str | None
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Row) -> Professional:
+        return cls(
+            id=row["id"],
+            name=row["name"],
+            trades=list(row["trades"]),
+            area=row.get("area"),
+            created_at=from_store(row["createdAt"]),
+        )
+
+
+@dataclass(frozen=True)
+class Customer:
+    id: str
+    name: str
+    area: str | None
+    created_at: datetime
+    erased: bool = False
+
+    @classmethod
+    def from_row(cls, row: Row) -> Customer:
+        return cls(
+            id=row["id"],
+            name=row["name"],
+            area=row.get("area"),
+            created_at=from_store(row["createdAt"]),
+            erased=bool(row.get("erased")),
+        )
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    customer_id: str
+    professional_id: str
+    trade: str
+    completed_at: datetime
+    rating: int | None
+    value: float | None
+    referral_id: str | None
+
+    @classmethod
+    def from_row(cls, row: Row) -> Job:
+        return cls(
+            id=row["id"],
+            customer_id=row["customerId"],
+            professional_id=row["professionalId"],
+            trade=row["trade"],
+            completed_at=from_store(row["completedAt"]),
+            rating=row.get("rating"),
+            value=row.get("value"),
+            referral_id=row.get("referralId"),
+        )
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    status: ReferralStatus
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Referral:
+    id: str
+    referrer_id: str
+    professional_id: str
+    referee_id: str
+    status: ReferralStatus
+    verified: bool
+    note: str | None
+    created_at: datetime
+    updated_at: datetime
+    history: list[StatusChange]
+    job_id: str | None
+
+    @classmethod
+    def from_row(cls, row: Row) -> Referral:
+        return cls(
+            id=row["id"],
+            referrer_id=row["referrerId"],
+            professional_id=row["professionalId"],
+            referee_id=row["refereeId"],
+            status=ReferralStatus(row["status"]),
+            verified=bool(row["verified"]),
+            note=row.get("note"),
+            created_at=from_store(row["createdAt"]),
+            updated_at=from_store(row["updatedAt"]),
+            history=[
+                StatusChange(ReferralStatus(s), from_store(t))
+                for s, t in zip(row["statusHistory"], row["statusTimes"], strict=True)
+            ],
+            job_id=row.get("jobId"),
+        )
+
+
+@dataclass(frozen=True)
+class Network:
+    id: str
+    name: str
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Row) -> Network:
+        return cls(id=row["id"], name=row["name"], created_at=from_store(row["createdAt"]))

@@ -1,0 +1,279 @@
+"""Referrals: a referrer recommends a professional to a referee, through a lifecycle.
+
+SENT -> ACCEPTED | DECLINED | EXPIRED; ACCEPTED -> CONVERTED | DECLINED | EXPIRED; the rest are
+final. Every change is appended to the referral's history. An open referral carries ``openKey``
+(see ``graph.store``) so that the store refuses a duplicate open referral even under races.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from graph import rules, timeutil
+from graph.errors import (
+    Duplicate,
+    InvalidTransition,
+    NotFound,
+    SelfReferral,
+    ValidationError,
+)
+from graph.idempotent import create_once
+from graph.ids import check_id, client_or_new_id, kind_of
+from graph.lists import ListKey, fetch_pages, newest_first
+from graph.models import OPEN_STATUSES, TRANSITIONS, Referral, ReferralStatus
+from graph.pagination import Page, PageRequest
+from graph.store import Store, Tx
+
+REFERRAL_MAP = """x {.id, .status, .verified, .note, .createdAt, .updatedAt, .statusHistory,
+  .statusTimes,
+  referrerId: head([(a)-[:MADE]->(x) | a.id]),
+  professionalId: head([(x)-[:FOR]->(p:Professional) | p.id]),
+  refereeId: head([(x)-[:INTRODUCES]->(c:Customer) | c.id]),
+  jobId: head([(x)-[:CONVERTED_TO]->(j:Job) | j.id])}"""
+
+REFERRAL_BY_ID = f"MATCH (x:Referral {{id: $id}}) RETURN {REFERRAL_MAP} AS row"
+
+REFERRALS_BY_IDS = f"""
+UNWIND $ids AS id
+MATCH (x:Referral {{id: id}})
+RETURN {REFERRAL_MAP} AS row
+"""
+
+# Existence of the three parties, and whether the referrer had a job with the professional.
+_PARTIES = """
+OPTIONAL MATCH (a:{label} {{id: $referrerId}})
+OPTIONAL MATCH (p:Professional {{id: $professionalId}})
+OPTIONAL MATCH (c:Customer {{id: $refereeId}})
+RETURN a IS NOT NULL AS referrer, p IS NOT NULL AS professional, c IS NOT NULL AS referee,
+       size([(a)-[:BOOKED]->(:Job)-[:DONE_BY]->(p) | 1]) > 0 AS verified
+"""
+PARTIES_OF_CUSTOMER_REFERRAL = _PARTIES.format(label="Customer")
+PARTIES_OF_PROFESSIONAL_REFERRAL = _PARTIES.format(label="Professional")
+
+OPEN_REFERRAL = "MATCH (x:Referral {openKey: $openKey}) RETURN x.id AS id"
+
+_CREATE = """
+MATCH (a:{label} {{id: $referrerId}}), (p:Professional {{id: $professionalId}}),
+      (c:Customer {{id: $refereeId}})
+CREATE (a)-[:MADE]->(x:Referral {{id: $id, status: 'SENT', verified: $verified, note: $note,
+        createdAt: $now, updatedAt: $now, statusHistory: ['SENT'], statusTimes: [$now],
+        openKey: $openKey}})-[:FOR]->(p)
+CREATE (x)-[:INTRODUCES]->(c)
+"""
+CREATE_CUSTOMER_REFERRAL = _CREATE.format(label="Customer")
+CREATE_PROFESSIONAL_REFERRAL = _CREATE.format(label="Professional")
+
+# Optimistic: the change applies only if nobody moved the referral since it was read.
+SET_STATUS = """
+MATCH (x:Referral {id: $id})
+WHERE x.status = $from
+SET x.status = $to, x.updatedAt = $now,
+    x.statusHistory = x.statusHistory + [$to], x.statusTimes = x.statusTimes + [$now]
+RETURN count(x) AS changed
+"""
+
+CLOSE_REFERRAL = "MATCH (x:Referral {id: $id}) REMOVE x.openKey"
+
+JOB_FOR_CONVERSION = """
+MATCH (j:Job {id: $jobId})
+RETURN head([(c:Customer)-[:BOOKED]->(j) | c.id]) AS customerId,
+       head([(j)-[:DONE_BY]->(p:Professional) | p.id]) AS professionalId,
+       head([(r:Referral)-[:CONVERTED_TO]->(j) | r.id]) AS referralId
+"""
+
+LINK_JOB = """
+MATCH (x:Referral {id: $id}), (j:Job {id: $jobId})
+CREATE (x)-[:CONVERTED_TO]->(j)
+"""
+
+_FILTERS = """(k.status IS NULL OR x.status = k.status)
+  AND (k.referrer IS NULL OR size([(a)-[:MADE]->(x) WHERE a.id = k.referrer | 1]) > 0)"""
+
+
+def _list(anchor: str) -> str:
+    return newest_first(anchor, "createdAt", REFERRAL_MAP, _FILTERS)
+
+
+REFERRALS_FOR_PROFESSIONALS = _list("(:Professional {id: k.owner})<-[:FOR]-(x:Referral)")
+REFERRALS_BY_PROFESSIONALS = _list("(:Professional {id: k.owner})-[:MADE]->(x:Referral)")
+REFERRALS_BY_CUSTOMERS = _list("(:Customer {id: k.owner})-[:MADE]->(x:Referral)")
+REFERRALS_TO_CUSTOMERS = _list("(:Customer {id: k.owner})<-[:INTRODUCES]-(x:Referral)")
+ALL_REFERRALS = _list("(x:Referral)")
+
+
+@dataclass(frozen=True)
+class NewReferral:
+    referrer_id: str
+    professional_id: str
+    referee_id: str
+    note: str | None = None
+    id: str | None = None
+
+
+def _referrer_label(referrer_id: str) -> str:
+    label = kind_of(referrer_id)
+    if label not in ("Customer", "Professional"):
+        raise ValidationError(
+            f"{referrer_id!r} is neither a Customer nor a Professional id", ["input", "referrerId"]
+        )
+    return label
+
+
+def open_key(referrer_id: str, professional_id: str, referee_id: str) -> str:
+    return f"{referrer_id}|{professional_id}|{referee_id}"
+
+
+async def create_referral(store: Store, data: NewReferral) -> Referral:
+    node_id = client_or_new_id(data.id, "Referral", ["input", "id"])
+    label = _referrer_label(data.referrer_id)
+    referrer_id = data.referrer_id
+    professional_id = check_id(data.professional_id, "Professional", ["input", "professionalId"])
+    referee_id = check_id(data.referee_id, "Customer", ["input", "refereeId"])
+    note = rules.clean_note(data.note, ["input", "note"])
+    if referrer_id == professional_id:
+        raise SelfReferral("a professional cannot refer itself", ["input", "professionalId"])
+    if referrer_id == referee_id:
+        raise SelfReferral("a customer cannot be referred by itself", ["input", "refereeId"])
+    key = open_key(referrer_id, professional_id, referee_id)
+    ids = {"referrerId": referrer_id, "professionalId": professional_id, "refereeId": referee_id}
+
+    def duplicate() -> Duplicate:
+        return Duplicate(
+            "an open referral for the same referrer, professional and referee exists"
+        )
+
+    async def create(tx: Tx) -> None:
+        parties_query = (
+            PARTIES_OF_CUSTOMER_REFERRAL if label == "Customer"
+            else PARTIES_OF_PROFESSIONAL_REFERRAL
+        )
+        parties = await tx.one(parties_query, **ids)
+        assert parties is not None
+        for role, field in (
+            ("referrer", "referrerId"), ("professional", "professionalId"), ("referee", "refereeId")
+        ):
+            if not parties[role]:
+                raise NotFound(f"no {role} with id {ids[field]}", ["input", field])
+        if await tx.one(OPEN_REFERRAL, openKey=key) is not None:
+            raise duplicate()
+        create_query = (
+            CREATE_CUSTOMER_REFERRAL if label == "Customer" else CREATE_PROFESSIONAL_REFERRAL
+        )
+        await tx.run(
+            create_query, id=node_id, verified=bool(parties["verified"]), note=note,
+            now=timeutil.to_store(timeutil.now()), openKey=key, **ids,
+        )
+
+    row = await create_once(
+        store, label="Referral", node_id=node_id, read=REFERRAL_BY_ID, create=create,
+        same={**ids, "note": note}, on_constraint=duplicate,
+    )
+    return Referral.from_row(row)
+
+
+async def update_status(
+    store: Store, referral_id: str, status: ReferralStatus, job_id: str | None = None
+) -> Referral:
+    check_id(referral_id, "Referral", ["input", "id"])
+    if status is ReferralStatus.CONVERTED:
+        if job_id is None:
+            raise ValidationError("CONVERTED needs the id of the job", ["input", "jobId"])
+        check_id(job_id, "Job", ["input", "jobId"])
+    elif job_id is not None:
+        raise ValidationError("jobId goes only with CONVERTED", ["input", "jobId"])
+
+    async def work(tx: Tx) -> Referral:
+        row = await tx.one(REFERRAL_BY_ID, id=referral_id)
+        if row is None:
+            raise NotFound(f"no referral {referral_id}", ["input", "id"])
+        current = Referral.from_row(row["row"])
+        if status not in TRANSITIONS[current.status]:
+            allowed = ", ".join(sorted(s.value for s in TRANSITIONS[current.status])) or "none"
+            raise InvalidTransition(
+                f"a {current.status.value} referral cannot become {status.value} "
+                f"(allowed: {allowed})",
+                ["input", "status"],
+            )
+        if job_id is not None:
+            await _check_conversion_job(tx, current, job_id)
+        now = timeutil.to_store(timeutil.now())
+        changed = await tx.one(
+            SET_STATUS, id=referral_id, **{"from": current.status.value}, to=status.value, now=now
+        )
+        if not changed or changed["changed"] != 1:
+            raise InvalidTransition(
+                "the referral changed meanwhile; read it again", ["input", "status"]
+            )
+        if status not in OPEN_STATUSES:
+            await tx.run(CLOSE_REFERRAL, id=referral_id)
+        if job_id is not None:
+            await tx.run(LINK_JOB, id=referral_id, jobId=job_id)
+        updated = await tx.one(REFERRAL_BY_ID, id=referral_id)
+        assert updated is not None
+        return Referral.from_row(updated["row"])
+
+    return await store.write(work)
+
+
+async def _check_conversion_job(tx: Tx, referral: Referral, job_id: str) -> None:
+    job = await tx.one(JOB_FOR_CONVERSION, jobId=job_id)
+    if job is None:
+        raise NotFound(f"no job {job_id}", ["input", "jobId"])
+    if job["customerId"] != referral.referee_id or job["professionalId"] != referral.professional_id:
+        raise ValidationError(
+            "the job must be between the referee and the referred professional", ["input", "jobId"]
+        )
+    if job["referralId"] is not None:
+        raise ValidationError(
+            f"the job already converted referral {job['referralId']}", ["input", "jobId"]
+        )
+
+
+async def referrals_by_ids(store: Store, ids: Sequence[str]) -> list[Referral | None]:
+    rows = await store.read(REFERRALS_BY_IDS, ids=list(ids))
+    found = {r["row"]["id"]: Referral.from_row(r["row"]) for r in rows}
+    return [found.get(i) for i in ids]
+
+
+def _referral_key(referral: Referral) -> tuple[str, str]:
+    return (timeutil.to_store(referral.created_at), referral.id)
+
+
+LIST_QUERIES = {
+    "received": REFERRALS_FOR_PROFESSIONALS,
+    "given": REFERRALS_BY_PROFESSIONALS,
+    "made": REFERRALS_BY_CUSTOMERS,
+    "introduced": REFERRALS_TO_CUSTOMERS,
+    "all": ALL_REFERRALS,
+}
+
+
+async def referral_pages(store: Store, which: str, keys: Sequence[ListKey]) -> list[Page[Referral]]:
+    """Pages of one kind of referral list (see ``LIST_QUERIES``), one round trip for all keys."""
+    return await fetch_pages(store, LIST_QUERIES[which], keys, Referral.from_row, _referral_key)
+
+
+async def list_referrals(
+    store: Store,
+    page: PageRequest,
+    status: ReferralStatus | None = None,
+    professional_id: str | None = None,
+    referrer_id: str | None = None,
+) -> Page[Referral]:
+    """Referrals newest first, anchored at the most selective filter given."""
+    status_value = None if status is None else status.value
+    if professional_id is not None:
+        check_id(professional_id, "Professional", ["professionalId"])
+        key = ListKey(professional_id, page, status_value, referrer_id)
+        which = "received"
+    elif referrer_id is not None:
+        label = kind_of(referrer_id)
+        if label not in ("Customer", "Professional"):
+            raise ValidationError(f"{referrer_id!r} is not a referrer id", ["referrerId"])
+        key = ListKey(referrer_id, page, status_value)
+        which = "made" if label == "Customer" else "given"
+    else:
+        key = ListKey(None, page, status_value)
+        which = "all"
+    return (await referral_pages(store, which, [key]))[0]

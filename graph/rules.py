@@ -1,0 +1,126 @@
+"""Input rules shared by every write: names, trades, ratings, values and dates.
+
+Each function returns the cleaned value or raises :class:`~graph.errors.ValidationError`
+naming the offending field.
+
+>>> clean_trades(["  Plumbing", "heating ", "plumbing"], ["input", "trades"])
+['plumbing', 'heating']
+>>> clean_name("  Ada  Lovelace ", ["input", "name"])
+'Ada  Lovelace'
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from graph import timeutil
+from graph.errors import ValidationError
+
+NAME_MAX = 200
+NOTE_MAX = 2000
+TRADES_MIN, TRADES_MAX = 1, 10
+TRADE_MIN_LEN, TRADE_MAX_LEN = 2, 50
+RATING_MIN, RATING_MAX = 1, 5
+# A completed job cannot lie in the future; allow for clocks a little ahead of ours.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def clean_name(value: str, field: Sequence[str]) -> str:
+    name = value.strip()
+    if not 1 <= len(name) <= NAME_MAX:
+        raise ValidationError(f"must be 1 to {NAME_MAX} characters after trimming", field)
+    return name
+
+
+def clean_optional_text(value: str | None, field: Sequence[str], limit: int) -> str | None:
+    """Trimmed text of 1..limit characters, or None when absent or blank."""
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    if len(text) > limit:
+        raise ValidationError(f"must be at most {limit} characters", field)
+    return text
+
+
+def clean_area(value: str | None, field: Sequence[str]) -> str | None:
+    return clean_optional_text(value, field, NAME_MAX)
+
+
+def clean_note(value: str | None, field: Sequence[str]) -> str | None:
+    return clean_optional_text(value, field, NOTE_MAX)
+
+
+_TRADE_CHARS = re.compile(r"^[\w -]+$")
+
+
+def clean_trade(value: str, field: Sequence[str]) -> str:
+    """One trade name: lowercase, trimmed, inner spaces collapsed; letters, digits, spaces and
+    hyphens, 2..50 characters."""
+    trade = " ".join(value.split()).lower()
+    if not TRADE_MIN_LEN <= len(trade) <= TRADE_MAX_LEN:
+        raise ValidationError(
+            f"a trade must be {TRADE_MIN_LEN} to {TRADE_MAX_LEN} characters", field
+        )
+    if not _TRADE_CHARS.match(trade) or "_" in trade:
+        raise ValidationError("a trade may hold only letters, digits, spaces and hyphens", field)
+    return trade
+
+
+def clean_trades(values: Sequence[str], field: Sequence[str]) -> list[str]:
+    trades: list[str] = []
+    for i, value in enumerate(values):
+        trade = clean_trade(value, [*field, str(i)])
+        if trade not in trades:
+            trades.append(trade)
+    if not TRADES_MIN <= len(trades) <= TRADES_MAX:
+        raise ValidationError(
+            f"a professional has {TRADES_MIN} to {TRADES_MAX} distinct trades", field
+        )
+    return trades
+
+
+def check_rating(value: int | None, field: Sequence[str]) -> int | None:
+    if value is not None and not RATING_MIN <= value <= RATING_MAX:
+        raise ValidationError(
+            f"a rating is an integer from {RATING_MIN} to {RATING_MAX}, or null", field
+        )
+    return value
+
+
+def check_value(value: float | None, field: Sequence[str]) -> float | None:
+    if value is not None and (not math.isfinite(value) or value < 0):
+        raise ValidationError("a value is a finite amount >= 0", field)
+    return None if value is None else float(value)
+
+
+def check_aware(value: datetime, field: Sequence[str]) -> datetime:
+    if not timeutil.is_aware(value):
+        raise ValidationError("a date-time needs a UTC offset, e.g. +00:00", field)
+    return value
+
+
+def check_past(value: datetime, field: Sequence[str]) -> datetime:
+    check_aware(value, field)
+    if value > timeutil.now() + CLOCK_SKEW:
+        raise ValidationError("a completed job cannot lie in the future", field)
+    return value
+
+
+def check_window(
+    since: datetime | None, until: datetime | None, field: Sequence[str] = ()
+) -> tuple[str | None, str | None]:
+    """A [since, until) window as store text; either end may be open."""
+    for name, value in (("since", since), ("until", until)):
+        if value is not None:
+            check_aware(value, [*field, name])
+    if since is not None and until is not None and since >= until:
+        raise ValidationError("since must be before until", [*field, "until"])
+    return (
+        None if since is None else timeutil.to_store(since),
+        None if until is None else timeutil.to_store(until),
+    )

@@ -1,0 +1,128 @@
+"""The store: Cypher over Bolt with the official async ``neo4j`` driver.
+
+One code path for Neo4j 5 and the embedded ArcadeDB server. :class:`Store` owns no policy: the
+domain modules hand it named Cypher constants and parameters. It counts round trips so that tests
+can prove batching, and turns connection failures into :class:`~graph.errors.StoreUnavailable`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import neo4j
+from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction
+from neo4j.exceptions import ConstraintError, ServiceUnavailable, SessionExpired
+
+from graph.errors import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Row = dict[str, Any]
+
+__all__ = ["ConstraintError", "Row", "Store", "Tx", "connect"]
+
+# Constraints and indexes, created idempotently at start-up.
+SCHEMA_STATEMENTS = (
+    "CREATE CONSTRAINT professional_id IF NOT EXISTS FOR (n:Professional) REQUIRE n.id IS UNIQUE",
+    "CREATE CONSTRAINT customer_id IF NOT EXISTS FOR (n:Customer) REQUIRE n.id IS UNIQUE",
+    "CREATE CONSTRAINT job_id IF NOT EXISTS FOR (n:Job) REQUIRE n.id IS UNIQUE",
+    "CREATE CONSTRAINT referral_id IF NOT EXISTS FOR (n:Referral) REQUIRE n.id IS UNIQUE",
+    "CREATE CONSTRAINT network_id IF NOT EXISTS FOR (n:Network) REQUIRE n.id IS UNIQUE",
+    # An open (SENT or ACCEPTED) referral carries openKey = referrer|professional|referee; the
+    # key is removed when the referral reaches a final status. The store itself thus refuses a
+    # second open referral for the same three parties, even under concurrent creates.
+    "CREATE CONSTRAINT referral_open_key IF NOT EXISTS FOR (n:Referral) REQUIRE n.openKey IS UNIQUE",
+    "CREATE INDEX referral_created IF NOT EXISTS FOR (n:Referral) ON (n.createdAt)",
+    "CREATE INDEX referral_status IF NOT EXISTS FOR (n:Referral) ON (n.status)",
+    "CREATE INDEX job_completed IF NOT EXISTS FOR (n:Job) ON (n.completedAt)",
+)
+
+PING = "RETURN 1 AS ok"
+
+
+class Tx:
+    """A managed transaction that returns rows as plain dicts and counts round trips."""
+
+    def __init__(self, tx: AsyncManagedTransaction, store: Store) -> None:
+        self._tx = tx
+        self._store = store
+
+    async def run(self, query: str, **params: Any) -> list[Row]:
+        self._store.round_trips += 1
+        result = await self._tx.run(query, params)
+        return [record.data() async for record in result]
+
+    async def one(self, query: str, **params: Any) -> Row | None:
+        rows = await self.run(query, **params)
+        return rows[0] if rows else None
+
+
+class Store:
+    """The database behind the service: a driver and a database name."""
+
+    def __init__(self, driver: AsyncDriver, database: str) -> None:
+        self.driver = driver
+        self.database = database
+        self.round_trips = 0
+
+    async def read(self, query: str, **params: Any) -> list[Row]:
+        """Run one read query in its own managed transaction."""
+        self.round_trips += 1
+        try:
+            records, _, _ = await self.driver.execute_query(
+                query, params, database_=self.database, routing_=neo4j.RoutingControl.READ
+            )
+        except (ServiceUnavailable, SessionExpired, OSError) as exc:
+            raise StoreUnavailable(str(exc)) from exc
+        return [record.data() for record in records]
+
+    async def write(self, work: Callable[[Tx], Awaitable[T]]) -> T:
+        """Run ``work`` in one managed write transaction; anything it raises rolls it back."""
+
+        async def unit(tx: AsyncManagedTransaction) -> T:
+            return await work(Tx(tx, self))
+
+        try:
+            async with self.driver.session(database=self.database) as session:
+                return await session.execute_write(unit)
+        except (ServiceUnavailable, SessionExpired, OSError) as exc:
+            raise StoreUnavailable(str(exc)) from exc
+
+    async def run_write(self, query: str, **params: Any) -> list[Row]:
+        """One write statement in its own transaction (bulk loads, batch results)."""
+
+        async def work(tx: Tx) -> list[Row]:
+            return await tx.run(query, **params)
+
+        return await self.write(work)
+
+    async def ensure_schema(self) -> None:
+        """Create constraints and indexes if missing; safe to run at every start."""
+        for statement in SCHEMA_STATEMENTS:
+            await self.run_write(statement)
+
+    async def ping(self) -> bool:
+        try:
+            rows = await self.read(PING)
+        except StoreUnavailable:
+            return False
+        return bool(rows and rows[0]["ok"] == 1)
+
+    async def close(self) -> None:
+        await self.driver.close()
+
+
+def connect(uri: str, user: str, password: str, database: str) -> Store:
+    """Open a driver for ``uri``. Short timeouts make a store outage fail fast, not hang."""
+    driver = AsyncGraphDatabase.driver(
+        uri,
+        auth=(user, password),
+        connection_timeout=3.0,
+        connection_acquisition_timeout=5.0,
+        max_transaction_retry_time=3.0,
+        max_connection_pool_size=100,
+    )
+    return Store(driver, database)

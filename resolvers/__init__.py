@@ -1,0 +1,1 @@
+"""Thin resolvers: read arguments, check permission, call graph/ through loaders, map to types."""

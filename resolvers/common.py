@@ -1,0 +1,54 @@
+"""Helpers every resolver shares: page arguments and domain errors."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from graphql import GraphQLError
+
+from graph.errors import DomainError
+from graph.pagination import PageArgumentError, PageRequest
+from resolvers.context import Info
+from schema.common import UserError
+
+T = TypeVar("T")
+P = TypeVar("P")
+
+ID_KEY = 1
+TIME_KEY = 2
+
+
+def page_request(info: Info, first: int, after: str | None, key_len: int) -> PageRequest:
+    """Checked page arguments; a bad ``first`` or ``after`` fails the query as a whole."""
+    try:
+        return PageRequest.of(first, after, key_len, info.context.settings.max_first)
+    except PageArgumentError as exc:
+        raise GraphQLError(str(exc), extensions={"code": "VALIDATION"}) from None
+
+
+def query_error(error: DomainError) -> GraphQLError:
+    """A domain error raised by a query (not a mutation) as a GraphQL error with its code."""
+    extensions: dict[str, object] = {"code": error.code.value}
+    if error.field is not None:
+        extensions["field"] = error.field
+    return GraphQLError(error.message, extensions=extensions)
+
+
+async def guarded(call: Awaitable[T]) -> T:
+    """Await a query's store call, turning domain errors into GraphQL errors."""
+    try:
+        return await call
+    except DomainError as exc:
+        raise query_error(exc) from None
+
+
+async def mutate(
+    call: Callable[[], Awaitable[T]], payload: Callable[[T | None, list[UserError]], P]
+) -> P:
+    """Run a mutation; a domain error becomes the payload's error list (nothing was written)."""
+    try:
+        result = await call()
+    except DomainError as exc:
+        return payload(None, [UserError.of(exc)])
+    return payload(result, [])

@@ -1,0 +1,55 @@
+"""Per-request DataLoaders, named ``<thing>_by_<key>``.
+
+Each batch function makes one store round trip (``UNWIND $ids`` or ``UNWIND $keys``) and returns
+results in key order, so a page of N referrals with their three parties costs a fixed number of
+round trips whatever N is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from strawberry.dataloader import DataLoader
+
+from graph import customers, jobs, networks, professionals, referrals
+from graph.lists import ListKey
+from graph.store import Store
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _loader(
+    store: Store, batch: Callable[[Store, Sequence[K]], Awaitable[Sequence[V]]]
+) -> DataLoader[K, V]:
+    async def load(keys: list[K]) -> Sequence[V]:
+        return await batch(store, keys)
+
+    return DataLoader(load_fn=load)
+
+
+def _referral_pages(which: str) -> Callable[[Store, Sequence[ListKey]], Awaitable[Any]]:
+    async def batch(store: Store, keys: Sequence[ListKey]) -> Any:
+        return await referrals.referral_pages(store, which, keys)
+
+    return batch
+
+
+class Loaders:
+    """All loaders of one request."""
+
+    def __init__(self, store: Store) -> None:
+        self.professional_by_id = _loader(store, professionals.professionals_by_ids)
+        self.customer_by_id = _loader(store, customers.customers_by_ids)
+        self.job_by_id = _loader(store, jobs.jobs_by_ids)
+        self.referral_by_id = _loader(store, referrals.referrals_by_ids)
+        self.network_by_id = _loader(store, networks.networks_by_ids)
+        self.networks_by_professional = _loader(store, networks.networks_of_professionals)
+        self.members_by_network = _loader(store, networks.members_of_networks)
+        self.jobs_by_professional = _loader(store, jobs.jobs_of_professionals)
+        self.jobs_by_customer = _loader(store, jobs.jobs_of_customers)
+        self.referrals_received_by_professional = _loader(store, _referral_pages("received"))
+        self.referrals_given_by_professional = _loader(store, _referral_pages("given"))
+        self.referrals_made_by_customer = _loader(store, _referral_pages("made"))
+        self.referrals_received_by_customer = _loader(store, _referral_pages("introduced"))

@@ -1,0 +1,23 @@
+"""Resolve any object by its global id: the id's prefix names the loader."""
+
+from __future__ import annotations
+
+from graph.ids import kind_of
+from resolvers import customer, network, professional, referral
+from resolvers.context import Info
+from schema.common import Node
+
+
+async def node(info: Info, id: str) -> Node | None:
+    match kind_of(id):
+        case "Professional":
+            return await professional.professional(info, id)
+        case "Customer":
+            return await customer.customer(info, id)
+        case "Job":
+            return await referral.job(info, id)
+        case "Referral":
+            return await referral.referral(info, id)
+        case "Network":
+            return await network.network(info, id)
+    return None

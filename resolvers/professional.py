@@ -1,0 +1,77 @@
+"""Resolvers of Professional and its queries and mutations."""
+
+from __future__ import annotations
+
+from graph import professionals
+from graph.lists import ListKey
+from graph.models import ReferralStatus
+from resolvers.common import ID_KEY, TIME_KEY, guarded, mutate, page_request
+from resolvers.context import Info
+
+# The schema modules import these resolvers; their names are looked up at call time.
+from schema import job as job_types
+from schema import network as network_types
+from schema import professional as types
+from schema import referral as referral_types
+
+
+async def professional(info: Info, id: str) -> types.Professional | None:
+    found = await info.context.loaders.professional_by_id.load(id)
+    return None if found is None else types.Professional.from_model(found)
+
+
+async def list_professionals(
+    info: Info, trade: str | None, area: str | None, network_id: str | None, first: int,
+    after: str | None,
+) -> types.ProfessionalConnection:
+    page = page_request(info, first, after, ID_KEY)
+    result = await guarded(professionals.list_professionals(
+        info.context.store, page, trade=trade, area=area, network_id=network_id
+    ))
+    return types.ProfessionalConnection.of(result, types.Professional.from_model)
+
+
+async def networks(info: Info, professional_id: str) -> list[network_types.Network]:
+    found = await info.context.loaders.networks_by_professional.load(professional_id)
+    return [network_types.Network.from_model(n) for n in found]
+
+
+async def jobs(
+    info: Info, professional_id: str, first: int, after: str | None
+) -> job_types.JobConnection:
+    key = ListKey(professional_id, page_request(info, first, after, TIME_KEY))
+    page = await info.context.loaders.jobs_by_professional.load(key)
+    return job_types.JobConnection.of(page, job_types.Job.from_model)
+
+
+async def referrals(
+    info: Info, which: str, professional_id: str, status: ReferralStatus | None, first: int,
+    after: str | None,
+) -> referral_types.ReferralConnection:
+    key = ListKey(
+        professional_id,
+        page_request(info, first, after, TIME_KEY),
+        None if status is None else ReferralStatus(status).value,
+    )
+    loaders = info.context.loaders
+    loader = (
+        loaders.referrals_received_by_professional if which == "received"
+        else loaders.referrals_given_by_professional
+    )
+    return referral_types.ReferralConnection.of(
+        await loader.load(key), referral_types.Referral.from_model
+    )
+
+
+async def create_professional(
+    info: Info, data: types.CreateProfessionalInput
+) -> types.ProfessionalPayload:
+    new = professionals.NewProfessional(
+        name=data.name, trades=data.trades, area=data.area, id=data.id
+    )
+    return await mutate(
+        lambda: professionals.create_professional(info.context.store, new),
+        lambda p, errors: types.ProfessionalPayload(
+            professional=None if p is None else types.Professional.from_model(p), errors=errors
+        ),
+    )

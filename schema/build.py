@@ -1,0 +1,46 @@
+"""Assemble the one Schema from the per-concept Query and Mutation classes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import strawberry
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
+from strawberry.tools import merge_types
+
+from app.settings import Settings
+from schema.customer import Customer, CustomerMutation, CustomerQuery
+from schema.errors import ErrorMasking
+from schema.job import Job, JobMutation
+from schema.network import Network, NetworkMutation, NetworkQuery
+from schema.node import NodeQuery
+from schema.professional import Professional, ProfessionalMutation, ProfessionalQuery
+from schema.referral import Referral, ReferralMutation, ReferralQuery
+
+SNAPSHOT = Path(__file__).with_name("schema.graphql")
+
+Query = merge_types(
+    "Query", (NodeQuery, ProfessionalQuery, CustomerQuery, ReferralQuery, NetworkQuery)
+)
+Mutation = merge_types(
+    "Mutation",
+    (ProfessionalMutation, CustomerMutation, JobMutation, ReferralMutation, NetworkMutation),
+)
+
+
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    settings = settings or Settings()
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        types=[Professional, Customer, Job, Referral, Network],
+        extensions=[
+            lambda: QueryDepthLimiter(max_depth=settings.max_depth),
+            lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+            ErrorMasking,
+        ],
+    )
+
+
+def sdl() -> str:
+    return build_schema().as_str() + "\n"

@@ -1,0 +1,87 @@
+"""Customer: type, inputs, payload, queries and mutations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from graph import models
+from resolvers import customer as resolve
+from resolvers.context import Info
+from schema.common import Connection, Node, UserError
+
+if TYPE_CHECKING:
+    from schema.job import JobConnection
+    from schema.referral import ReferralConnection
+
+
+@strawberry.type
+class Customer(Node):
+    id: strawberry.ID
+    name: str
+    area: str | None
+    created_at: datetime
+
+    @classmethod
+    def from_model(cls, m: models.Customer) -> Customer:
+        return cls(id=strawberry.ID(m.id), name=m.name, area=m.area, created_at=m.created_at)
+
+    @strawberry.field
+    async def jobs(
+        self, info: Info, first: int = 20, after: str | None = None
+    ) -> Annotated[JobConnection, strawberry.lazy("schema.job")]:
+        return await resolve.jobs(info, self.id, first, after)
+
+    @strawberry.field(description="Referrals this customer made.")
+    async def referrals_made(
+        self, info: Info, first: int = 20, after: str | None = None
+    ) -> Annotated[ReferralConnection, strawberry.lazy("schema.referral")]:
+        return await resolve.referrals(info, "made", self.id, first, after)
+
+    @strawberry.field(
+        description="Referrals in which this customer is the referee (the person introduced)."
+    )
+    async def referrals_received(
+        self, info: Info, first: int = 20, after: str | None = None
+    ) -> Annotated[ReferralConnection, strawberry.lazy("schema.referral")]:
+        return await resolve.referrals(info, "introduced", self.id, first, after)
+
+
+@strawberry.type
+class CustomerConnection(Connection[Customer]):
+    pass
+
+
+@strawberry.input
+class CreateCustomerInput:
+    id: strawberry.ID | None = None
+    name: str
+    area: str | None = None
+
+
+@strawberry.type
+class CustomerPayload:
+    customer: Customer | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class CustomerQuery:
+    @strawberry.field
+    async def customer(self, info: Info, id: strawberry.ID) -> Customer | None:
+        return await resolve.customer(info, id)
+
+    @strawberry.field
+    async def customers(
+        self, info: Info, first: int = 20, after: str | None = None
+    ) -> CustomerConnection:
+        return await resolve.list_customers(info, first, after)
+
+
+@strawberry.type
+class CustomerMutation:
+    @strawberry.mutation
+    async def create_customer(self, info: Info, input: CreateCustomerInput) -> CustomerPayload:
+        return await resolve.create_customer(info, input)

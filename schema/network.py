@@ -1,0 +1,86 @@
+"""Network: type, inputs, payload, queries and membership mutations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from graph import models
+from resolvers import network as resolve
+from resolvers.context import Info
+from schema.common import Connection, Node, UserError
+
+if TYPE_CHECKING:
+    from schema.professional import ProfessionalConnection
+
+
+@strawberry.type
+class Network(Node):
+    id: strawberry.ID
+    name: str
+    created_at: datetime
+
+    @classmethod
+    def from_model(cls, m: models.Network) -> Network:
+        return cls(id=strawberry.ID(m.id), name=m.name, created_at=m.created_at)
+
+    @strawberry.field
+    async def members(
+        self, info: Info, first: int = 50, after: str | None = None
+    ) -> Annotated[ProfessionalConnection, strawberry.lazy("schema.professional")]:
+        return await resolve.members(info, self.id, first, after)
+
+
+@strawberry.type
+class NetworkConnection(Connection[Network]):
+    pass
+
+
+@strawberry.input
+class CreateNetworkInput:
+    id: strawberry.ID | None = None
+    name: str
+
+
+@strawberry.input
+class NetworkMemberInput:
+    network_id: strawberry.ID
+    professional_id: strawberry.ID
+
+
+@strawberry.type
+class NetworkPayload:
+    network: Network | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class NetworkQuery:
+    @strawberry.field
+    async def network(self, info: Info, id: strawberry.ID) -> Network | None:
+        return await resolve.network(info, id)
+
+    @strawberry.field
+    async def networks(
+        self, info: Info, first: int = 20, after: str | None = None
+    ) -> NetworkConnection:
+        return await resolve.list_networks(info, first, after)
+
+
+@strawberry.type
+class NetworkMutation:
+    @strawberry.mutation
+    async def create_network(self, info: Info, input: CreateNetworkInput) -> NetworkPayload:
+        return await resolve.create_network(info, input)
+
+    @strawberry.mutation
+    async def add_network_member(self, info: Info, input: NetworkMemberInput) -> NetworkPayload:
+        return await resolve.add_member(info, input)
+
+    @strawberry.mutation
+    async def remove_network_member(
+        self, info: Info, input: NetworkMemberInput
+    ) -> NetworkPayload:
+        return await resolve.remove_member(info, input)

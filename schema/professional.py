@@ -1,0 +1,118 @@
+"""Professional: type, inputs, payload, queries and mutations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from graph import models
+from resolvers import professional as resolve
+from resolvers.context import Info
+from schema.common import Connection, Node, UserError
+
+if TYPE_CHECKING:
+    from schema.job import JobConnection
+    from schema.network import Network
+    from schema.referral import ReferralConnection, ReferralStatus
+
+
+@strawberry.type
+class Professional(Node):
+    id: strawberry.ID
+    name: str
+    trades: list[str] = strawberry.field(
+        description='Normalised trade names (lowercase, trimmed), e.g. ["plumbing", "heating"].'
+    )
+    area: str | None
+    created_at: datetime
+
+    @classmethod
+    def from_model(cls, m: models.Professional) -> Professional:
+        return cls(
+            id=strawberry.ID(m.id), name=m.name, trades=m.trades, area=m.area,
+            created_at=m.created_at,
+        )
+
+    @strawberry.field
+    async def networks(
+        self, info: Info
+    ) -> list[Annotated[Network, strawberry.lazy("schema.network")]]:
+        return await resolve.networks(info, self.id)
+
+    @strawberry.field
+    async def jobs(
+        self, info: Info, first: int = 20, after: str | None = None
+    ) -> Annotated[JobConnection, strawberry.lazy("schema.job")]:
+        return await resolve.jobs(info, self.id, first, after)
+
+    @strawberry.field(description="Referrals naming this professional.")
+    async def referrals_received(
+        self,
+        info: Info,
+        status: Annotated[ReferralStatus, strawberry.lazy("schema.referral")] | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> Annotated[ReferralConnection, strawberry.lazy("schema.referral")]:
+        return await resolve.referrals(info, "received", self.id, status, first, after)
+
+    @strawberry.field(description="Referrals this professional made for someone else.")
+    async def referrals_given(
+        self,
+        info: Info,
+        status: Annotated[ReferralStatus, strawberry.lazy("schema.referral")] | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> Annotated[ReferralConnection, strawberry.lazy("schema.referral")]:
+        return await resolve.referrals(info, "given", self.id, status, first, after)
+
+
+@strawberry.type
+class ProfessionalConnection(Connection[Professional]):
+    pass
+
+
+@strawberry.input
+class CreateProfessionalInput:
+    id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Optional client id (with its pro_ prefix) for idempotent retries and imports.",
+    )
+    name: str
+    trades: list[str]
+    area: str | None = None
+
+
+@strawberry.type
+class ProfessionalPayload:
+    professional: Professional | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class ProfessionalQuery:
+    @strawberry.field
+    async def professional(self, info: Info, id: strawberry.ID) -> Professional | None:
+        return await resolve.professional(info, id)
+
+    @strawberry.field
+    async def professionals(
+        self,
+        info: Info,
+        trade: str | None = None,
+        area: str | None = None,
+        network_id: strawberry.ID | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> ProfessionalConnection:
+        return await resolve.list_professionals(info, trade, area, network_id, first, after)
+
+
+@strawberry.type
+class ProfessionalMutation:
+    @strawberry.mutation
+    async def create_professional(
+        self, info: Info, input: CreateProfessionalInput
+    ) -> ProfessionalPayload:
+        return await resolve.create_professional(info, input)

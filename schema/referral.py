@@ -1,0 +1,142 @@
+"""Referral: type, status enum, inputs, payload, queries and mutations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from graph import models
+from resolvers import referral as resolve
+from resolvers.context import Info
+from schema.common import Connection, Node, UserError
+
+if TYPE_CHECKING:
+    from schema.customer import Customer
+    from schema.job import Job
+    from schema.professional import Professional
+
+ReferralStatus = strawberry.enum(models.ReferralStatus, name="ReferralStatus")
+
+Party = Annotated[
+    Annotated["Customer", strawberry.lazy("schema.customer")]
+    | Annotated["Professional", strawberry.lazy("schema.professional")],
+    strawberry.union("Party"),
+]
+
+
+@strawberry.type
+class ReferralStatusChange:
+    status: ReferralStatus
+    at: datetime
+
+
+@strawberry.type(description="A referrer recommends a professional to a referee.")
+class Referral(Node):
+    id: strawberry.ID
+    status: ReferralStatus
+    verified: bool = strawberry.field(
+        description="True when the referrer had a recorded job with the professional when the "
+        "referral was made."
+    )
+    note: str | None
+    created_at: datetime
+    updated_at: datetime
+    history: list[ReferralStatusChange] = strawberry.field(
+        description="Every status the referral has had, oldest first, starting with SENT."
+    )
+    referrer_id: strawberry.Private[str]
+    professional_id: strawberry.Private[str]
+    referee_id: strawberry.Private[str]
+    job_id: strawberry.Private[str | None]
+
+    @classmethod
+    def from_model(cls, m: models.Referral) -> Referral:
+        return cls(
+            id=strawberry.ID(m.id), status=m.status, verified=m.verified, note=m.note,
+            created_at=m.created_at, updated_at=m.updated_at,
+            history=[ReferralStatusChange(status=h.status, at=h.at) for h in m.history],
+            referrer_id=m.referrer_id, professional_id=m.professional_id,
+            referee_id=m.referee_id, job_id=m.job_id,
+        )
+
+    @strawberry.field
+    async def referrer(self, info: Info) -> Party:
+        return await resolve.party(info, self.referrer_id)
+
+    @strawberry.field
+    async def professional(
+        self, info: Info
+    ) -> Annotated[Professional, strawberry.lazy("schema.professional")]:
+        return await resolve.professional(info, self.professional_id)
+
+    @strawberry.field
+    async def referee(self, info: Info) -> Annotated[Customer, strawberry.lazy("schema.customer")]:
+        return await resolve.customer(info, self.referee_id)
+
+    @strawberry.field(description="The job it converted into (set when status is CONVERTED).")
+    async def job(self, info: Info) -> Annotated[Job, strawberry.lazy("schema.job")] | None:
+        return await resolve.job(info, self.job_id)
+
+
+@strawberry.type
+class ReferralConnection(Connection[Referral]):
+    pass
+
+
+@strawberry.input
+class CreateReferralInput:
+    id: strawberry.ID | None = None
+    referrer_id: strawberry.ID = strawberry.field(description="A Customer or Professional id.")
+    professional_id: strawberry.ID
+    referee_id: strawberry.ID
+    note: str | None = None
+
+
+@strawberry.input
+class UpdateReferralStatusInput:
+    id: strawberry.ID
+    status: ReferralStatus
+    job_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Required for CONVERTED: a job of the referee with the professional.",
+    )
+
+
+@strawberry.type
+class ReferralPayload:
+    referral: Referral | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class ReferralQuery:
+    @strawberry.field
+    async def referral(self, info: Info, id: strawberry.ID) -> Referral | None:
+        return await resolve.referral(info, id)
+
+    @strawberry.field
+    async def referrals(
+        self,
+        info: Info,
+        status: ReferralStatus | None = None,
+        professional_id: strawberry.ID | None = None,
+        referrer_id: strawberry.ID | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> ReferralConnection:
+        return await resolve.list_referrals(info, status, professional_id, referrer_id, first, after)
+
+
+@strawberry.type
+class ReferralMutation:
+    @strawberry.mutation
+    async def create_referral(self, info: Info, input: CreateReferralInput) -> ReferralPayload:
+        return await resolve.create_referral(info, input)
+
+    @strawberry.mutation
+    async def update_referral_status(
+        self, info: Info, input: UpdateReferralStatusInput
+    ) -> ReferralPayload:
+        return await resolve.update_referral_status(info, input)
