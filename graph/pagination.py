@@ -48,11 +48,11 @@ class PageRequest:
 
     @classmethod
     def of(
-        cls, first: int, after: str | None, key_len: int, max_first: int = MAX_FIRST
+        cls, first: int | None, after: str | None, key_len: int, max_first: int = MAX_FIRST
     ) -> PageRequest:
         """Check ``first`` and decode ``after`` for a list whose sort key has ``key_len``
         parts (the id included)."""
-        if not 1 <= first <= max_first:
+        if first is None or not 1 <= first <= max_first:
             raise PageArgumentError(f"first must be between 1 and {max_first}, got {first}")
         key = None if after is None else tuple(decode_cursor(after))
         if key is not None and len(key) != key_len:

@@ -19,7 +19,7 @@ ID_KEY = 1
 TIME_KEY = 2
 
 
-def page_request(info: Info, first: int, after: str | None, key_len: int) -> PageRequest:
+def page_request(info: Info, first: int | None, after: str | None, key_len: int) -> PageRequest:
     """Checked page arguments; a bad ``first`` or ``after`` fails the query as a whole."""
     try:
         return PageRequest.of(first, after, key_len, info.context.settings.max_first)

@@ -18,14 +18,14 @@ async def customer(info: Info, id: str) -> types.Customer | None:
     return None if found is None else types.Customer.from_model(found)
 
 
-async def list_customers(info: Info, first: int, after: str | None) -> types.CustomerConnection:
+async def list_customers(info: Info, first: int | None, after: str | None) -> types.CustomerConnection:
     page = page_request(info, first, after, ID_KEY)
     result = await customers.list_customers(info.context.store, page)
     return types.CustomerConnection.of(result, types.Customer.from_model)
 
 
 async def jobs(
-    info: Info, customer_id: str, first: int, after: str | None
+    info: Info, customer_id: str, first: int | None, after: str | None
 ) -> job_types.JobConnection:
     key = ListKey(customer_id, page_request(info, first, after, TIME_KEY))
     page = await info.context.loaders.jobs_by_customer.load(key)
@@ -33,7 +33,7 @@ async def jobs(
 
 
 async def referrals(
-    info: Info, which: str, customer_id: str, first: int, after: str | None
+    info: Info, which: str, customer_id: str, first: int | None, after: str | None
 ) -> referral_types.ReferralConnection:
     key = ListKey(customer_id, page_request(info, first, after, TIME_KEY))
     loaders = info.context.loaders

@@ -18,14 +18,14 @@ async def network(info: Info, id: str) -> types.Network | None:
     return None if found is None else types.Network.from_model(found)
 
 
-async def list_networks(info: Info, first: int, after: str | None) -> types.NetworkConnection:
+async def list_networks(info: Info, first: int | None, after: str | None) -> types.NetworkConnection:
     page = page_request(info, first, after, ID_KEY)
     result = await networks.list_networks(info.context.store, page)
     return types.NetworkConnection.of(result, types.Network.from_model)
 
 
 async def members(
-    info: Info, network_id: str, first: int, after: str | None
+    info: Info, network_id: str, first: int | None, after: str | None
 ) -> professional_types.ProfessionalConnection:
     key = ListKey(network_id, page_request(info, first, after, ID_KEY))
     page = await info.context.loaders.members_by_network.load(key)

@@ -21,7 +21,7 @@ async def professional(info: Info, id: str) -> types.Professional | None:
 
 
 async def list_professionals(
-    info: Info, trade: str | None, area: str | None, network_id: str | None, first: int,
+    info: Info, trade: str | None, area: str | None, network_id: str | None, first: int | None,
     after: str | None,
 ) -> types.ProfessionalConnection:
     page = page_request(info, first, after, ID_KEY)
@@ -37,7 +37,7 @@ async def networks(info: Info, professional_id: str) -> list[network_types.Netwo
 
 
 async def jobs(
-    info: Info, professional_id: str, first: int, after: str | None
+    info: Info, professional_id: str, first: int | None, after: str | None
 ) -> job_types.JobConnection:
     key = ListKey(professional_id, page_request(info, first, after, TIME_KEY))
     page = await info.context.loaders.jobs_by_professional.load(key)
@@ -45,7 +45,7 @@ async def jobs(
 
 
 async def referrals(
-    info: Info, which: str, professional_id: str, status: ReferralStatus | None, first: int,
+    info: Info, which: str, professional_id: str, status: ReferralStatus | None, first: int | None,
     after: str | None,
 ) -> referral_types.ReferralConnection:
     key = ListKey(

@@ -45,7 +45,7 @@ async def referral(info: Info, id: str) -> types.Referral | None:
 
 async def list_referrals(
     info: Info, status: ReferralStatus | None, professional_id: str | None,
-    referrer_id: str | None, first: int, after: str | None,
+    referrer_id: str | None, first: int | None, after: str | None,
 ) -> types.ReferralConnection:
     page = page_request(info, first, after, TIME_KEY)
     result = await guarded(referrals.list_referrals(

@@ -9,6 +9,7 @@ from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.tools import merge_types
 
 from app.settings import Settings
+from schema.common import DeletePayload
 from schema.customer import Customer, CustomerMutation, CustomerQuery
 from schema.errors import ErrorMasking
 from schema.job import Job, JobMutation
@@ -33,7 +34,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        types=[Professional, Customer, Job, Referral, Network],
+        types=[Professional, Customer, Job, Referral, Network, DeletePayload],
         extensions=[
             lambda: QueryDepthLimiter(max_depth=settings.max_depth),
             lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),

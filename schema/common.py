@@ -38,6 +38,12 @@ class UserError:
 
 
 @strawberry.type
+class DeletePayload:
+    deleted_id: strawberry.ID | None
+    errors: list[UserError]
+
+
+@strawberry.type
 class PageInfo:
     has_next_page: bool
     end_cursor: str | None

@@ -30,13 +30,13 @@ class Customer(Node):
 
     @strawberry.field
     async def jobs(
-        self, info: Info, first: int = 20, after: str | None = None
+        self, info: Info, first: int | None = 20, after: str | None = None
     ) -> Annotated[JobConnection, strawberry.lazy("schema.job")]:
         return await resolve.jobs(info, self.id, first, after)
 
     @strawberry.field(description="Referrals this customer made.")
     async def referrals_made(
-        self, info: Info, first: int = 20, after: str | None = None
+        self, info: Info, first: int | None = 20, after: str | None = None
     ) -> Annotated[ReferralConnection, strawberry.lazy("schema.referral")]:
         return await resolve.referrals(info, "made", self.id, first, after)
 
@@ -44,7 +44,7 @@ class Customer(Node):
         description="Referrals in which this customer is the referee (the person introduced)."
     )
     async def referrals_received(
-        self, info: Info, first: int = 20, after: str | None = None
+        self, info: Info, first: int | None = 20, after: str | None = None
     ) -> Annotated[ReferralConnection, strawberry.lazy("schema.referral")]:
         return await resolve.referrals(info, "introduced", self.id, first, after)
 
@@ -75,7 +75,7 @@ class CustomerQuery:
 
     @strawberry.field
     async def customers(
-        self, info: Info, first: int = 20, after: str | None = None
+        self, info: Info, first: int | None = 20, after: str | None = None
     ) -> CustomerConnection:
         return await resolve.list_customers(info, first, after)
 

@@ -28,7 +28,7 @@ class Network(Node):
 
     @strawberry.field
     async def members(
-        self, info: Info, first: int = 50, after: str | None = None
+        self, info: Info, first: int | None = 50, after: str | None = None
     ) -> Annotated[ProfessionalConnection, strawberry.lazy("schema.professional")]:
         return await resolve.members(info, self.id, first, after)
 
@@ -64,7 +64,7 @@ class NetworkQuery:
 
     @strawberry.field
     async def networks(
-        self, info: Info, first: int = 20, after: str | None = None
+        self, info: Info, first: int | None = 20, after: str | None = None
     ) -> NetworkConnection:
         return await resolve.list_networks(info, first, after)
 

@@ -43,7 +43,7 @@ class Professional(Node):
 
     @strawberry.field
     async def jobs(
-        self, info: Info, first: int = 20, after: str | None = None
+        self, info: Info, first: int | None = 20, after: str | None = None
     ) -> Annotated[JobConnection, strawberry.lazy("schema.job")]:
         return await resolve.jobs(info, self.id, first, after)
 
@@ -52,7 +52,7 @@ class Professional(Node):
         self,
         info: Info,
         status: Annotated[ReferralStatus, strawberry.lazy("schema.referral")] | None = None,
-        first: int = 20,
+        first: int | None = 20,
         after: str | None = None,
     ) -> Annotated[ReferralConnection, strawberry.lazy("schema.referral")]:
         return await resolve.referrals(info, "received", self.id, status, first, after)
@@ -62,7 +62,7 @@ class Professional(Node):
         self,
         info: Info,
         status: Annotated[ReferralStatus, strawberry.lazy("schema.referral")] | None = None,
-        first: int = 20,
+        first: int | None = 20,
         after: str | None = None,
     ) -> Annotated[ReferralConnection, strawberry.lazy("schema.referral")]:
         return await resolve.referrals(info, "given", self.id, status, first, after)
@@ -103,7 +103,7 @@ class ProfessionalQuery:
         trade: str | None = None,
         area: str | None = None,
         network_id: strawberry.ID | None = None,
-        first: int = 20,
+        first: int | None = 20,
         after: str | None = None,
     ) -> ProfessionalConnection:
         return await resolve.list_professionals(info, trade, area, network_id, first, after)

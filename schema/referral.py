@@ -123,7 +123,7 @@ class ReferralQuery:
         status: ReferralStatus | None = None,
         professional_id: strawberry.ID | None = None,
         referrer_id: strawberry.ID | None = None,
-        first: int = 20,
+        first: int | None = 20,
         after: str | None = None,
     ) -> ReferralConnection:
         return await resolve.list_referrals(info, status, professional_id, referrer_id, first, after)

@@ -17,7 +17,7 @@ import pytest
 from app.main import create_app
 from app.settings import Settings, load_settings
 from graph.embedded import BoltAddress, EmbeddedServer
-from graph.ids import new_id
+from graph.ids import PREFIXES, kind_of, new_id
 from graph.store import Store, connect
 
 
@@ -91,3 +91,97 @@ def uid() -> Any:
 @pytest.fixture
 def tmp_data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
+
+
+PAYLOAD_FIELDS = "errors { code message field }"
+
+MUTATIONS = {
+    "professional": ("createProfessional", "CreateProfessionalInput",
+                     "professional { id name trades area createdAt }"),
+    "customer": ("createCustomer", "CreateCustomerInput", "customer { id name area createdAt }"),
+    "job": ("recordJob", "RecordJobInput",
+            "job { id trade completedAt rating value customer { id } professional { id } }"),
+    "referral": ("createReferral", "CreateReferralInput",
+                 "referral { id status verified note history { status at } "
+                 "referrer { __typename ... on Customer { id } ... on Professional { id } } "
+                 "professional { id } referee { id } job { id } }"),
+    "status": ("updateReferralStatus", "UpdateReferralStatusInput",
+               "referral { id status history { status at } job { id referral { id } } }"),
+    "network": ("createNetwork", "CreateNetworkInput", "network { id name }"),
+    "add_member": ("addNetworkMember", "NetworkMemberInput",
+                   "network { id members { totalCount nodes { id } } }"),
+    "remove_member": ("removeNetworkMember", "NetworkMemberInput",
+                      "network { id members { totalCount nodes { id } } }"),
+}
+
+
+def mutation_text(kind: str) -> str:
+    name, input_type, selection = MUTATIONS[kind]
+    return (f"mutation($input: {input_type}!) {{ {name}(input: $input) "
+            f"{{ {selection} {PAYLOAD_FIELDS} }} }}")
+
+
+class Maker:
+    """Builds test data through the public API, each object with a fresh id."""
+
+    def __init__(self, gql: GraphQLClient) -> None:
+        self.gql = gql
+
+    async def call(self, kind: str, **input: Any) -> dict[str, Any]:
+        """The payload of a mutation (errors included)."""
+        data = await self.gql.data(mutation_text(kind), {"input": input})
+        return data[MUTATIONS[kind][0]]
+
+    async def ok(self, kind: str, **input: Any) -> dict[str, Any]:
+        payload = await self.call(kind, **input)
+        assert payload["errors"] == [], payload["errors"]
+        return payload
+
+    async def professional(self, trades: list[str] | None = None, **kw: Any) -> str:
+        kw.setdefault("name", "Pat Plumber")
+        payload = await self.ok("professional", trades=trades or ["plumbing"], **kw)
+        return payload["professional"]["id"]
+
+    async def customer(self, **kw: Any) -> str:
+        kw.setdefault("name", "Alice Walker")
+        return (await self.ok("customer", **kw))["customer"]["id"]
+
+    async def job(self, customer: str, professional: str, **kw: Any) -> str:
+        kw.setdefault("completedAt", "2026-01-10T10:00:00+00:00")
+        payload = await self.ok("job", customerId=customer, professionalId=professional, **kw)
+        return payload["job"]["id"]
+
+    async def referral(self, referrer: str, professional: str, referee: str, **kw: Any) -> str:
+        payload = await self.ok(
+            "referral", referrerId=referrer, professionalId=professional, refereeId=referee, **kw
+        )
+        return payload["referral"]["id"]
+
+    async def status(self, referral: str, status: str, **kw: Any) -> dict[str, Any]:
+        return await self.call("status", id=referral, status=status, **kw)
+
+    async def network(self, **kw: Any) -> str:
+        kw.setdefault("name", "Test Circle")
+        return (await self.ok("network", **kw))["network"]["id"]
+
+
+@pytest.fixture
+def make(gql: GraphQLClient) -> Maker:
+    return Maker(gql)
+
+
+COUNT_BY_ID = {
+    label: f"MATCH (n:{label} {{id: $id}}) RETURN count(n) AS n" for label in PREFIXES.values()
+}
+
+
+@pytest.fixture
+def exists(store: Store) -> Any:
+    """Whether a node has the id: the check behind 'nothing was written'."""
+
+    async def check(node_id: str) -> bool:
+        label = kind_of(node_id)
+        assert label is not None, node_id
+        return (await store.read(COUNT_BY_ID[label], id=node_id))[0]["n"] > 0
+
+    return check

@@ -1,0 +1,139 @@
+"""The served schema contains the public contract unchanged, and the SDL snapshot is fresh."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from graphql import (
+    GraphQLArgument,
+    GraphQLEnumType,
+    GraphQLInputObjectType,
+    GraphQLInterfaceType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    GraphQLUnionType,
+    Undefined,
+    build_schema,
+    value_from_ast,
+)
+
+from schema.build import SNAPSHOT, build_schema as build_served
+from schema.build import sdl
+
+CONTRACT = Path(__file__).with_name("contract") / "schema.graphql"
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "contract" / "schema.graphql"
+
+# Sections of the contract (named by their issue) that the service serves so far.
+SERVED_SECTIONS = ("foundation issue",)
+
+
+def contract_part(sections: tuple[str, ...]) -> str:
+    """The contract's prelude plus the named sections."""
+    parts = re.split(r"^# -{10,}.*?\((.+?)\)\s*$", CONTRACT.read_text(), flags=re.MULTILINE)
+    prelude, rest = parts[0], parts[1:]
+    chosen = [body for name, body in zip(rest[::2], rest[1::2], strict=True) if name in sections]
+    assert len(chosen) == len(sections), "a section named in SERVED_SECTIONS is missing"
+    return prelude + "\n".join(chosen)
+
+
+def differences(contract: GraphQLSchema, served: GraphQLSchema) -> list[str]:
+    out: list[str] = []
+    for name, ctype in contract.type_map.items():
+        if name.startswith("__"):
+            continue
+        stype = served.type_map.get(name)
+        if stype is None:
+            out.append(f"missing type {name}")
+            continue
+        if not isinstance(stype, _kind(ctype)):
+            out.append(f"{name} is a {type(stype).__name__}, not a {type(ctype).__name__}")
+            continue
+        if isinstance(ctype, GraphQLEnumType):
+            if set(ctype.values) - set(stype.values):
+                out.append(f"{name} lacks values {set(ctype.values) - set(stype.values)}")
+        elif isinstance(ctype, GraphQLUnionType):
+            if {t.name for t in ctype.types} != {t.name for t in stype.types}:
+                out.append(f"union {name} has other members")
+        elif isinstance(ctype, GraphQLObjectType | GraphQLInterfaceType):
+            missing = {i.name for i in ctype.interfaces} - {i.name for i in stype.interfaces}
+            if missing:
+                out.append(f"{name} does not implement {missing}")
+            for fname, cfield in ctype.fields.items():
+                sfield = stype.fields.get(fname)
+                if sfield is None:
+                    out.append(f"missing field {name}.{fname}")
+                    continue
+                if str(sfield.type) != str(cfield.type):
+                    out.append(f"{name}.{fname}: {sfield.type} instead of {cfield.type}")
+                for aname, carg in cfield.args.items():
+                    sarg = sfield.args.get(aname)
+                    if sarg is None:
+                        out.append(f"missing argument {name}.{fname}({aname})")
+                    elif str(sarg.type) != str(carg.type):
+                        out.append(f"{name}.{fname}({aname}): {sarg.type} not {carg.type}")
+                    elif _default(sarg) != _default(carg):
+                        out.append(f"{name}.{fname}({aname}) default {_default(sarg)!r}")
+                extra = set(sfield.args) - set(cfield.args)
+                for aname in extra:
+                    if str(sfield.args[aname].type).endswith("!"):
+                        out.append(f"{name}.{fname} adds a required argument {aname}")
+        elif isinstance(ctype, GraphQLInputObjectType):
+            for fname, cfield in ctype.fields.items():
+                sfield = stype.fields.get(fname)
+                if sfield is None:
+                    out.append(f"missing input field {name}.{fname}")
+                elif str(sfield.type) != str(cfield.type):
+                    out.append(f"{name}.{fname}: {sfield.type} instead of {cfield.type}")
+            for fname in set(stype.fields) - set(ctype.fields):
+                if str(stype.fields[fname].type).endswith("!"):
+                    out.append(f"{name} adds a required input field {fname}")
+    return out
+
+
+def _kind(t: object) -> type:
+    for kind in (GraphQLEnumType, GraphQLUnionType, GraphQLObjectType, GraphQLInterfaceType,
+                 GraphQLInputObjectType):
+        if isinstance(t, kind):
+            return kind
+    return type(t)
+
+
+def _default(arg: GraphQLArgument) -> object:
+    """An argument's default as a value (graphql-core keeps a parsed SDL's as a literal)."""
+    value = arg.default_value
+    default = getattr(arg, "default", None)
+    if value is Undefined and default is not None:
+        value = default.value
+        if value is Undefined and default.literal is not None:
+            value = value_from_ast(default.literal, arg.type)
+    # An omitted nullable argument and an explicit null default mean the same to a client.
+    return None if value is Undefined else value
+
+
+def test_served_schema_contains_the_contract():
+    contract = build_schema(contract_part(SERVED_SECTIONS))
+    assert differences(contract, build_served()._schema) == []
+
+
+def test_the_check_notices_a_broken_contract():
+    contract = build_schema(contract_part(SERVED_SECTIONS))
+    broken = build_schema(
+        contract_part(SERVED_SECTIONS)
+        .replace("trades: [String!]!", "trades: [String]")
+        .replace("first: Int = 20, after: String): JobConnection!",
+                 "first: Int = 10, after: String): JobConnection!")
+    )
+    found = differences(contract, broken)
+    assert any("Professional.trades" in d for d in found)
+    assert any("jobs(first) default" in d for d in found)
+
+
+def test_sdl_snapshot_is_fresh():
+    assert SNAPSHOT.read_text() == sdl(), "run `referral-graph export-schema`"
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason="the shared contract is not beside this clone")
+def test_contract_copy_matches_the_shared_contract():
+    assert CONTRACT.read_text() == SHARED.read_text()

@@ -1,0 +1,108 @@
+"""Jobs: party checks, trade, rating, value and date rules, idempotent creates."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+
+@pytest.fixture
+async def parties(make):
+    pro = await make.professional(trades=["electrical", "heating"])
+    cus = await make.customer()
+    return cus, pro
+
+
+async def test_records_a_job_with_the_first_trade_by_default(make, parties):
+    cus, pro = parties
+    payload = await make.ok("job", customerId=cus, professionalId=pro,
+                            completedAt="2026-03-01T09:30:00+02:00", rating=5, value=120.5)
+    job = payload["job"]
+    assert job["trade"] == "electrical"
+    assert job["completedAt"] == "2026-03-01T07:30:00+00:00"
+    assert (job["rating"], job["value"]) == (5, 120.5)
+    assert job["customer"] == {"id": cus} and job["professional"] == {"id": pro}
+
+
+async def test_rating_and_value_may_be_null(make, parties):
+    cus, pro = parties
+    job = (await make.ok("job", customerId=cus, professionalId=pro, trade="Heating",
+                         completedAt="2026-03-01T09:30:00Z"))["job"]
+    assert (job["trade"], job["rating"], job["value"]) == ("heating", None, None)
+
+
+@pytest.mark.parametrize(
+    ("override", "code", "field"),
+    [
+        ({"trade": "plumbing"}, "VALIDATION", ["input", "trade"]),
+        ({"rating": 0}, "VALIDATION", ["input", "rating"]),
+        ({"rating": 6}, "VALIDATION", ["input", "rating"]),
+        ({"value": -0.01}, "VALIDATION", ["input", "value"]),
+        ({"completedAt": "2026-03-01T09:30:00"}, "VALIDATION", ["input", "completedAt"]),
+        ({"customerId": "pro_notacustomer"}, "VALIDATION", ["input", "customerId"]),
+        ({"professionalId": "cus_notapro"}, "VALIDATION", ["input", "professionalId"]),
+        ({"customerId": "cus_doesnotexist"}, "NOT_FOUND", ["input", "customerId"]),
+        ({"professionalId": "pro_doesnotexist"}, "NOT_FOUND", ["input", "professionalId"]),
+    ],
+)
+async def test_broken_rules_write_nothing(make, parties, uid, exists, override, code, field):
+    cus, pro = parties
+    jid = uid("job")
+    data = {"id": jid, "customerId": cus, "professionalId": pro,
+            "completedAt": "2026-03-01T09:30:00+00:00", **override}
+    payload = await make.call("job", **data)
+    assert payload["job"] is None
+    assert [(e["code"], e["field"]) for e in payload["errors"]] == [(code, field)]
+    assert not await exists(jid)
+
+
+async def test_a_job_cannot_be_completed_in_the_future(make, parties):
+    cus, pro = parties
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    payload = await make.call("job", customerId=cus, professionalId=pro, completedAt=tomorrow)
+    assert payload["errors"][0]["field"] == ["input", "completedAt"]
+
+
+async def test_bad_datetime_text_fails_the_request(gql, parties):
+    cus, pro = parties
+    body = await gql.post(
+        "mutation($input: RecordJobInput!) { recordJob(input: $input) { job { id } } }",
+        {"input": {"customerId": cus, "professionalId": pro, "completedAt": "yesterday"}},
+    )
+    assert body["errors"] and body.get("data") is None
+
+
+async def test_idempotent_record_and_conflict(make, parties, uid):
+    cus, pro = parties
+    jid = uid("job")
+    data = {"id": jid, "customerId": cus, "professionalId": pro,
+            "completedAt": "2026-03-01T09:30:00+00:00", "rating": 4}
+    first = await make.ok("job", **data)
+    assert (await make.ok("job", **data))["job"] == first["job"]
+    conflict = await make.call("job", **{**data, "rating": 2})
+    assert conflict["errors"][0]["code"] == "CONFLICT"
+    assert "rating" in conflict["errors"][0]["message"]
+
+
+JOBS = """
+query($c: ID!, $p: ID!, $after: String) {
+  customer(id: $c) { jobs(first: 2, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor } nodes { id completedAt } } }
+  professional(id: $p) { jobs { totalCount nodes { id } } }
+}
+"""
+
+
+async def test_jobs_lists_are_newest_first(gql, make, parties):
+    cus, pro = parties
+    ids = [await make.job(cus, pro, completedAt=f"2026-0{m}-01T00:00:00+00:00")
+           for m in (1, 3, 2)]
+    first = await gql.data(JOBS, {"c": cus, "p": pro})
+    assert [n["id"] for n in first["customer"]["jobs"]["nodes"]] == [ids[1], ids[2]]
+    assert first["customer"]["jobs"]["totalCount"] == 3
+    assert first["professional"]["jobs"]["totalCount"] == 3
+    cursor = first["customer"]["jobs"]["pageInfo"]["endCursor"]
+    rest = await gql.data(JOBS, {"c": cus, "p": pro, "after": cursor})
+    assert [n["id"] for n in rest["customer"]["jobs"]["nodes"]] == [ids[0]]
+    assert rest["customer"]["jobs"]["pageInfo"]["hasNextPage"] is False
