@@ -1,0 +1,18 @@
+# The referral-graph service. Production runs it against Neo4j 5 (see docker-compose.yml).
+FROM python:3.11-slim
+
+WORKDIR /srv
+COPY pyproject.toml README.md ./
+COPY app ./app
+COPY graph ./graph
+COPY schema ./schema
+COPY resolvers ./resolvers
+COPY seeds ./seeds
+RUN pip install --no-cache-dir . && useradd --system --uid 10001 referral
+USER referral
+
+ENV RG_HOST=0.0.0.0 RG_PORT=8000 RG_ENV=production
+EXPOSE 8000
+HEALTHCHECK --interval=10s --timeout=3s --retries=5 \
+  CMD python -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=2)" || exit 1
+CMD ["referral-graph", "serve"]

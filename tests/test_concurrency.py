@@ -1,0 +1,43 @@
+"""Concurrent writes keep the rules: one object per client id, one open referral per triple."""
+
+from __future__ import annotations
+
+import asyncio
+
+COUNT_REFERRALS_FOR = """
+MATCH (:Professional {id: $id})<-[:FOR]-(r:Referral) RETURN count(r) AS n
+"""
+COUNT_PROFESSIONALS = "MATCH (p:Professional {id: $id}) RETURN count(p) AS n"
+
+
+async def test_twenty_concurrent_creates_with_one_client_id_give_one_object(make, uid, store):
+    pid = uid("pro")
+    payloads = await asyncio.gather(*[
+        make.call("professional", id=pid, name="Racy", trades=["plumbing"]) for _ in range(20)
+    ])
+    assert all(p["errors"] == [] and p["professional"]["id"] == pid for p in payloads)
+    assert (await store.read(COUNT_PROFESSIONALS, id=pid))[0]["n"] == 1
+
+
+async def test_concurrent_referrals_for_one_triple_leave_one_open(make, store):
+    referrer, referee = await make.customer(), await make.customer()
+    pro = await make.professional()
+    payloads = await asyncio.gather(*[
+        make.call("referral", referrerId=referrer, professionalId=pro, refereeId=referee)
+        for _ in range(10)
+    ])
+    created = [p for p in payloads if not p["errors"]]
+    assert len(created) == 1
+    assert {p["errors"][0]["code"] for p in payloads if p["errors"]} == {"DUPLICATE"}
+    assert (await store.read(COUNT_REFERRALS_FOR, id=pro))[0]["n"] == 1
+
+
+async def test_concurrent_status_changes_apply_once(make, gql):
+    referrer, referee = await make.customer(), await make.customer()
+    pro = await make.professional()
+    rid = await make.referral(referrer, pro, referee)
+    payloads = await asyncio.gather(*[make.status(rid, "ACCEPTED") for _ in range(8)])
+    assert sum(1 for p in payloads if not p["errors"]) == 1
+    data = await gql.data("query($id: ID!) { referral(id: $id) { history { status } } }",
+                          {"id": rid})
+    assert [h["status"] for h in data["referral"]["history"]] == ["SENT", "ACCEPTED"]
