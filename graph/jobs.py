@@ -16,9 +16,9 @@ from graph.pagination import Page
 from graph.store import Store, Tx
 
 JOB_MAP = """x {.id, .trade, .completedAt, .rating, .value,
-  customerId: head([(c:Customer)-[:BOOKED]->(x) | c.id]),
+  customerId: head([(x)<-[:BOOKED]-(c:Customer) | c.id]),
   professionalId: head([(x)-[:DONE_BY]->(p:Professional) | p.id]),
-  referralId: head([(r:Referral)-[:CONVERTED_TO]->(x) | r.id])}"""
+  referralId: head([(x)<-[:CONVERTED_TO]-(r:Referral) | r.id])}"""
 
 JOB_BY_ID = f"MATCH (x:Job {{id: $id}}) RETURN {JOB_MAP} AS row"
 

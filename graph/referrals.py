@@ -25,9 +25,11 @@ from graph.models import OPEN_STATUSES, TRANSITIONS, Referral, ReferralStatus
 from graph.pagination import Page, PageRequest
 from graph.store import Store, Tx
 
+# Pattern comprehensions start at the bound node: the embedded store scans the whole label
+# when a comprehension starts at an unbound one, Neo4j plans either direction well.
 REFERRAL_MAP = """x {.id, .status, .verified, .note, .createdAt, .updatedAt, .statusHistory,
   .statusTimes,
-  referrerId: head([(a)-[:MADE]->(x) | a.id]),
+  referrerId: head([(x)<-[:MADE]-(a) | a.id]),
   professionalId: head([(x)-[:FOR]->(p:Professional) | p.id]),
   refereeId: head([(x)-[:INTRODUCES]->(c:Customer) | c.id]),
   jobId: head([(x)-[:CONVERTED_TO]->(j:Job) | j.id])}"""
@@ -77,9 +79,9 @@ CLOSE_REFERRAL = "MATCH (x:Referral {id: $id}) REMOVE x.openKey"
 
 JOB_FOR_CONVERSION = """
 MATCH (j:Job {id: $jobId})
-RETURN head([(c:Customer)-[:BOOKED]->(j) | c.id]) AS customerId,
+RETURN head([(j)<-[:BOOKED]-(c:Customer) | c.id]) AS customerId,
        head([(j)-[:DONE_BY]->(p:Professional) | p.id]) AS professionalId,
-       head([(r:Referral)-[:CONVERTED_TO]->(j) | r.id]) AS referralId
+       head([(j)<-[:CONVERTED_TO]-(r:Referral) | r.id]) AS referralId
 """
 
 LINK_JOB = """
@@ -88,7 +90,7 @@ CREATE (x)-[:CONVERTED_TO]->(j)
 """
 
 _FILTERS = """(k.status IS NULL OR x.status = k.status)
-  AND (k.referrer IS NULL OR size([(a)-[:MADE]->(x) WHERE a.id = k.referrer | 1]) > 0)"""
+  AND (k.referrer IS NULL OR size([(x)<-[:MADE]-(a) WHERE a.id = k.referrer | 1]) > 0)"""
 
 
 def _list(anchor: str) -> str:

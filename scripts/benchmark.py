@@ -102,7 +102,7 @@ READS = [
             referrer { ... on Customer { id name } ... on Professional { id name } }
             professional { id name } referee { id name } } } }""",
         """MATCH (r:Referral) WITH r ORDER BY r.createdAt DESC, r.id DESC LIMIT 20
-           MATCH (a)-[:MADE]->(r)-[:FOR]->(p:Professional), (r)-[:INTRODUCES]->(c:Customer)
+           MATCH (r)<-[:MADE]-(a), (r)-[:FOR]->(p:Professional), (r)-[:INTRODUCES]->(c:Customer)
            RETURN r.id, r.status, r.createdAt, a.id, a.name, p.id, p.name, c.id, c.name""",
         lambda rng, ids: {},
     ),
@@ -116,7 +116,7 @@ READS = [
            CALL (p) { MATCH (p)<-[:FOR]-(r:Referral) RETURN count(r) AS total }
            CALL (p) { MATCH (p)<-[:FOR]-(r:Referral)
                       WITH r ORDER BY r.createdAt DESC, r.id DESC LIMIT 20
-                      MATCH (a)-[:MADE]->(r)-[:INTRODUCES]->(c:Customer)
+                      MATCH (r)<-[:MADE]-(a), (r)-[:INTRODUCES]->(c:Customer)
                       RETURN collect([r.id, r.status, a.id, a.name, c.id, c.name]) AS rows }
            RETURN p.id, p.name, p.trades, total, rows""",
         lambda rng, ids: {"id": rng.choice(ids["pro"])},
@@ -194,7 +194,30 @@ SAMPLE_IDS = {
 }
 
 
+async def reads_only(args: argparse.Namespace) -> None:
+    server, store = await open_embedded(Path(args.data_dir))
+    try:
+        await print_reads(store, args.rounds)
+    finally:
+        await store.close()
+        await asyncio.to_thread(server.stop)
+
+
+async def print_reads(store: Store, rounds: int) -> None:
+    ids = {k: [r["id"] for r in await store.read(q)] for k, q in SAMPLE_IDS.items()}
+    results = await measure_reads(store, ids, rounds, READS)
+    print()
+    print(f"| read ({rounds} rounds) | GraphQL p50 ms | GraphQL p95 ms | "
+          "Cypher p50 ms | Cypher p95 ms | p95 ratio |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, g50, g95, c50, c95 in results:
+        print(f"| {name} | {g50:.1f} | {g95:.1f} | {c50:.1f} | {c95:.1f} | {g95 / c95:.2f} |")
+
+
 async def main(args: argparse.Namespace) -> None:
+    if args.data_dir:
+        await reads_only(args)
+        return
     counts = SIZES[args.size]
     print(f"# benchmark: size {args.size} {counts} (professionals, customers, jobs, referrals)")
     print(f"# machine: {platform.machine()}, {os.cpu_count()} cores, Python "
@@ -229,15 +252,7 @@ async def main(args: argparse.Namespace) -> None:
             print(f"| service import (generate + load) | {imported:.1f} | "
                   f"{rows / imported:,.0f} | {imported / floor:.2f} |")
 
-            ids = {k: [r["id"] for r in await store.read(q)] for k, q in SAMPLE_IDS.items()}
-            results = await measure_reads(store, ids, args.rounds, READS)
-            print()
-            print(f"| read ({args.rounds} rounds) | GraphQL p50 ms | GraphQL p95 ms | "
-                  "Cypher p50 ms | Cypher p95 ms | p95 ratio |")
-            print("|---|---:|---:|---:|---:|---:|")
-            for name, g50, g95, c50, c95 in results:
-                print(f"| {name} | {g50:.1f} | {g95:.1f} | {c50:.1f} | {c95:.1f} | "
-                      f"{g95 / c95:.2f} |")
+            await print_reads(store, args.rounds)
         finally:
             await store.close()
             await asyncio.to_thread(server.stop)
@@ -249,6 +264,8 @@ def parse() -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--rounds", type=int, default=100)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--data-dir", help="measure reads only, on an embedded store already "
+                   "seeded in this folder (e.g. by `referral-graph seed synthetic`)")
     return p.parse_args()
 
 
