@@ -15,6 +15,8 @@ from app.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("referral_graph")
 
+DEMO_TOKEN_TTL = 24 * 3600
+
 
 def _settings(args: argparse.Namespace) -> Settings:
     return load_settings().with_overrides(
@@ -29,6 +31,8 @@ def serve(args: argparse.Namespace) -> int:
 
     from app.main import create_app
 
+    from app.auth import TokenError, mint
+
     settings = _settings(args)
     where = settings.neo4j_uri or f"the embedded store in {settings.data_dir.resolve()}"
     print(
@@ -36,6 +40,17 @@ def serve(args: argparse.Namespace) -> int:
         f"(store: {where})",
         file=sys.stderr,
     )
+    if args.demo:
+        try:
+            token = mint(settings, "admin", "admin:demo", ttl=DEMO_TOKEN_TTL)
+        except TokenError as exc:
+            print(f"referral-graph: {exc}", file=sys.stderr)
+            return 2
+        print(
+            "referral-graph: an admin token for the demo (valid 24 h); in GraphiQL open Headers "
+            f'and paste:\n  {{"Authorization": "Bearer {token}"}}',
+            file=sys.stderr,
+        )
     uvicorn.run(
         create_app(settings, demo=args.demo), host=settings.host, port=settings.port,
         log_config=None, access_log=False,
@@ -102,6 +117,18 @@ def seed_synthetic(args: argparse.Namespace) -> int:
     return _load(_settings(args), make, "synthetic")
 
 
+def token(args: argparse.Namespace) -> int:
+    from app.auth import TokenError, mint
+
+    networks = [n for n in (args.networks or "").split(",") if n]
+    try:
+        print(mint(_settings(args), args.role, args.sub, networks, ttl=args.ttl))
+    except TokenError as exc:
+        print(f"referral-graph: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def export_schema(args: argparse.Namespace) -> int:
     from schema.build import SNAPSHOT, sdl
 
@@ -143,6 +170,15 @@ def parser() -> argparse.ArgumentParser:
     syn.add_argument("--seed", type=int, default=1)
     store_options(syn)
     syn.set_defaults(func=seed_synthetic)
+
+    t = sub.add_parser("token", help="mint a bearer token with the configured secret")
+    t.add_argument("--role", required=True,
+                   choices=["admin", "organiser", "professional", "customer"])
+    t.add_argument("--sub", default=None, help="the party's id (professionals and customers)")
+    t.add_argument("--networks", default=None, help="comma-separated network ids (organisers)")
+    t.add_argument("--ttl", type=int, default=3600, help="seconds the token is valid")
+    store_options(t)
+    t.set_defaults(func=token)
 
     e = sub.add_parser("export-schema", help="write the SDL snapshot schema/schema.graphql")
     e.add_argument("--output", default=None, help="another file to write instead")

@@ -16,6 +16,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
+from app.auth import AuthMiddleware
 from app.settings import Settings
 from graph import bulk
 from graph.embedded import EmbeddedServer
@@ -37,7 +38,8 @@ class GraphQLApp(GraphQL[Context, None]):
         self.state = state
 
     async def get_context(self, request: Any, response: Any) -> Context:
-        return Context.new(self.state.store, self.settings, request)
+        principal = request.scope.get("state", {}).get("principal")
+        return Context.new(self.state.store, self.settings, principal, request, response)
 
 
 class AppState:
@@ -176,6 +178,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.app_state = state
+    app.add_middleware(AuthMiddleware, settings=settings)
     app.add_middleware(Timeout, seconds=settings.request_timeout)
     app.add_middleware(AccessLog)
     return app

@@ -32,6 +32,13 @@ class Settings:
     max_hops: int = 6
     max_limit: int = 50
     request_timeout: float = 10.0
+    max_tokens: int = 2000
+    auth_secret: str | None = None
+    auth_jwks_url: str | None = None
+    auth_issuer: str | None = None
+    auth_audience: str | None = None
+    rate_limit: int = 1200
+    rate_burst: int = 100
 
     @property
     def embedded(self) -> bool:
@@ -86,4 +93,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_hops=_int(env, "RG_MAX_HOPS", 6),
         max_limit=_int(env, "RG_MAX_LIMIT", 50),
         request_timeout=_float(env, "RG_REQUEST_TIMEOUT", 10.0),
+        max_tokens=_int(env, "RG_MAX_TOKENS", 2000),
+        auth_secret=env.get("RG_AUTH_SECRET") or None,
+        auth_jwks_url=env.get("RG_AUTH_JWKS_URL") or None,
+        auth_issuer=env.get("RG_AUTH_ISSUER") or None,
+        auth_audience=env.get("RG_AUTH_AUDIENCE") or None,
+        rate_limit=_int(env, "RG_RATE_LIMIT", 1200),
+        rate_burst=_int(env, "RG_RATE_BURST", 100),
     )

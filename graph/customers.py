@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from graph import rules, timeutil
+from graph.errors import NotFound
 from graph.idempotent import create_once
-from graph.ids import client_or_new_id
+from graph.ids import check_id, client_or_new_id
 from graph.models import Customer
 from graph.pagination import Page, PageRequest, make_page
 from graph.store import Store, Tx
@@ -35,6 +36,26 @@ LIMIT $limit
 """
 
 CUSTOMERS_COUNT = "MATCH (c:Customer) RETURN count(c) AS total"
+
+
+HIRED_PAIRS = """
+UNWIND $pairs AS pair
+MATCH (c:Customer {id: pair[0]})
+RETURN pair[0] AS customer, pair[1] AS professional,
+       size([(c)-[:BOOKED]->(:Job)-[:DONE_BY]->(p:Professional) WHERE p.id = pair[1] | 1]) > 0
+         AS hired
+"""
+
+ERASED_NAME = "Erased customer"
+
+CUSTOMER_EXISTS = "MATCH (c:Customer {id: $id}) RETURN c.id AS id"
+CLEAR_NOTES_MADE = "MATCH (:Customer {id: $id})-[:MADE]->(r:Referral) REMOVE r.note"
+CLEAR_NOTES_RECEIVED = "MATCH (:Customer {id: $id})<-[:INTRODUCES]-(r:Referral) REMOVE r.note"
+ERASE_CUSTOMER = """
+MATCH (c:Customer {id: $id})
+SET c.name = $name, c.erased = true, c.erasedAt = coalesce(c.erasedAt, $now)
+REMOVE c.area
+"""
 
 
 @dataclass(frozen=True)
@@ -77,3 +98,31 @@ async def list_customers(store: Store, page: PageRequest) -> Page[Customer]:
     total = (await store.read(CUSTOMERS_COUNT))[0]["total"]
     items = [Customer.from_row(r["row"]) for r in rows]
     return make_page(items, page, total, key=lambda c: (c.id,))
+
+
+async def hired_pairs(store: Store, pairs: Sequence[tuple[str, str]]) -> list[bool]:
+    """For each (customer, professional): whether the customer hired the professional."""
+    rows = await store.read(HIRED_PAIRS, pairs=[list(p) for p in pairs])
+    found = {(r["customer"], r["professional"]): bool(r["hired"]) for r in rows}
+    return [found.get(tuple(p), False) for p in pairs]
+
+
+async def erase_customer(store: Store, customer_id: str) -> str:
+    """Erase a customer's personal data, keeping an anonymous tombstone.
+
+    The node keeps its id and relationships, so counts, balances and histories stay right; its
+    name becomes a fixed placeholder, its area goes, and so do the notes of the referrals it made
+    or received, which are free text about it. Trust paths never pass through a tombstone.
+    """
+    check_id(customer_id, "Customer", ["id"])
+
+    async def work(tx: Tx) -> str:
+        if await tx.one(CUSTOMER_EXISTS, id=customer_id) is None:
+            raise NotFound(f"no customer {customer_id}", ["id"])
+        await tx.run(CLEAR_NOTES_MADE, id=customer_id)
+        await tx.run(CLEAR_NOTES_RECEIVED, id=customer_id)
+        await tx.run(ERASE_CUSTOMER, id=customer_id, name=ERASED_NAME,
+                     now=timeutil.to_store(timeutil.now()))
+        return customer_id
+
+    return await store.write(work)

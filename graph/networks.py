@@ -29,13 +29,15 @@ CREATE_NETWORK = "CREATE (n:Network {id: $id, name: $name, createdAt: $now})"
 
 NETWORKS_PAGE = f"""
 MATCH (n:Network)
-WHERE $after IS NULL OR n.id > $after
+WHERE ($ids IS NULL OR n.id IN $ids) AND ($after IS NULL OR n.id > $after)
 RETURN {NETWORK_MAP} AS row
 ORDER BY row.id
 LIMIT $limit
 """
 
-NETWORKS_COUNT = "MATCH (n:Network) RETURN count(n) AS total"
+NETWORKS_COUNT = """
+MATCH (n:Network) WHERE $ids IS NULL OR n.id IN $ids RETURN count(n) AS total
+"""
 
 # Networks of each professional, for Professional.networks (one round trip per batch).
 NETWORKS_OF_PROFESSIONALS = f"""
@@ -102,11 +104,16 @@ async def networks_of_professionals(store: Store, ids: Sequence[str]) -> list[li
     return [grouped[i] for i in ids]
 
 
-async def list_networks(store: Store, page: PageRequest) -> Page[Network]:
+async def list_networks(
+    store: Store, page: PageRequest, ids: Sequence[str] | None = None
+) -> Page[Network]:
+    """Networks by id; only those in ``ids`` when given."""
+    only = None if ids is None else sorted(ids)
     rows = await store.read(
-        NETWORKS_PAGE, after=page.after[0] if page.after else None, limit=page.first + 1
+        NETWORKS_PAGE, after=page.after[0] if page.after else None, limit=page.first + 1,
+        ids=only,
     )
-    total = (await store.read(NETWORKS_COUNT))[0]["total"]
+    total = (await store.read(NETWORKS_COUNT, ids=only))[0]["total"]
     items = [Network.from_row(r["row"]) for r in rows]
     return make_page(items, page, total, key=lambda n: (n.id,))
 

@@ -2,23 +2,59 @@
 
 from __future__ import annotations
 
-from graph import customers
+from graph import access, customers, models
 from graph.lists import ListKey
+from resolvers import permissions
 from resolvers.common import ID_KEY, TIME_KEY, mutate, page_request
 from resolvers.context import Info
+from resolvers.permissions import ensure, forbidden, require, viewer
 
 # The schema modules import these resolvers; their names are looked up at call time.
+from schema import common as common_types
 from schema import customer as types
 from schema import job as job_types
 from schema import referral as referral_types
 
 
 async def customer(info: Info, id: str) -> types.Customer | None:
+    """A customer by id: itself, admins, and professionals it hired."""
+    principal = viewer(info)
     found = await info.context.loaders.customer_by_id.load(id)
-    return None if found is None else types.Customer.from_model(found)
+    if found is None:
+        if principal.admin:
+            return None
+        raise forbidden()
+    require(access.can_read_customer(principal, id, await permissions.hired(info, id)))
+    return types.Customer.from_model(found)
 
 
-async def list_customers(info: Info, first: int | None, after: str | None) -> types.CustomerConnection:
+async def related(info: Info, customer_id: str) -> types.Customer:
+    """A customer reached through an object the viewer may read (a job or a referral); its
+    private fields keep their own checks."""
+    found = await info.context.loaders.customer_by_id.load(customer_id)
+    return types.Customer.from_model(found)
+
+
+async def _sees_private(info: Info, m: models.Customer) -> bool:
+    return access.can_see_customer_name(viewer(info), m.id, await permissions.hired(info, m.id))
+
+
+async def name(info: Info, m: models.Customer) -> str:
+    return m.name if await _sees_private(info, m) else display_name(m)
+
+
+async def area(info: Info, m: models.Customer) -> str | None:
+    return m.area if await _sees_private(info, m) else None
+
+
+def display_name(m: models.Customer) -> str:
+    return m.name if m.erased else access.display_name(m.name)
+
+
+async def list_customers(
+    info: Info, first: int | None, after: str | None
+) -> types.CustomerConnection:
+    require(viewer(info).admin)
     page = page_request(info, first, after, ID_KEY)
     result = await customers.list_customers(info.context.store, page)
     return types.CustomerConnection.of(result, types.Customer.from_model)
@@ -27,6 +63,7 @@ async def list_customers(info: Info, first: int | None, after: str | None) -> ty
 async def jobs(
     info: Info, customer_id: str, first: int | None, after: str | None
 ) -> job_types.JobConnection:
+    require(access.can_read_party_private(viewer(info), customer_id))
     key = ListKey(customer_id, page_request(info, first, after, TIME_KEY))
     page = await info.context.loaders.jobs_by_customer.load(key)
     return job_types.JobConnection.of(page, job_types.Job.from_model)
@@ -35,6 +72,7 @@ async def jobs(
 async def referrals(
     info: Info, which: str, customer_id: str, first: int | None, after: str | None
 ) -> referral_types.ReferralConnection:
+    require(access.can_read_party_private(viewer(info), customer_id))
     key = ListKey(customer_id, page_request(info, first, after, TIME_KEY))
     loaders = info.context.loaders
     loader = (
@@ -48,9 +86,24 @@ async def referrals(
 
 async def create_customer(info: Info, data: types.CreateCustomerInput) -> types.CustomerPayload:
     new = customers.NewCustomer(name=data.name, area=data.area, id=data.id)
+
+    async def run() -> models.Customer:
+        ensure(viewer(info).admin, ["input"])
+        return await customers.create_customer(info.context.store, new)
+
     return await mutate(
-        lambda: customers.create_customer(info.context.store, new),
+        run,
         lambda c, errors: types.CustomerPayload(
             customer=None if c is None else types.Customer.from_model(c), errors=errors
         ),
+    )
+
+
+async def delete_customer(info: Info, id: str) -> common_types.DeletePayload:
+    async def run() -> str:
+        ensure(access.can_erase_customer(viewer(info), id), ["id"])
+        return await customers.erase_customer(info.context.store, id)
+
+    return await mutate(
+        run, lambda deleted, errors: common_types.DeletePayload(deleted_id=deleted, errors=errors)
     )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from graph import jobs
+from graph import access, jobs, models
+from resolvers import customer as customer_resolvers
 from resolvers.common import mutate
 from resolvers.context import Info
+from resolvers.permissions import ensure, forbidden, require, viewer
 
 # The schema modules import these resolvers; their names are looked up at call time.
 from schema import customer as customer_types
@@ -13,9 +15,22 @@ from schema import professional as professional_types
 from schema import referral as referral_types
 
 
+async def job(info: Info, job_id: str | None) -> types.Job | None:
+    """A job: its customer, its professional and admins read it."""
+    if job_id is None:
+        return None
+    principal = viewer(info)
+    found = await info.context.loaders.job_by_id.load(job_id)
+    if found is None:
+        if principal.admin:
+            return None
+        raise forbidden()
+    require(access.can_read_job(principal, found.customer_id, found.professional_id))
+    return types.Job.from_model(found)
+
+
 async def customer(info: Info, customer_id: str) -> customer_types.Customer:
-    found = await info.context.loaders.customer_by_id.load(customer_id)
-    return customer_types.Customer.from_model(found)
+    return await customer_resolvers.related(info, customer_id)
 
 
 async def professional(info: Info, professional_id: str) -> professional_types.Professional:
@@ -24,10 +39,9 @@ async def professional(info: Info, professional_id: str) -> professional_types.P
 
 
 async def referral(info: Info, referral_id: str | None) -> referral_types.Referral | None:
-    if referral_id is None:
-        return None
-    found = await info.context.loaders.referral_by_id.load(referral_id)
-    return None if found is None else referral_types.Referral.from_model(found)
+    from resolvers import referral as referral_resolvers
+
+    return None if referral_id is None else await referral_resolvers.referral(info, referral_id)
 
 
 async def record_job(info: Info, data: types.RecordJobInput) -> types.JobPayload:
@@ -36,8 +50,14 @@ async def record_job(info: Info, data: types.RecordJobInput) -> types.JobPayload
         completed_at=data.completed_at, trade=data.trade, rating=data.rating, value=data.value,
         id=data.id,
     )
+
+    async def run() -> models.Job:
+        ensure(access.can_record_job(viewer(info), data.professional_id),
+               ["input", "professionalId"])
+        return await jobs.record_job(info.context.store, new)
+
     return await mutate(
-        lambda: jobs.record_job(info.context.store, new),
+        run,
         lambda j, errors: types.JobPayload(
             job=None if j is None else types.Job.from_model(j), errors=errors
         ),

@@ -42,6 +42,7 @@ class Loaders:
     def __init__(self, store: Store) -> None:
         self.professional_by_id = _loader(store, professionals.professionals_by_ids)
         self.customer_by_id = _loader(store, customers.customers_by_ids)
+        self.hired_by_pair = _loader(store, customers.hired_pairs)
         self.job_by_id = _loader(store, jobs.jobs_by_ids)
         self.referral_by_id = _loader(store, referrals.referrals_by_ids)
         self.network_by_id = _loader(store, networks.networks_by_ids)

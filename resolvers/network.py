@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from graph import networks
+from graph import access, networks
+from graph.access import Role
 from graph.lists import ListKey
 from graph.models import Network
+from resolvers import permissions
 from resolvers.common import ID_KEY, mutate, page_request
 from resolvers.context import Info
+from resolvers.permissions import ensure, forbidden, require, viewer
 
 # The schema modules import these resolvers; their names are looked up at call time.
 from schema import network as types
@@ -14,19 +17,38 @@ from schema import professional as professional_types
 
 
 async def network(info: Info, id: str) -> types.Network | None:
+    """A network: admins, its organisers and its members read it."""
+    principal = viewer(info)
     found = await info.context.loaders.network_by_id.load(id)
-    return None if found is None else types.Network.from_model(found)
+    if found is None:
+        if principal.admin:
+            return None
+        raise forbidden()
+    require(await permissions.can_read_network(info, id))
+    return types.Network.from_model(found)
 
 
-async def list_networks(info: Info, first: int | None, after: str | None) -> types.NetworkConnection:
+async def list_networks(
+    info: Info, first: int | None, after: str | None
+) -> types.NetworkConnection:
+    """Admins list all networks, organisers theirs, professionals those they belong to."""
+    principal = viewer(info)
+    ids: set[str] | None = None
+    if principal.role is Role.ORGANISER:
+        ids = set(principal.networks)
+    elif principal.role is Role.PROFESSIONAL:
+        ids = await permissions.viewer_networks(info)
+    else:
+        require(principal.admin)
     page = page_request(info, first, after, ID_KEY)
-    result = await networks.list_networks(info.context.store, page)
+    result = await networks.list_networks(info.context.store, page, ids)
     return types.NetworkConnection.of(result, types.Network.from_model)
 
 
 async def members(
     info: Info, network_id: str, first: int | None, after: str | None
 ) -> professional_types.ProfessionalConnection:
+    require(await permissions.can_read_network(info, network_id))
     key = ListKey(network_id, page_request(info, first, after, ID_KEY))
     page = await info.context.loaders.members_by_network.load(key)
     return professional_types.ProfessionalConnection.of(
@@ -42,18 +64,27 @@ def _payload(n: Network | None, errors: list) -> types.NetworkPayload:
 
 async def create_network(info: Info, data: types.CreateNetworkInput) -> types.NetworkPayload:
     new = networks.NewNetwork(name=data.name, id=data.id)
-    return await mutate(lambda: networks.create_network(info.context.store, new), _payload)
+
+    async def run() -> Network:
+        ensure(viewer(info).admin, ["input"])
+        return await networks.create_network(info.context.store, new)
+
+    return await mutate(run, _payload)
 
 
 async def add_member(info: Info, data: types.NetworkMemberInput) -> types.NetworkPayload:
-    return await mutate(
-        lambda: networks.add_member(info.context.store, data.network_id, data.professional_id),
-        _payload,
-    )
+    async def run() -> Network:
+        ensure(access.can_manage_network(viewer(info), data.network_id), ["input", "networkId"])
+        return await networks.add_member(info.context.store, data.network_id, data.professional_id)
+
+    return await mutate(run, _payload)
 
 
 async def remove_member(info: Info, data: types.NetworkMemberInput) -> types.NetworkPayload:
-    return await mutate(
-        lambda: networks.remove_member(info.context.store, data.network_id, data.professional_id),
-        _payload,
-    )
+    async def run() -> Network:
+        ensure(access.can_manage_network(viewer(info), data.network_id), ["input", "networkId"])
+        return await networks.remove_member(
+            info.context.store, data.network_id, data.professional_id
+        )
+
+    return await mutate(run, _payload)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from graph.ids import kind_of
-from resolvers import customer, network, professional, referral
+from resolvers import customer, job, network, professional, referral
 from resolvers.context import Info
 from schema.common import Node
 
@@ -15,7 +15,7 @@ async def node(info: Info, id: str) -> Node | None:
         case "Customer":
             return await customer.customer(info, id)
         case "Job":
-            return await referral.job(info, id)
+            return await job.job(info, id)
         case "Referral":
             return await referral.referral(info, id)
         case "Network":

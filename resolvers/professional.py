@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from graph import professionals
+from graph import access, models, professionals
 from graph.lists import ListKey
 from graph.models import ReferralStatus
+from resolvers import permissions
 from resolvers.common import ID_KEY, TIME_KEY, guarded, mutate, page_request
 from resolvers.context import Info
+from resolvers.permissions import ensure, require, viewer
 
 # The schema modules import these resolvers; their names are looked up at call time.
 from schema import job as job_types
@@ -16,14 +18,17 @@ from schema import referral as referral_types
 
 
 async def professional(info: Info, id: str) -> types.Professional | None:
+    """Professionals are public profiles: any signed-in party reads them."""
     found = await info.context.loaders.professional_by_id.load(id)
     return None if found is None else types.Professional.from_model(found)
 
 
 async def list_professionals(
-    info: Info, trade: str | None, area: str | None, network_id: str | None, first: int | None,
-    after: str | None,
+    info: Info, trade: str | None, area: str | None, network_id: str | None,
+    first: int | None, after: str | None,
 ) -> types.ProfessionalConnection:
+    if network_id is not None:
+        require(await permissions.can_read_network(info, network_id))
     page = page_request(info, first, after, ID_KEY)
     result = await guarded(professionals.list_professionals(
         info.context.store, page, trade=trade, area=area, network_id=network_id
@@ -32,22 +37,28 @@ async def list_professionals(
 
 
 async def networks(info: Info, professional_id: str) -> list[network_types.Network]:
+    """The professional's networks that the viewer may read."""
     found = await info.context.loaders.networks_by_professional.load(professional_id)
+    principal = viewer(info)
+    if not (principal.admin or principal.is_(professional_id)):
+        found = [n for n in found if await permissions.can_read_network(info, n.id)]
     return [network_types.Network.from_model(n) for n in found]
 
 
 async def jobs(
     info: Info, professional_id: str, first: int | None, after: str | None
 ) -> job_types.JobConnection:
+    require(access.can_read_party_private(viewer(info), professional_id))
     key = ListKey(professional_id, page_request(info, first, after, TIME_KEY))
     page = await info.context.loaders.jobs_by_professional.load(key)
     return job_types.JobConnection.of(page, job_types.Job.from_model)
 
 
 async def referrals(
-    info: Info, which: str, professional_id: str, status: ReferralStatus | None, first: int | None,
-    after: str | None,
+    info: Info, which: str, professional_id: str, status: ReferralStatus | None,
+    first: int | None, after: str | None,
 ) -> referral_types.ReferralConnection:
+    require(access.can_read_party_private(viewer(info), professional_id))
     key = ListKey(
         professional_id,
         page_request(info, first, after, TIME_KEY),
@@ -69,8 +80,13 @@ async def create_professional(
     new = professionals.NewProfessional(
         name=data.name, trades=data.trades, area=data.area, id=data.id
     )
+
+    async def run() -> models.Professional:
+        ensure(viewer(info).admin, ["input"])
+        return await professionals.create_professional(info.context.store, new)
+
     return await mutate(
-        lambda: professionals.create_professional(info.context.store, new),
+        run,
         lambda p, errors: types.ProfessionalPayload(
             professional=None if p is None else types.Professional.from_model(p), errors=errors
         ),

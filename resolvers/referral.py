@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from graph import referrals
+from graph import access, models, referrals
 from graph.ids import kind_of
 from graph.models import ReferralStatus
+from resolvers import job as job_resolvers
 from resolvers.common import TIME_KEY, guarded, mutate, page_request
 from resolvers.context import Info
-from resolvers import job as job_resolvers
+from resolvers.permissions import ensure, forbidden, require, viewer
 
 # The schema modules import these resolvers; their names are looked up at call time.
 from schema import customer as customer_types
 from schema import job as job_types
 from schema import professional as professional_types
 from schema import referral as types
+
+
+def _parties(r: models.Referral) -> tuple[str, str, str]:
+    return (r.referrer_id, r.professional_id, r.referee_id)
+
 
 async def party(
     info: Info, party_id: str
@@ -32,21 +38,28 @@ async def professional(info: Info, professional_id: str) -> professional_types.P
 
 
 async def job(info: Info, job_id: str | None) -> job_types.Job | None:
-    if job_id is None:
-        return None
-    found = await info.context.loaders.job_by_id.load(job_id)
-    return None if found is None else job_types.Job.from_model(found)
+    return await job_resolvers.job(info, job_id)
 
 
 async def referral(info: Info, id: str) -> types.Referral | None:
+    """A referral: its referrer, professional and referee read it; admins read all."""
+    principal = viewer(info)
     found = await info.context.loaders.referral_by_id.load(id)
-    return None if found is None else types.Referral.from_model(found)
+    if found is None:
+        if principal.admin:
+            return None
+        raise forbidden()
+    require(access.can_read_referral(principal, _parties(found)))
+    return types.Referral.from_model(found)
 
 
 async def list_referrals(
     info: Info, status: ReferralStatus | None, professional_id: str | None,
     referrer_id: str | None, first: int | None, after: str | None,
 ) -> types.ReferralConnection:
+    """Admins list any referrals; a party lists those that name it or that it made."""
+    principal = viewer(info)
+    require(principal.admin or principal.is_(professional_id) or principal.is_(referrer_id))
     page = page_request(info, first, after, TIME_KEY)
     result = await guarded(referrals.list_referrals(
         info.context.store, page, None if status is None else ReferralStatus(status),
@@ -55,7 +68,7 @@ async def list_referrals(
     return types.ReferralConnection.of(result, types.Referral.from_model)
 
 
-def _payload(r: object, errors: list) -> types.ReferralPayload:
+def _payload(r: models.Referral | None, errors: list) -> types.ReferralPayload:
     return types.ReferralPayload(
         referral=None if r is None else types.Referral.from_model(r), errors=errors
     )
@@ -66,15 +79,28 @@ async def create_referral(info: Info, data: types.CreateReferralInput) -> types.
         referrer_id=data.referrer_id, professional_id=data.professional_id,
         referee_id=data.referee_id, note=data.note, id=data.id,
     )
-    return await mutate(lambda: referrals.create_referral(info.context.store, new), _payload)
+
+    async def run() -> models.Referral:
+        ensure(access.can_refer_as(viewer(info), data.referrer_id), ["input", "referrerId"])
+        return await referrals.create_referral(info.context.store, new)
+
+    return await mutate(run, _payload)
 
 
 async def update_referral_status(
     info: Info, data: types.UpdateReferralStatusInput
 ) -> types.ReferralPayload:
-    return await mutate(
-        lambda: referrals.update_status(
-            info.context.store, data.id, ReferralStatus(data.status), data.job_id
-        ),
-        _payload,
-    )
+    status = ReferralStatus(data.status)
+
+    async def run() -> models.Referral:
+        principal = viewer(info)
+        if not principal.admin:
+            current = await info.context.loaders.referral_by_id.load(data.id)
+            ensure(
+                current is not None
+                and access.can_change_status(principal, current.professional_id, status.value),
+                ["input", "id"],
+            )
+        return await referrals.update_status(info.context.store, data.id, status, data.job_id)
+
+    return await mutate(run, _payload)

@@ -5,13 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import strawberry
-from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+)
 from strawberry.tools import merge_types
 
 from app.settings import Settings
 from schema.common import DeletePayload
 from schema.customer import Customer, CustomerMutation, CustomerQuery
 from schema.errors import ErrorMasking
+from schema.guards import ArgumentLimits, AuthGate, argument_limits
 from schema.job import Job, JobMutation
 from schema.network import Network, NetworkMutation, NetworkQuery
 from schema.node import NodeQuery
@@ -31,15 +37,22 @@ Mutation = merge_types(
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
+    limits = argument_limits(settings)
+    extensions: list = [
+        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        lambda: QueryDepthLimiter(max_depth=settings.max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        AuthGate,
+        lambda: ArgumentLimits(limits=limits),
+        ErrorMasking,
+    ]
+    if settings.production:
+        extensions.append(DisableIntrospection)
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
         types=[Professional, Customer, Job, Referral, Network, DeletePayload],
-        extensions=[
-            lambda: QueryDepthLimiter(max_depth=settings.max_depth),
-            lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
-            ErrorMasking,
-        ],
+        extensions=extensions,
     )
 
 

@@ -10,7 +10,7 @@ import strawberry
 from graph import models
 from resolvers import customer as resolve
 from resolvers.context import Info
-from schema.common import Connection, Node, UserError
+from schema.common import Connection, DeletePayload, Node, UserError
 
 if TYPE_CHECKING:
     from schema.job import JobConnection
@@ -20,13 +20,31 @@ if TYPE_CHECKING:
 @strawberry.type
 class Customer(Node):
     id: strawberry.ID
-    name: str
-    area: str | None
     created_at: datetime
+    model: strawberry.Private[models.Customer]
 
     @classmethod
     def from_model(cls, m: models.Customer) -> Customer:
-        return cls(id=strawberry.ID(m.id), name=m.name, area=m.area, created_at=m.created_at)
+        return cls(id=strawberry.ID(m.id), created_at=m.created_at, model=m)
+
+    @strawberry.field(
+        description="The full name for the customer itself, admins and professionals it hired; "
+        "the display name for everyone else."
+    )
+    async def name(self, info: Info) -> str:
+        return await resolve.name(info, self.model)
+
+    @strawberry.field(description="Only for the customer itself, admins and professionals it "
+                      "hired; null for everyone else.")
+    async def area(self, info: Info) -> str | None:
+        return await resolve.area(info, self.model)
+
+    @strawberry.field(
+        description='First name and the initial of the last name, e.g. "Alice W.": what parties '
+        "other than the customer, admins and professionals it hired see."
+    )
+    def display_name(self) -> str:
+        return resolve.display_name(self.model)
 
     @strawberry.field
     async def jobs(
@@ -85,3 +103,10 @@ class CustomerMutation:
     @strawberry.mutation
     async def create_customer(self, info: Info, input: CreateCustomerInput) -> CustomerPayload:
         return await resolve.create_customer(info, input)
+
+    @strawberry.mutation(
+        description="Erases the customer's personal data (admin or the customer itself); counts "
+        "stay correct."
+    )
+    async def delete_customer(self, info: Info, id: strawberry.ID) -> DeletePayload:
+        return await resolve.delete_customer(info, id)

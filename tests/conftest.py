@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from app.auth import mint
 from app.main import create_app
 from app.settings import Settings, load_settings
 from graph.embedded import BoltAddress, EmbeddedServer
@@ -36,9 +37,16 @@ def bolt(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BoltAddress]:
     server.stop()
 
 
+TEST_SECRET = "test-secret-of-the-suite-0123456789abcdef"
+
+
 @pytest.fixture(scope="session")
 def settings() -> Settings:
-    return load_settings({k: v for k, v in os.environ.items() if k.startswith("RG_")})
+    env = {k: v for k, v in os.environ.items() if k.startswith("RG_")}
+    # A high rate limit: the suite's own traffic must not trip it (its own test lowers it).
+    env.update({"RG_AUTH_SECRET": TEST_SECRET, "RG_RATE_LIMIT": "1000000",
+                "RG_RATE_BURST": "100000"})
+    return load_settings(env)
 
 
 @pytest.fixture(scope="session")
@@ -50,16 +58,21 @@ async def store(bolt: BoltAddress) -> AsyncIterator[Store]:
 
 
 class GraphQLClient:
-    """Posts GraphQL to the app in-process (ASGI), the way a frontend would over HTTP."""
+    """Posts GraphQL to the app in-process (ASGI), the way a frontend would over HTTP, with the
+    bearer token of one principal (an admin unless said otherwise)."""
 
-    def __init__(self, http: httpx.AsyncClient) -> None:
+    def __init__(self, http: httpx.AsyncClient, token: str | None) -> None:
         self.http = http
+        self.token = token
 
-    async def post(self, query: str, variables: dict[str, Any] | None = None,
-                   headers: dict[str, str] | None = None) -> dict[str, Any]:
-        response = await self.http.post(
+    async def raw(self, query: str, variables: dict[str, Any] | None = None) -> httpx.Response:
+        headers = {"authorization": f"Bearer {self.token}"} if self.token else {}
+        return await self.http.post(
             "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
         )
+
+    async def post(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = await self.raw(query, variables)
         assert response.status_code == 200, response.text
         return response.json()
 
@@ -76,10 +89,27 @@ async def app(store: Store, settings: Settings) -> Any:
 
 
 @pytest.fixture
-async def gql(app: Any) -> AsyncIterator[GraphQLClient]:
+async def http(app: Any) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-        yield GraphQLClient(http)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield client
+
+
+@pytest.fixture
+def as_(http: httpx.AsyncClient, settings: Settings) -> Any:
+    """A client acting as one principal: ``as_("customer", sub)``, ``as_(None)`` is anonymous."""
+
+    def client(role: str | None, sub: str | None = None,
+               networks: list[str] | None = None) -> GraphQLClient:
+        token = None if role is None else mint(settings, role, sub, networks)
+        return GraphQLClient(http, token)
+
+    return client
+
+
+@pytest.fixture
+def gql(as_: Any) -> GraphQLClient:
+    return as_("admin")
 
 
 @pytest.fixture

@@ -22,10 +22,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def post(port: int, query: str) -> dict:
+def post(port: int, query: str, token: str) -> dict:
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/graphql", data=json.dumps({"query": query}).encode(),
-        headers={"content-type": "application/json"},
+        headers={"content-type": "application/json", "authorization": f"Bearer {token}"},
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
@@ -54,14 +54,20 @@ def cli_env() -> dict[str, str]:
 def test_serve_demo_then_seed_into_the_running_store(tmp_path):
     port = free_port()
     data_dir = tmp_path / "data"
+    log = tmp_path / "serve.log"
     serve = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--demo", "--port", str(port),
          "--data-dir", str(data_dir)],
-        env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=cli_env(), stdout=subprocess.DEVNULL, stderr=log.open("wb"),
     )
     try:
         wait_ready(port, serve)
-        demo = post(port, COUNTS)["data"]
+        minted = subprocess.run(
+            [sys.executable, "-m", "app.cli", "token", "--role", "admin", "--data-dir",
+             str(data_dir)], env=cli_env(), capture_output=True, text=True, check=True,
+        )
+        token = minted.stdout.strip()
+        demo = post(port, COUNTS, token)["data"]
         assert demo["professionals"]["totalCount"] >= 35
         assert demo["customers"]["totalCount"] >= 140
         assert demo["referrals"]["totalCount"] >= 100
@@ -76,7 +82,7 @@ def test_serve_demo_then_seed_into_the_running_store(tmp_path):
         )
         assert seeded.returncode == 0, seeded.stderr
         assert "loaded 50 professionals" in seeded.stderr
-        after = post(port, COUNTS)["data"]
+        after = post(port, COUNTS, token)["data"]
         assert after["professionals"]["totalCount"] == demo["professionals"]["totalCount"] + 50
         assert after["referrals"]["totalCount"] == demo["referrals"]["totalCount"] + 60
     finally:
@@ -84,3 +90,5 @@ def test_serve_demo_then_seed_into_the_running_store(tmp_path):
         serve.wait(timeout=60)
     # Stopping the service stops the embedded store it started.
     assert not (data_dir / "server.json").exists()
+    # serve --demo printed a ready admin token for GraphiQL.
+    assert "Bearer ey" in log.read_text()

@@ -1,0 +1,117 @@
+"""Who may see and change what: the access policy, as pure functions of a principal.
+
+A principal comes from a verified token: a role, the party it speaks for (``sub``) and, for an
+organiser, the networks it runs. Resolvers ask these functions before they read or write; a
+refusal is ``FORBIDDEN`` and says nothing about whether the object exists.
+
+>>> admin = Principal(Role.ADMIN)
+>>> pro = Principal(Role.PROFESSIONAL, "pro_1")
+>>> can_change_status(pro, "pro_1", "ACCEPTED"), can_change_status(pro, "pro_2", "ACCEPTED")
+(True, False)
+>>> can_change_status(pro, "pro_1", "EXPIRED"), can_change_status(admin, "pro_2", "EXPIRED")
+(False, True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Role(str, Enum):
+    ADMIN = "admin"
+    ORGANISER = "organiser"
+    PROFESSIONAL = "professional"
+    CUSTOMER = "customer"
+
+
+@dataclass(frozen=True)
+class Principal:
+    role: Role
+    sub: str | None = None
+    networks: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    def is_(self, party_id: str | None) -> bool:
+        """Whether this principal speaks for the party ``party_id``."""
+        return party_id is not None and self.sub == party_id and self.role in (
+            Role.CUSTOMER, Role.PROFESSIONAL
+        )
+
+    def organises(self, network_id: str) -> bool:
+        return self.role is Role.ORGANISER and network_id in self.networks
+
+
+# Statuses a professional may move a referral that names it to; EXPIRED is the system's (admin).
+PROFESSIONAL_MOVES = frozenset({"ACCEPTED", "CONVERTED", "DECLINED"})
+
+
+def can_read_party_private(p: Principal, party_id: str) -> bool:
+    """A party's own lists (jobs, referrals): the party itself and admins."""
+    return p.admin or p.is_(party_id)
+
+
+def can_read_job(p: Principal, customer_id: str, professional_id: str) -> bool:
+    return p.admin or p.is_(customer_id) or p.is_(professional_id)
+
+
+def can_read_referral(p: Principal, parties: Iterable[str]) -> bool:
+    """Referrer, named professional and referee read a referral; admins read all."""
+    return p.admin or any(p.is_(party) for party in parties)
+
+
+def can_read_customer(p: Principal, customer_id: str, hired: bool) -> bool:
+    """Reading a customer by id: itself, admins, and professionals it hired."""
+    return p.admin or p.is_(customer_id) or (p.role is Role.PROFESSIONAL and hired)
+
+
+def can_see_customer_name(p: Principal, customer_id: str, hired: bool) -> bool:
+    """Full name and area: the customer, admins and professionals it hired; others see the
+    display name only."""
+    return can_read_customer(p, customer_id, hired)
+
+
+def can_read_network(p: Principal, network_id: str, member: bool) -> bool:
+    return p.admin or p.organises(network_id) or (p.role is Role.PROFESSIONAL and member)
+
+
+def can_manage_network(p: Principal, network_id: str) -> bool:
+    """Membership, reciprocity and gaps of a network: its organisers and admins."""
+    return p.admin or p.organises(network_id)
+
+
+def can_record_job(p: Principal, professional_id: str) -> bool:
+    return p.admin or p.is_(professional_id)
+
+
+def can_refer_as(p: Principal, referrer_id: str) -> bool:
+    return p.admin or p.is_(referrer_id)
+
+
+def can_change_status(p: Principal, professional_id: str, status: str) -> bool:
+    return p.admin or (p.is_(professional_id) and status in PROFESSIONAL_MOVES)
+
+
+def can_erase_customer(p: Principal, customer_id: str) -> bool:
+    return p.admin or p.is_(customer_id)
+
+
+def can_trace_from(p: Principal, party_id: str) -> bool:
+    """Trust paths start at the asking party (or anywhere, for admins)."""
+    return p.admin or p.is_(party_id)
+
+
+def display_name(name: str) -> str:
+    """First name and the initial of the last name.
+
+    >>> display_name("Alice Walker"), display_name("  cher "), display_name("Jean-Luc de Vries")
+    ('Alice W.', 'cher', 'Jean-Luc V.')
+    """
+    parts = name.split()
+    if len(parts) < 2:
+        return " ".join(parts)
+    return f"{parts[0]} {parts[-1][0].upper()}."

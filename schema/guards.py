@@ -1,0 +1,130 @@
+"""Checks that run after validation and before any resolver: authentication and limits.
+
+Both fail the whole request before it touches the store, with an error that says why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    VariableNode,
+    value_from_ast_untyped,
+)
+from strawberry.extensions import SchemaExtension
+
+from app.settings import Settings
+
+
+def _operation(document: Any, name: str | None) -> OperationDefinitionNode | None:
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if name is None:
+        return operations[0] if len(operations) == 1 else None
+    return next((o for o in operations if o.name and o.name.value == name), None)
+
+
+def _fields(
+    selection_set: SelectionSetNode | None, fragments: dict[str, FragmentDefinitionNode],
+    seen: set[str] | None = None,
+) -> Iterator[FieldNode]:
+    """Every field of a selection set, through fragments, depth first."""
+    if selection_set is None:
+        return
+    seen = set() if seen is None else seen
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            yield selection
+            yield from _fields(selection.selection_set, fragments, seen)
+        elif isinstance(selection, InlineFragmentNode):
+            yield from _fields(selection.selection_set, fragments, seen)
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            if name not in seen and name in fragments:
+                seen.add(name)
+                yield from _fields(fragments[name].selection_set, fragments, seen)
+
+
+def _fail(context: Any, error: GraphQLError) -> None:
+    context.pre_execution_errors = [*(context.pre_execution_errors or []), error]
+
+
+class AuthGate(SchemaExtension):
+    """Without a valid token, only ``{ __typename }`` answers."""
+
+    def on_validate(self) -> Iterator[None]:
+        yield
+        ctx = self.execution_context
+        if ctx.pre_execution_errors or ctx.graphql_document is None:
+            return
+        context = ctx.context
+        if getattr(context, "principal", None) is not None:
+            return
+        operation = _operation(ctx.graphql_document, ctx.operation_name)
+        fragments = {
+            d.name.value: d for d in ctx.graphql_document.definitions
+            if isinstance(d, FragmentDefinitionNode)
+        }
+        roots = list(_fields(operation.selection_set, fragments)) if operation else []
+        if roots and all(f.name.value == "__typename" for f in roots):
+            return
+        response = getattr(context, "response", None)
+        if response is not None:
+            response.status_code = 401
+        _fail(ctx, GraphQLError(
+            "authentication required: send a bearer token (Authorization: Bearer <token>)",
+            extensions={"code": "UNAUTHENTICATED"},
+        ))
+
+
+def argument_limits(settings: Settings) -> dict[str, int]:
+    return {"first": settings.max_first, "limit": settings.max_limit, "maxHops": settings.max_hops}
+
+
+class ArgumentLimits(SchemaExtension):
+    """``first``, ``limit`` and ``maxHops`` anywhere in the operation (literals or variables)
+    must lie in 1..their configured maximum."""
+
+    def __init__(self, *, execution_context: Any = None, limits: dict[str, int]) -> None:
+        super().__init__(execution_context=execution_context)
+        self.limits = limits
+
+    def on_validate(self) -> Iterator[None]:
+        yield
+        ctx = self.execution_context
+        if ctx.pre_execution_errors or ctx.graphql_document is None:
+            return
+        operation = _operation(ctx.graphql_document, ctx.operation_name)
+        if operation is None:
+            return
+        fragments = {
+            d.name.value: d for d in ctx.graphql_document.definitions
+            if isinstance(d, FragmentDefinitionNode)
+        }
+        variables = ctx.variables or {}
+        for node in _fields(operation.selection_set, fragments):
+            for argument in node.arguments or ():
+                name = argument.name.value
+                if name not in self.limits:
+                    continue
+                if isinstance(argument.value, VariableNode):
+                    value = variables.get(argument.value.name.value)
+                else:
+                    value = value_from_ast_untyped(argument.value)
+                if value is None or not isinstance(value, int):
+                    continue  # null is the resolver's to refuse; other types fail validation
+                maximum = self.limits[name]
+                if not 1 <= value <= maximum:
+                    _fail(ctx, GraphQLError(
+                        f"{name} must be between 1 and {maximum}, got {value} "
+                        f"(limit {name} on {node.name.value})",
+                        extensions={"code": "VALIDATION", "limit": name},
+                    ))
+                    return
