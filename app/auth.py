@@ -27,6 +27,7 @@ from graph.ids import kind_of
 
 ALGORITHM = "HS256"
 DEFAULT_TTL = 3600
+MIN_SECRET = 32  # bytes; RFC 7518 asks HS256 keys to be at least as long as the hash
 
 
 class TokenError(ValueError):
@@ -37,6 +38,8 @@ def auth_secret(settings: Settings) -> str:
     """The signing secret: ``RG_AUTH_SECRET``, or outside production a random secret kept in the
     data folder so that tokens survive restarts of a local service."""
     if settings.auth_secret:
+        if len(settings.auth_secret.encode()) < MIN_SECRET:
+            raise TokenError(f"RG_AUTH_SECRET must be at least {MIN_SECRET} bytes long")
         return settings.auth_secret
     if settings.production:
         raise TokenError("RG_AUTH_SECRET (or RG_AUTH_JWKS_URL) must be set in production")

@@ -51,10 +51,12 @@ def serve(args: argparse.Namespace) -> int:
             f'and paste:\n  {{"Authorization": "Bearer {token}"}}',
             file=sys.stderr,
         )
-    uvicorn.run(
-        create_app(settings, demo=args.demo), host=settings.host, port=settings.port,
-        log_config=None, access_log=False,
-    )
+    try:
+        app = create_app(settings, demo=args.demo)
+    except TokenError as exc:
+        print(f"referral-graph: {exc}", file=sys.stderr)
+        return 2
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
     return 0
 
 

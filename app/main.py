@@ -16,7 +16,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
-from app.auth import AuthMiddleware
+from app.auth import AuthMiddleware, auth_secret
 from app.settings import Settings
 from graph import bulk
 from graph.embedded import EmbeddedServer
@@ -141,6 +141,8 @@ def create_app(
 ) -> Starlette:
     """The application. With ``store`` given, the caller owns the store (tests); otherwise the
     lifespan opens it (starting the embedded server when no NEO4J_URI is set) and closes it."""
+    if not settings.auth_jwks_url:
+        auth_secret(settings)  # fail at start-up, not at the first request
     state = AppState()
     if store is not None:
         state.store = store

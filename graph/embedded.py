@@ -196,11 +196,13 @@ class EmbeddedServer:
                 self._proc.wait()
 
     def pause(self) -> None:
-        """Stop the server and keep it down until :meth:`resume` (for fault tests)."""
+        """Kill the server and keep it down until :meth:`resume` (for fault tests)."""
         self._stopping.set()
         if self._watchdog is not None:
             self._watchdog.join()
-        self._terminate()
+        self.kill()
+        with self._lock:
+            self._proc = None
 
     def resume(self) -> None:
         """Start the server again on the same port after :meth:`pause`."""

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from graphql import (
+    ExecutionResult,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -53,16 +54,20 @@ def _fields(
 
 
 def _fail(context: Any, error: GraphQLError) -> None:
-    context.pre_execution_errors = [*(context.pre_execution_errors or []), error]
+    """Answer with ``error`` instead of executing: no resolver runs, nothing touches the store."""
+    context.result = ExecutionResult(data=None, errors=[error])
 
 
 class AuthGate(SchemaExtension):
     """Without a valid token, only ``{ __typename }`` answers."""
 
-    def on_validate(self) -> Iterator[None]:
+    def on_execute(self) -> Iterator[None]:
+        self._check()
         yield
+
+    def _check(self) -> None:
         ctx = self.execution_context
-        if ctx.pre_execution_errors or ctx.graphql_document is None:
+        if ctx.result is not None or ctx.graphql_document is None:
             return
         context = ctx.context
         if getattr(context, "principal", None) is not None:
@@ -96,10 +101,13 @@ class ArgumentLimits(SchemaExtension):
         super().__init__(execution_context=execution_context)
         self.limits = limits
 
-    def on_validate(self) -> Iterator[None]:
+    def on_execute(self) -> Iterator[None]:
+        self._check()
         yield
+
+    def _check(self) -> None:
         ctx = self.execution_context
-        if ctx.pre_execution_errors or ctx.graphql_document is None:
+        if ctx.result is not None or ctx.graphql_document is None:
             return
         operation = _operation(ctx.graphql_document, ctx.operation_name)
         if operation is None:

@@ -1,0 +1,108 @@
+"""Limits on requests: size, shape, rate and time; production hardening; masked faults."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+import strawberry
+
+from app.main import create_app
+from app.settings import Settings
+from schema.errors import ErrorMasking
+from tests.conftest import GraphQLClient
+
+JOBS = "query($id: ID!, $n: Int) { professional(id: $id) { jobs(first: $n) { totalCount } } }"
+
+
+async def test_a_limit_fails_before_the_store_is_touched(gql, make, store):
+    pro = await make.professional()
+    before = store.round_trips
+    body = await gql.post(JOBS, {"id": pro, "n": 101})
+    assert body["data"] is None
+    error = body["errors"][0]
+    assert error["extensions"] == {"code": "VALIDATION", "limit": "first"}
+    assert "first must be between 1 and 100" in error["message"]
+    assert store.round_trips == before
+    inline = await gql.post("{ networks(first: 1000) { totalCount } }")
+    assert inline["errors"][0]["extensions"]["limit"] == "first"
+    fragment = await gql.post(
+        "query { ...F } fragment F on Query { customers(first: 0) { totalCount } }")
+    assert fragment["errors"][0]["extensions"]["limit"] == "first"
+    assert "errors" not in await gql.post(JOBS, {"id": pro, "n": 100})
+
+
+async def test_token_count_is_limited(gql, settings):
+    huge = "{ " + " ".join("__typename" for _ in range(settings.max_tokens)) + " }"
+    body = await gql.post(huge)
+    assert "token" in body["errors"][0]["message"].lower()
+
+
+async def test_batched_requests_are_refused(http, gql):
+    response = await http.post(
+        "/graphql", json=[{"query": "{ __typename }"}, {"query": "{ __typename }"}],
+        headers={"authorization": f"Bearer {gql.token}"},
+    )
+    assert response.status_code == 400
+
+
+def production(settings: Settings, **overrides: object) -> Settings:
+    return settings.with_overrides(env="production", **overrides)
+
+
+async def client_for(app, token: str | None) -> GraphQLClient:
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+    return GraphQLClient(http, token)
+
+
+async def test_production_turns_off_introspection_and_graphiql(store, settings, gql):
+    app = create_app(production(settings), store=store)
+    client = await client_for(app, gql.token)
+    async with client.http:
+        body = await client.post("{ __schema { types { name } } }")
+        assert "introspection" in body["errors"][0]["message"].lower()
+        page = await client.http.get("/graphql", headers={"accept": "text/html"})
+        assert page.status_code == 404
+        assert (await client.post("{ __typename }"))["data"] == {"__typename": "Query"}
+
+
+def test_production_needs_a_real_secret(store, settings):
+    with pytest.raises(ValueError, match="RG_AUTH_SECRET"):
+        create_app(production(settings, auth_secret="short"), store=store)
+    from dataclasses import replace
+
+    with pytest.raises(ValueError, match="RG_AUTH_SECRET"):
+        create_app(replace(production(settings), auth_secret=None), store=store)
+
+
+async def test_rate_limit_per_token(store, settings, gql):
+    app = create_app(settings.with_overrides(rate_limit=60, rate_burst=3), store=store)
+    client = await client_for(app, gql.token)
+    async with client.http:
+        statuses = [(await client.raw("{ __typename }")).status_code for _ in range(5)]
+        assert statuses[:3] == [200, 200, 200]
+        assert statuses[3:] == [429, 429]
+        limited = await client.raw("{ __typename }")
+        assert limited.headers["retry-after"] == "1"
+        assert limited.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+
+
+async def test_request_timeout(store, settings, gql):
+    app = create_app(settings.with_overrides(request_timeout=0.000001), store=store)
+    client = await client_for(app, gql.token)
+    async with client.http:
+        body = await client.post("{ networks { totalCount } }")
+        assert body["errors"][0]["extensions"]["code"] == "TIMEOUT"
+
+
+def test_unexpected_errors_are_masked():
+    @strawberry.type
+    class Query:
+        @strawberry.field
+        def boom(self) -> int:
+            raise RuntimeError("MATCH (n:Customer) RETURN n.secret: store said no")
+
+    schema = strawberry.Schema(query=Query, extensions=[ErrorMasking])
+    result = schema.execute_sync("{ boom }")
+    assert [e.message for e in result.errors] == ["unexpected error"]
+    assert result.errors[0].extensions == {"code": "INTERNAL"}
+    assert "MATCH" not in str(result.errors[0].formatted)
