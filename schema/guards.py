@@ -23,6 +23,7 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 
 from app.settings import Settings
+from graph.pagination import PageArgumentError, decode_cursor
 
 
 def _operation(document: Any, name: str | None) -> OperationDefinitionNode | None:
@@ -95,7 +96,10 @@ def argument_limits(settings: Settings) -> dict[str, int]:
 
 class ArgumentLimits(SchemaExtension):
     """``first``, ``limit`` and ``maxHops`` anywhere in the operation (literals or variables)
-    must lie in 1..their configured maximum."""
+    must lie in 1..their configured maximum, and every ``after`` must be a cursor of ours.
+
+    Checking before execution matters most for mutations: a bad page argument in the selection
+    of a mutation's result would otherwise fail only after the mutation had written."""
 
     def __init__(self, *, execution_context: Any = None, limits: dict[str, int]) -> None:
         super().__init__(execution_context=execution_context)
@@ -120,19 +124,35 @@ class ArgumentLimits(SchemaExtension):
         for node in _fields(operation.selection_set, fragments):
             for argument in node.arguments or ():
                 name = argument.name.value
-                if name not in self.limits:
+                if name not in self.limits and name != "after":
                     continue
                 if isinstance(argument.value, VariableNode):
                     value = variables.get(argument.value.name.value)
                 else:
                     value = value_from_ast_untyped(argument.value)
-                if value is None or not isinstance(value, int):
-                    continue  # null is the resolver's to refuse; other types fail validation
-                maximum = self.limits[name]
-                if not 1 <= value <= maximum:
-                    _fail(ctx, GraphQLError(
-                        f"{name} must be between 1 and {maximum}, got {value} "
-                        f"(limit {name} on {node.name.value})",
-                        extensions={"code": "VALIDATION", "limit": name},
-                    ))
+                error = _argument_error(name, value, self.limits, node.name.value)
+                if error is not None:
+                    _fail(ctx, error)
                     return
+
+
+def _argument_error(
+    name: str, value: Any, limits: dict[str, int], field: str
+) -> GraphQLError | None:
+    if name == "after":
+        if isinstance(value, str):
+            try:
+                decode_cursor(value)
+            except PageArgumentError as exc:
+                return GraphQLError(f"{exc} (on {field})", extensions={"code": "VALIDATION"})
+        return None
+    if value is not None and not isinstance(value, int):
+        return None  # a value of another type fails GraphQL's own validation
+    maximum = limits[name]
+    if value is None or not 1 <= value <= maximum:
+        got = "null" if value is None else value
+        return GraphQLError(
+            f"{name} must be between 1 and {maximum}, got {got} (limit {name} on {field})",
+            extensions={"code": "VALIDATION", "limit": name},
+        )
+    return None
