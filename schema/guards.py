@@ -121,13 +121,23 @@ class ArgumentLimits(SchemaExtension):
             if isinstance(d, FragmentDefinitionNode)
         }
         variables = ctx.variables or {}
+        defaults = {
+            d.variable.name.value: value_from_ast_untyped(d.default_value)
+            for d in operation.variable_definitions or () if d.default_value is not None
+        }
         for node in _fields(operation.selection_set, fragments):
             for argument in node.arguments or ():
                 name = argument.name.value
                 if name not in self.limits and name != "after":
                     continue
                 if isinstance(argument.value, VariableNode):
-                    value = variables.get(argument.value.name.value)
+                    variable = argument.value.name.value
+                    if variable in variables:
+                        value = variables[variable]
+                    elif variable in defaults:
+                        value = defaults[variable]
+                    else:
+                        continue  # not provided: the argument's own default applies
                 else:
                     value = value_from_ast_untyped(argument.value)
                 error = _argument_error(name, value, self.limits, node.name.value)

@@ -106,3 +106,12 @@ def test_unexpected_errors_are_masked():
     assert [e.message for e in result.errors] == ["unexpected error"]
     assert result.errors[0].extensions == {"code": "INTERNAL"}
     assert "MATCH" not in str(result.errors[0].formatted)
+
+
+async def test_omitted_variables_fall_back_to_defaults(gql):
+    omitted = "query($n: Int) { networks(first: $n) { totalCount } }"
+    assert "errors" not in await gql.post(omitted)
+    with_default = "query($n: Int = 500) { networks(first: $n) { totalCount } }"
+    assert (await gql.post(with_default))["errors"][0]["extensions"]["limit"] == "first"
+    explicit_null = await gql.post(omitted, {"n": None})
+    assert "got null" in explicit_null["errors"][0]["message"]
