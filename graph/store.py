@@ -69,15 +69,21 @@ class Store:
         self.round_trips = 0
 
     async def read(self, query: str, **params: Any) -> list[Row]:
-        """Run one read query in its own managed transaction."""
+        """Run one read query as an auto-commit transaction.
+
+        One statement needs no BEGIN and COMMIT of its own: RUN and PULL go out together, which
+        halves the messages per read against a managed transaction. A read that meets a broken
+        connection fails at once (as StoreUnavailable) instead of being retried.
+        """
         self.round_trips += 1
         try:
-            records, _, _ = await self.driver.execute_query(
-                query, params, database_=self.database, routing_=neo4j.RoutingControl.READ
-            )
+            async with self.driver.session(
+                database=self.database, default_access_mode=neo4j.READ_ACCESS
+            ) as session:
+                result = await session.run(query, params)
+                return [record.data() async for record in result]
         except (ServiceUnavailable, SessionExpired, OSError) as exc:
             raise StoreUnavailable(str(exc)) from exc
-        return [record.data() for record in records]
 
     async def write(self, work: Callable[[Tx], Awaitable[T]]) -> T:
         """Run ``work`` in one managed write transaction; anything it raises rolls it back."""

@@ -6,10 +6,13 @@ from pathlib import Path
 
 import strawberry
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
+    ValidationCache,
 )
 from strawberry.tools import merge_types
 
@@ -25,6 +28,7 @@ from schema.professional import Professional, ProfessionalMutation, Professional
 from schema.referral import Referral, ReferralMutation, ReferralQuery
 
 SNAPSHOT = Path(__file__).with_name("schema.graphql")
+CACHED_DOCUMENTS = 512
 
 Query = merge_types(
     "Query", (NodeQuery, ProfessionalQuery, CustomerQuery, ReferralQuery, NetworkQuery)
@@ -38,10 +42,18 @@ Mutation = merge_types(
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
     limits = argument_limits(settings)
+    # The depth and alias rules are built once: a rule class made per request would never
+    # hit the validation cache, whose key includes the rules.
+    rules = tuple(
+        QueryDepthLimiter(max_depth=settings.max_depth).validation_rules
+        + MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules
+    )
     extensions: list = [
+        # Frontends send the same documents again and again: parse and validate each once.
+        lambda: ParserCache(maxsize=CACHED_DOCUMENTS),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-        lambda: QueryDepthLimiter(max_depth=settings.max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: AddValidationRules(list(rules)),
+        lambda: ValidationCache(maxsize=CACHED_DOCUMENTS),
         AuthGate,
         lambda: ArgumentLimits(limits=limits),
         ErrorMasking,
