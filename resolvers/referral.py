@@ -41,6 +41,24 @@ async def job(info: Info, job_id: str | None) -> job_types.Job | None:
     return await job_resolvers.job(info, job_id)
 
 
+async def converted_job(info: Info, job_id: str | None) -> job_types.Job | None:
+    """The job a referral converted into, for those who may read it (its customer and
+    professional, admins); null for others, such as the referrer."""
+    from resolvers import trust as trust_resolvers
+
+    return await trust_resolvers.hop_job(info, job_id)
+
+
+def note(info: Info, r: models.Referral) -> str | None:
+    return r.note if access.can_read_referral(viewer(info), _parties(r)) else None
+
+
+async def chain(info: Info, r: models.Referral) -> list[types.Referral]:
+    from resolvers import trust as trust_resolvers
+
+    return await trust_resolvers.chain(info, r)
+
+
 async def referral(info: Info, id: str) -> types.Referral | None:
     """A referral: its referrer, professional and referee read it; admins read all."""
     principal = viewer(info)

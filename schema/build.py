@@ -26,12 +26,14 @@ from schema.network import Network, NetworkMutation, NetworkQuery
 from schema.node import NodeQuery
 from schema.professional import Professional, ProfessionalMutation, ProfessionalQuery
 from schema.referral import Referral, ReferralMutation, ReferralQuery
+from schema.trust import TrustQuery
 
 SNAPSHOT = Path(__file__).with_name("schema.graphql")
 CACHED_DOCUMENTS = 512
 
 Query = merge_types(
-    "Query", (NodeQuery, ProfessionalQuery, CustomerQuery, ReferralQuery, NetworkQuery)
+    "Query",
+    (NodeQuery, ProfessionalQuery, CustomerQuery, ReferralQuery, NetworkQuery, TrustQuery),
 )
 Mutation = merge_types(
     "Mutation",

@@ -15,6 +15,7 @@ from schema.common import Connection, DeletePayload, Node, UserError
 if TYPE_CHECKING:
     from schema.job import JobConnection
     from schema.referral import ReferralConnection
+    from schema.trust import TrustedProfessional
 
 
 @strawberry.type
@@ -65,6 +66,17 @@ class Customer(Node):
         self, info: Info, first: int | None = 20, after: str | None = None
     ) -> Annotated[ReferralConnection, strawberry.lazy("schema.referral")]:
         return await resolve.referrals(info, "introduced", self.id, first, after)
+
+    @strawberry.field(
+        description="Professionals this customer can reach through trust paths, most trusted first."
+    )
+    async def trusted_professionals(
+        self, info: Info, trade: str | None = None, limit: int | None = 10,
+        max_hops: int | None = 4,
+    ) -> list[Annotated[TrustedProfessional, strawberry.lazy("schema.trust")]]:
+        from resolvers import trust as trust_resolvers
+
+        return await trust_resolvers.trusted_professionals(info, self.id, trade, limit, max_hops)
 
 
 @strawberry.type

@@ -40,44 +40,50 @@ class Referral(Node):
         description="True when the referrer had a recorded job with the professional when the "
         "referral was made."
     )
-    note: str | None
     created_at: datetime
     updated_at: datetime
     history: list[ReferralStatusChange] = strawberry.field(
         description="Every status the referral has had, oldest first, starting with SENT."
     )
-    referrer_id: strawberry.Private[str]
-    professional_id: strawberry.Private[str]
-    referee_id: strawberry.Private[str]
-    job_id: strawberry.Private[str | None]
+    model: strawberry.Private[models.Referral]
 
     @classmethod
     def from_model(cls, m: models.Referral) -> Referral:
         return cls(
-            id=strawberry.ID(m.id), status=m.status, verified=m.verified, note=m.note,
+            id=strawberry.ID(m.id), status=m.status, verified=m.verified,
             created_at=m.created_at, updated_at=m.updated_at,
             history=[ReferralStatusChange(status=h.status, at=h.at) for h in m.history],
-            referrer_id=m.referrer_id, professional_id=m.professional_id,
-            referee_id=m.referee_id, job_id=m.job_id,
+            model=m,
         )
+
+    @strawberry.field(description="The referrer's note; only the referral's own parties (and "
+                      "admins) read it, not those who meet the referral in a chain.")
+    async def note(self, info: Info) -> str | None:
+        return resolve.note(info, self.model)
 
     @strawberry.field
     async def referrer(self, info: Info) -> Party:
-        return await resolve.party(info, self.referrer_id)
+        return await resolve.party(info, self.model.referrer_id)
 
     @strawberry.field
     async def professional(
         self, info: Info
     ) -> Annotated[Professional, strawberry.lazy("schema.professional")]:
-        return await resolve.professional(info, self.professional_id)
+        return await resolve.professional(info, self.model.professional_id)
 
     @strawberry.field
     async def referee(self, info: Info) -> Annotated[Customer, strawberry.lazy("schema.customer")]:
-        return await resolve.customer(info, self.referee_id)
+        return await resolve.customer(info, self.model.referee_id)
 
-    @strawberry.field(description="The job it converted into (set when status is CONVERTED).")
+    @strawberry.field(description="The job it converted into (set when status is CONVERTED); "
+                      "null for viewers who may not read the job.")
     async def job(self, info: Info) -> Annotated[Job, strawberry.lazy("schema.job")] | None:
-        return await resolve.job(info, self.job_id)
+        return await resolve.converted_job(info, self.model.job_id)
+
+    @strawberry.field(description="Who referred whom before this referral: the upstream "
+                      "referrals to the same professional, nearest first.")
+    async def chain(self, info: Info) -> list[Referral]:
+        return await resolve.chain(info, self.model)
 
 
 @strawberry.type

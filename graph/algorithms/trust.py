@@ -1,0 +1,216 @@
+"""Trust: how much one party can rely on another, hop by hop and along paths.
+
+The trust graph is directed. Its edges, one kind per relation:
+
+- HIRED, customer -> professional, for a recorded job: rises with the rating and with recency;
+- REFERRED, referrer -> professional, for a referral: rises with the outcome
+  (CONVERTED > ACCEPTED > SENT > EXPIRED > DECLINED), and is higher when the referral is verified;
+- REFERRED_BY, referee -> referrer: the referee knows the referrer and trusts its judgement.
+
+Every hop's trust lies in (0, 1]; a path's trust is the product of its hops, so the most trusted
+paths are the shortest paths under the cost ``-log(trust)``. All formulas and constants of the
+service's trust live in this module.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Iterator
+from itertools import islice, pairwise
+
+import networkx as nx
+
+# ---- hop trust: formulas and constants ---------------------------------------------------------
+NEUTRAL_RATING = 3  # a job without a rating counts as a middling one
+RATING_MAX = 5
+HALF_LIFE_DAYS = 365.0  # a job's recency bonus halves every year ...
+RECENCY_FLOOR = 0.5  # ... down to this share of the rating's trust
+OUTCOME_TRUST = {
+    "CONVERTED": 0.9,
+    "ACCEPTED": 0.7,
+    "SENT": 0.5,
+    "EXPIRED": 0.3,
+    "DECLINED": 0.2,
+}
+UNVERIFIED_FACTOR = 0.8  # a referral by someone who never hired the professional counts less
+REFERRED_BY_TRUST = 0.8
+
+
+def hired_trust(rating: int | None, age_days: float) -> float:
+    """Trust of a HIRED hop: ``(rating + 1) / 6`` scaled by recency.
+
+    Recency is ``0.5 + 0.5 * 2 ** (-age / 365 days)``: 1 for a job done today, 0.75 after a year,
+    tending to 0.5. A job without a rating counts as a 3.
+
+    >>> hired_trust(5, 0)
+    1.0
+    >>> round(hired_trust(None, 0), 3), round(hired_trust(5, 365), 3)
+    (0.667, 0.75)
+    >>> 0 < hired_trust(1, 10_000) < hired_trust(2, 10_000)
+    True
+    """
+    score = NEUTRAL_RATING if rating is None else min(max(rating, 1), RATING_MAX)
+    recency = RECENCY_FLOOR + (1 - RECENCY_FLOOR) * 2 ** (-max(age_days, 0.0) / HALF_LIFE_DAYS)
+    return (score + 1) / (RATING_MAX + 1) * recency
+
+
+def referred_trust(status: str, verified: bool) -> float:
+    """Trust of a REFERRED hop by the referral's outcome, lower when not verified.
+
+    >>> referred_trust("CONVERTED", True), referred_trust("DECLINED", False)
+    (0.9, 0.16000000000000003)
+    """
+    return OUTCOME_TRUST[status] * (1.0 if verified else UNVERIFIED_FACTOR)
+
+
+def referred_by_trust() -> float:
+    """Trust of a REFERRED_BY hop: the referee's trust in its referrer's judgement."""
+    return REFERRED_BY_TRUST
+
+
+# ---- paths ---------------------------------------------------------------------------------------
+def cost(trust: float) -> float:
+    """The additive cost of a hop, ``-log(trust)``; 0 for full trust."""
+    return -math.log(trust) if trust < 1 else 0.0
+
+
+def path_trust(G: nx.DiGraph, path: list[Hashable], weight: str = "trust") -> float:
+    """The product of the hops' trust along ``path``.
+
+    >>> G = nx.DiGraph([("a", "b", {"trust": 0.5}), ("b", "c", {"trust": 0.4})])
+    >>> path_trust(G, ["a", "b", "c"])
+    0.2
+    """
+    result = 1.0
+    for u, v in pairwise(path):
+        result *= G[u][v][weight]
+    return result
+
+
+def most_trusted_paths(
+    G: nx.DiGraph,
+    source: Hashable,
+    target: Hashable,
+    k: int,
+    max_hops: int,
+    weight: str = "trust",
+    max_candidates: int = 10_000,
+) -> list[tuple[float, list[Hashable]]]:
+    """The ``k`` most trusted simple paths of at most ``max_hops`` hops, most trusted first.
+
+    Yen's algorithm (:func:`networkx.shortest_simple_paths`) lists simple paths by increasing
+    cost ``-log(trust)``, that is by decreasing trust; paths longer than ``max_hops`` are passed
+    over, and the search gives up after ``max_candidates`` paths.
+
+    Parameters
+    ----------
+    G : nx.DiGraph
+        Edges carry their trust in ``(0, 1]`` under ``weight``.
+    source, target : node
+        The two ends; a missing node or ``source == target`` gives no path.
+    k : int
+        How many paths at most.
+    max_hops : int
+        The most edges a path may have.
+
+    Returns
+    -------
+    list of (trust, path)
+        Trust is the product of the hops' trust; ties keep Yen's order.
+
+    Examples
+    --------
+    >>> G = nx.DiGraph()
+    >>> G.add_edge("me", "friend", trust=0.8)
+    >>> G.add_edge("friend", "plumber", trust=0.9)
+    >>> G.add_edge("me", "plumber", trust=0.5)
+    >>> [(round(t, 2), p) for t, p in most_trusted_paths(G, "me", "plumber", 3, 2)]
+    [(0.72, ['me', 'friend', 'plumber']), (0.5, ['me', 'plumber'])]
+    >>> most_trusted_paths(G, "me", "plumber", 3, 1)
+    [(0.5, ['me', 'plumber'])]
+    """
+    if source == target or source not in G or target not in G or k < 1:
+        return []
+
+    def edge_cost(u: Hashable, v: Hashable, data: dict) -> float:
+        return cost(data[weight])
+
+    found: list[tuple[float, list[Hashable]]] = []
+    try:
+        paths = nx.shortest_simple_paths(G, source, target, weight=edge_cost)
+        for path in islice(paths, max_candidates):
+            if len(path) - 1 <= max_hops:
+                found.append((path_trust(G, path, weight), path))
+                if len(found) == k:
+                    break
+    except nx.NetworkXNoPath:
+        pass
+    return found
+
+
+def best_paths_from(
+    G: nx.DiGraph, source: Hashable, max_hops: int, weight: str = "trust"
+) -> dict[Hashable, tuple[float, list[Hashable]]]:
+    """For every node reachable in at most ``max_hops`` hops, its most trusted path.
+
+    A hop-bounded Bellman-Ford on trust products: after round ``h``, ``best[v]`` is the most
+    trusted walk of at most ``h`` hops. As every hop's trust is at most 1, a cycle never makes a
+    walk more trusted, so the best walk can be taken simple (a cycle that ties is cut out).
+
+    Examples
+    --------
+    >>> G = nx.DiGraph()
+    >>> G.add_edge("me", "friend", trust=0.8)
+    >>> G.add_edge("friend", "plumber", trust=0.9)
+    >>> G.add_edge("me", "plumber", trust=0.5)
+    >>> G.add_edge("plumber", "roofer", trust=0.5)
+    >>> best = best_paths_from(G, "me", 2)
+    >>> sorted((v, round(t, 2), p) for v, (t, p) in best.items())
+    [('friend', 0.8, ['me', 'friend']), ('plumber', 0.72, ['me', 'friend', 'plumber']), \
+('roofer', 0.25, ['me', 'plumber', 'roofer'])]
+    """
+    if source not in G:
+        return {}
+    best: dict[Hashable, float] = {source: 1.0}
+    path: dict[Hashable, list[Hashable]] = {source: [source]}
+    frontier = {source}
+    for _ in range(max_hops):
+        improved: dict[Hashable, tuple[float, list[Hashable]]] = {}
+        for u in sorted(frontier, key=repr):
+            for v, data in G[u].items():
+                if v == source:
+                    continue
+                trust = best[u] * data[weight]
+                if trust > best.get(v, 0.0) and trust > improved.get(v, (0.0, []))[0]:
+                    improved[v] = (trust, [*path[u], v])
+        for v, (trust, walk) in improved.items():
+            best[v] = trust
+            path[v] = _simple(walk)
+        frontier = set(improved)
+        if not frontier:
+            break
+    return {v: (best[v], path[v]) for v in best if v != source}
+
+
+def _simple(walk: list[Hashable]) -> list[Hashable]:
+    """Cut cycles out of a walk (they can only tie, never win, on trust)."""
+    seen: dict[Hashable, int] = {}
+    out: list[Hashable] = []
+    for node in walk:
+        if node in seen:
+            del out[seen[node] + 1 :]
+            seen = {n: i for i, n in enumerate(out)}
+        else:
+            seen[node] = len(out)
+            out.append(node)
+    return out
+
+
+def all_simple_paths_by_trust(
+    G: nx.DiGraph, source: Hashable, target: Hashable, max_hops: int, weight: str = "trust"
+) -> Iterator[tuple[float, list[Hashable]]]:
+    """Every simple path of at most ``max_hops`` hops with its trust (brute force, for checks)."""
+    if source == target or source not in G or target not in G:
+        return
+    for p in nx.all_simple_paths(G, source, target, cutoff=max_hops):
+        yield path_trust(G, p, weight), p

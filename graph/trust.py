@@ -1,0 +1,212 @@
+"""Trust paths and who-referred-whom chains: bounded expansions in Cypher, algorithms in
+``graph.algorithms.trust``.
+
+Per request the service reads only the neighbourhood of the asking party: a breadth-first
+expansion along outgoing trust relations, one level per hop up to ``maxHops``, a few queries per
+level. Out-degrees are small (a customer's jobs and referrals, a professional's referrals), so the
+neighbourhood stays small; a level that would exceed ``MAX_FRONTIER`` parties is cut to the most
+recently active ones, which keeps the work bounded on any graph.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from graph import rules, timeutil
+from graph.algorithms import trust as algorithms
+from graph.errors import NotFound, ValidationError
+from graph.ids import kind_of
+from graph.models import Professional, Referral
+from graph.professionals import professionals_by_ids
+from graph.projection import TrustEdge, trust_graph
+from graph.store import Row, Store
+
+MAX_FRONTIER = 2000
+
+_EDGE = "relation, target, via, at, rating, status, verified"
+
+# Outgoing trust relations of a level's customers and professionals. Erased customers take no
+# part: nothing starts at, passes through or ends at a tombstone.
+CUSTOMERS_HIRED = """
+UNWIND $ids AS id
+MATCH (c:Customer {id: id})-[:BOOKED]->(j:Job)-[:DONE_BY]->(p:Professional)
+WHERE c.erased IS NULL
+RETURN c.id AS source, 'HIRED' AS relation, p.id AS target, j.id AS via, j.completedAt AS at,
+       j.rating AS rating, null AS status, false AS verified
+"""
+CUSTOMERS_REFERRED = """
+UNWIND $ids AS id
+MATCH (c:Customer {id: id})-[:MADE]->(r:Referral)-[:FOR]->(p:Professional)
+WHERE c.erased IS NULL
+RETURN c.id AS source, 'REFERRED' AS relation, p.id AS target, r.id AS via, r.createdAt AS at,
+       null AS rating, r.status AS status, r.verified AS verified
+"""
+CUSTOMERS_REFERRED_BY = """
+UNWIND $ids AS id
+MATCH (c:Customer {id: id})<-[:INTRODUCES]-(r:Referral)<-[:MADE]-(a)
+WHERE c.erased IS NULL AND a.erased IS NULL
+RETURN c.id AS source, 'REFERRED_BY' AS relation, a.id AS target, r.id AS via,
+       r.createdAt AS at, null AS rating, r.status AS status, r.verified AS verified
+"""
+PROFESSIONALS_REFERRED = """
+UNWIND $ids AS id
+MATCH (a:Professional {id: id})-[:MADE]->(r:Referral)-[:FOR]->(p:Professional)
+RETURN a.id AS source, 'REFERRED' AS relation, p.id AS target, r.id AS via, r.createdAt AS at,
+       null AS rating, r.status AS status, r.verified AS verified
+"""
+
+PARTY_EXISTS = {
+    "Customer": "MATCH (c:Customer {id: $id}) RETURN c.erased IS NULL AS live",
+    "Professional": "MATCH (p:Professional {id: $id}) RETURN true AS live",
+}
+
+# The referral in which `referee` was introduced to `professional`, most recent before `before`.
+UPSTREAM_REFERRAL = """
+MATCH (:Customer {id: $referee})<-[:INTRODUCES]-(r:Referral)-[:FOR]->(:Professional {id: $pro})
+WHERE r.createdAt < $before
+RETURN r.id AS id, r.createdAt AS createdAt, head([(r)<-[:MADE]-(a) | a.id]) AS referrer
+ORDER BY r.createdAt DESC, r.id DESC
+LIMIT 1
+"""
+MAX_CHAIN = 50
+
+
+@dataclass(frozen=True)
+class Hop:
+    source: str
+    target: str
+    relation: str
+    trust: float
+    at: str
+    job_id: str | None
+    referral_id: str | None
+
+
+@dataclass(frozen=True)
+class Path:
+    trust: float
+    hops: list[Hop]
+
+    @property
+    def end(self) -> str:
+        return self.hops[-1].target
+
+
+def _edge(row: Row) -> TrustEdge:
+    return TrustEdge(
+        source=row["source"], target=row["target"], relation=row["relation"], via=row["via"],
+        at=row["at"], rating=row["rating"], status=row["status"],
+        verified=bool(row["verified"]),
+    )
+
+
+async def _level(store: Store, frontier: Sequence[str]) -> list[TrustEdge]:
+    customers = [i for i in frontier if kind_of(i) == "Customer"]
+    professionals = [i for i in frontier if kind_of(i) == "Professional"]
+    queries = []
+    if customers:
+        queries += [store.read(q, ids=customers)
+                    for q in (CUSTOMERS_HIRED, CUSTOMERS_REFERRED, CUSTOMERS_REFERRED_BY)]
+    if professionals:
+        queries.append(store.read(PROFESSIONALS_REFERRED, ids=professionals))
+    results = await asyncio.gather(*queries)
+    return [_edge(row) for rows in results for row in rows]
+
+
+async def neighbourhood(store: Store, source: str, max_hops: int) -> list[TrustEdge]:
+    """Every trust relation on a walk of at most ``max_hops`` hops from ``source``."""
+    edges: list[TrustEdge] = []
+    seen = {source}
+    frontier = [source]
+    for _ in range(max_hops):
+        if not frontier:
+            break
+        found = await _level(store, frontier)
+        edges += found
+        fresh: dict[str, str] = {}
+        for e in found:
+            if e.target not in seen:
+                fresh[e.target] = max(fresh.get(e.target, ""), e.at)
+        seen.update(fresh)
+        # Bound the work: past MAX_FRONTIER parties, keep the most recently active.
+        frontier = sorted(fresh, key=lambda p: (fresh[p], p), reverse=True)[:MAX_FRONTIER]
+    return edges
+
+
+async def _require_party(store: Store, party_id: str, field: str) -> None:
+    label = kind_of(party_id)
+    if label not in PARTY_EXISTS:
+        raise ValidationError(f"{party_id!r} is neither a customer nor a professional id",
+                              [field])
+    rows = await store.read(PARTY_EXISTS[label], id=party_id)
+    if not rows or not rows[0]["live"]:
+        raise NotFound(f"no {label.lower()} {party_id}", [field])
+
+
+def _path(G: object, trust_value: float, nodes: list[str]) -> Path:
+    hops = []
+    for u, v in zip(nodes, nodes[1:], strict=False):
+        data = G[u][v]  # type: ignore[index]
+        e: TrustEdge = data["edge"]
+        hops.append(Hop(
+            source=u, target=v, relation=e.relation, trust=data["trust"], at=e.at,
+            job_id=e.via if e.relation == "HIRED" else None,
+            referral_id=None if e.relation == "HIRED" else e.via,
+        ))
+    return Path(trust=trust_value, hops=hops)
+
+
+async def trust_paths(
+    store: Store, source: str, target: str, limit: int, max_hops: int
+) -> list[Path]:
+    """The ``limit`` most trusted simple paths from ``source`` to ``target``."""
+    await asyncio.gather(_require_party(store, source, "from"),
+                         _require_party(store, target, "to"))
+    G = trust_graph(await neighbourhood(store, source, max_hops), timeutil.now())
+    found = algorithms.most_trusted_paths(G, source, target, limit, max_hops)
+    return [_path(G, t, nodes) for t, nodes in found]
+
+
+async def trusted_professionals(
+    store: Store, customer_id: str, max_hops: int, limit: int, trade: str | None = None
+) -> list[tuple[Professional, Path]]:
+    """The professionals the customer reaches, each with its best path, most trusted first
+    (ties by id); only those offering ``trade`` when given."""
+    wanted = None if trade is None else rules.clean_trade(trade, ["trade"])
+    await _require_party(store, customer_id, "id")
+    G = trust_graph(await neighbourhood(store, customer_id, max_hops), timeutil.now())
+    best = algorithms.best_paths_from(G, customer_id, max_hops)
+    ranked = sorted(
+        ((t, str(v), nodes) for v, (t, nodes) in best.items()
+         if kind_of(str(v)) == "Professional"),
+        key=lambda item: (-item[0], item[1]),
+    )
+    found = await professionals_by_ids(store, [v for _, v, _ in ranked])
+    out = []
+    for (t, _, nodes), pro in zip(ranked, found, strict=True):
+        if pro is not None and (wanted is None or wanted in pro.trades):
+            out.append((pro, _path(G, t, nodes)))
+            if len(out) == limit:
+                break
+    return out
+
+
+async def chain(store: Store, referral: Referral) -> list[str]:
+    """Ids of the referrals that brought this referrer to the same professional, nearest first:
+    the one in which the referrer was the referee, then the one before it, and so on."""
+    ids: list[str] = []
+    seen = {referral.referrer_id}
+    referee, before = referral.referrer_id, timeutil.to_store(referral.created_at)
+    for _ in range(MAX_CHAIN):
+        if kind_of(referee) != "Customer":
+            break  # a professional is never a referee
+        row = await store.read(UPSTREAM_REFERRAL, referee=referee, pro=referral.professional_id,
+                               before=before)
+        if not row or row[0]["referrer"] in seen:
+            break
+        ids.append(row[0]["id"])
+        referee, before = row[0]["referrer"], row[0]["createdAt"]
+        seen.add(referee)
+    return ids
