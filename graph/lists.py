@@ -26,6 +26,7 @@ class ListKey:
     page: PageRequest
     status: str | None = None
     referrer: str | None = None
+    total: bool = True  # whether the client asked for totalCount
 
     def param(self, index: int) -> dict[str, object]:
         return {
@@ -37,7 +38,15 @@ class ListKey:
         }
 
 
-def newest_first(anchor: str, ts: str, projection: str, where: str = "true") -> str:
+@dataclass(frozen=True)
+class ListQuery:
+    """A batched page query, with and without counting each list's total."""
+
+    with_total: str
+    without_total: str
+
+
+def newest_first(anchor: str, ts: str, projection: str, where: str = "true") -> ListQuery:
     """Rows ``x`` matched by ``anchor``, ordered by the timestamp ``x.<ts>`` then id, newest
     first; ``where`` is an extra fixed condition that may use ``k``."""
     condition = f"""({where})
@@ -46,40 +55,47 @@ def newest_first(anchor: str, ts: str, projection: str, where: str = "true") -> 
     return _batched(anchor, condition, f"x.{ts} DESC, x.id DESC", projection, where)
 
 
-def by_id(anchor: str, projection: str) -> str:
+def by_id(anchor: str, projection: str) -> ListQuery:
     """Rows ``x`` matched by ``anchor``, ordered by id."""
     condition = "k.after IS NULL OR x.id > k.after[0]"
     return _batched(anchor, condition, "x.id", projection, "true")
 
 
-def _batched(anchor: str, page_where: str, order: str, projection: str, where: str) -> str:
-    return f"""
+def _batched(
+    anchor: str, page_where: str, order: str, projection: str, where: str
+) -> ListQuery:
+    page = f"""
 UNWIND $keys AS k
 CALL (k) {{
   MATCH {anchor}
   WHERE {page_where}
   WITH x ORDER BY {order} LIMIT $limit
   RETURN collect({projection}) AS rows
-}}
+}}"""
+    count = f"""
 CALL (k) {{
   MATCH {anchor}
   WHERE {where}
   RETURN count(x) AS total
-}}
-RETURN k.i AS i, rows, total
-"""
+}}"""
+    return ListQuery(
+        with_total=f"{page}{count}\nRETURN k.i AS i, rows, total\n",
+        without_total=f"{page}\nRETURN k.i AS i, rows, 0 AS total\n",
+    )
 
 
 async def fetch_pages(
     store: Store,
-    query: str,
+    query: ListQuery,
     keys: Sequence[ListKey],
     from_row: Callable[[Row], T],
     cursor_key: Callable[[T], Sequence[str]],
 ) -> list[Page[T]]:
-    """Answer every key with one round trip; pages come back in key order."""
+    """Answer every key with one round trip; pages come back in key order. Totals are counted
+    only when some key asks for them (counting a long list costs more than its first page)."""
     limit = max(k.page.first for k in keys) + 1
-    rows = await store.read(query, keys=[k.param(i) for i, k in enumerate(keys)], limit=limit)
+    text = query.with_total if any(k.total for k in keys) else query.without_total
+    rows = await store.read(text, keys=[k.param(i) for i, k in enumerate(keys)], limit=limit)
     by_index = {r["i"]: r for r in rows}
     pages = []
     for i, key in enumerate(keys):

@@ -105,7 +105,7 @@ async def networks_of_professionals(store: Store, ids: Sequence[str]) -> list[li
 
 
 async def list_networks(
-    store: Store, page: PageRequest, ids: Sequence[str] | None = None
+    store: Store, page: PageRequest, ids: Sequence[str] | None = None, total: bool = True
 ) -> Page[Network]:
     """Networks by id; only those in ``ids`` when given."""
     only = None if ids is None else sorted(ids)
@@ -113,9 +113,9 @@ async def list_networks(
         NETWORKS_PAGE, after=page.after[0] if page.after else None, limit=page.first + 1,
         ids=only,
     )
-    total = (await store.read(NETWORKS_COUNT, ids=only))[0]["total"]
+    count = (await store.read(NETWORKS_COUNT, ids=only))[0]["total"] if total else 0
     items = [Network.from_row(r["row"]) for r in rows]
-    return make_page(items, page, total, key=lambda n: (n.id,))
+    return make_page(items, page, count, key=lambda n: (n.id,))
 
 
 async def _membership(tx: Tx, network_id: str, professional_id: str) -> bool:

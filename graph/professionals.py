@@ -97,6 +97,7 @@ async def list_professionals(
     trade: str | None = None,
     area: str | None = None,
     network_id: str | None = None,
+    total: bool = True,
 ) -> Page[Professional]:
     """Professionals ordered by id, optionally of one trade, one area (any case), one network."""
     params = {
@@ -110,6 +111,6 @@ async def list_professionals(
         limit=page.first + 1,
         **params,
     )
-    total = (await store.read(PROFESSIONALS_COUNT, **params))[0]["total"]
+    count = (await store.read(PROFESSIONALS_COUNT, **params))[0]["total"] if total else 0
     items = [Professional.from_row(r["row"]) for r in rows]
-    return make_page(items, page, total, key=lambda p: (p.id,))
+    return make_page(items, page, count, key=lambda p: (p.id,))

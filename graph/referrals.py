@@ -262,20 +262,21 @@ async def list_referrals(
     status: ReferralStatus | None = None,
     professional_id: str | None = None,
     referrer_id: str | None = None,
+    total: bool = True,
 ) -> Page[Referral]:
     """Referrals newest first, anchored at the most selective filter given."""
     status_value = None if status is None else status.value
     if professional_id is not None:
         check_id(professional_id, "Professional", ["professionalId"])
-        key = ListKey(professional_id, page, status_value, referrer_id)
+        key = ListKey(professional_id, page, status_value, referrer_id, total)
         which = "received"
     elif referrer_id is not None:
         label = kind_of(referrer_id)
         if label not in ("Customer", "Professional"):
             raise ValidationError(f"{referrer_id!r} is not a referrer id", ["referrerId"])
-        key = ListKey(referrer_id, page, status_value)
+        key = ListKey(referrer_id, page, status_value, total=total)
         which = "made" if label == "Customer" else "given"
     else:
-        key = ListKey(None, page, status_value)
+        key = ListKey(None, page, status_value, total=total)
         which = "all"
     return (await referral_pages(store, which, [key]))[0]

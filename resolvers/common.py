@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from graphql import GraphQLError
+from strawberry.types.nodes import SelectedField
 
 from graph.errors import DomainError
 from graph.pagination import PageArgumentError, PageRequest
@@ -25,6 +26,21 @@ def page_request(info: Info, first: int | None, after: str | None, key_len: int)
         return PageRequest.of(first, after, key_len, info.context.settings.max_first)
     except PageArgumentError as exc:
         raise GraphQLError(str(exc), extensions={"code": "VALIDATION"}) from None
+
+
+def wants_total(info: Info) -> bool:
+    """Whether the connection being resolved selects ``totalCount`` (through fragments too)."""
+
+    def walk(selections: list) -> bool:
+        for selection in selections:
+            if isinstance(selection, SelectedField):
+                if selection.name == "totalCount":
+                    return True
+            elif walk(selection.selections):  # a fragment: look inside it
+                return True
+        return False
+
+    return any(walk(field.selections) for field in info.selected_fields)
 
 
 def query_error(error: DomainError) -> GraphQLError:

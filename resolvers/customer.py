@@ -5,7 +5,7 @@ from __future__ import annotations
 from graph import access, customers, models
 from graph.lists import ListKey
 from resolvers import permissions
-from resolvers.common import ID_KEY, TIME_KEY, mutate, page_request
+from resolvers.common import ID_KEY, TIME_KEY, mutate, page_request, wants_total
 from resolvers.context import Info
 from resolvers.permissions import ensure, forbidden, require, viewer
 
@@ -56,7 +56,7 @@ async def list_customers(
 ) -> types.CustomerConnection:
     require(viewer(info).admin)
     page = page_request(info, first, after, ID_KEY)
-    result = await customers.list_customers(info.context.store, page)
+    result = await customers.list_customers(info.context.store, page, wants_total(info))
     return types.CustomerConnection.of(result, types.Customer.from_model)
 
 
@@ -64,7 +64,8 @@ async def jobs(
     info: Info, customer_id: str, first: int | None, after: str | None
 ) -> job_types.JobConnection:
     require(access.can_read_party_private(viewer(info), customer_id))
-    key = ListKey(customer_id, page_request(info, first, after, TIME_KEY))
+    key = ListKey(customer_id, page_request(info, first, after, TIME_KEY),
+                  total=wants_total(info))
     page = await info.context.loaders.jobs_by_customer.load(key)
     return job_types.JobConnection.of(page, job_types.Job.from_model)
 
@@ -73,7 +74,8 @@ async def referrals(
     info: Info, which: str, customer_id: str, first: int | None, after: str | None
 ) -> referral_types.ReferralConnection:
     require(access.can_read_party_private(viewer(info), customer_id))
-    key = ListKey(customer_id, page_request(info, first, after, TIME_KEY))
+    key = ListKey(customer_id, page_request(info, first, after, TIME_KEY),
+                  total=wants_total(info))
     loaders = info.context.loaders
     loader = (
         loaders.referrals_made_by_customer if which == "made"

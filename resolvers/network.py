@@ -7,7 +7,7 @@ from graph.access import Role
 from graph.lists import ListKey
 from graph.models import Network
 from resolvers import permissions
-from resolvers.common import ID_KEY, mutate, page_request
+from resolvers.common import ID_KEY, mutate, page_request, wants_total
 from resolvers.context import Info
 from resolvers.permissions import ensure, forbidden, require, viewer
 
@@ -41,7 +41,7 @@ async def list_networks(
     else:
         require(principal.admin)
     page = page_request(info, first, after, ID_KEY)
-    result = await networks.list_networks(info.context.store, page, ids)
+    result = await networks.list_networks(info.context.store, page, ids, wants_total(info))
     return types.NetworkConnection.of(result, types.Network.from_model)
 
 
@@ -49,7 +49,7 @@ async def members(
     info: Info, network_id: str, first: int | None, after: str | None
 ) -> professional_types.ProfessionalConnection:
     require(await permissions.can_read_network(info, network_id))
-    key = ListKey(network_id, page_request(info, first, after, ID_KEY))
+    key = ListKey(network_id, page_request(info, first, after, ID_KEY), total=wants_total(info))
     page = await info.context.loaders.members_by_network.load(key)
     return professional_types.ProfessionalConnection.of(
         page, professional_types.Professional.from_model

@@ -6,7 +6,7 @@ from graph import access, models, professionals
 from graph.lists import ListKey
 from graph.models import ReferralStatus
 from resolvers import permissions
-from resolvers.common import ID_KEY, TIME_KEY, guarded, mutate, page_request
+from resolvers.common import ID_KEY, TIME_KEY, guarded, mutate, page_request, wants_total
 from resolvers.context import Info
 from resolvers.permissions import ensure, require, viewer
 
@@ -31,7 +31,8 @@ async def list_professionals(
         require(await permissions.can_read_network(info, network_id))
     page = page_request(info, first, after, ID_KEY)
     result = await guarded(professionals.list_professionals(
-        info.context.store, page, trade=trade, area=area, network_id=network_id
+        info.context.store, page, trade=trade, area=area, network_id=network_id,
+        total=wants_total(info),
     ))
     return types.ProfessionalConnection.of(result, types.Professional.from_model)
 
@@ -49,7 +50,8 @@ async def jobs(
     info: Info, professional_id: str, first: int | None, after: str | None
 ) -> job_types.JobConnection:
     require(access.can_read_party_private(viewer(info), professional_id))
-    key = ListKey(professional_id, page_request(info, first, after, TIME_KEY))
+    key = ListKey(professional_id, page_request(info, first, after, TIME_KEY),
+                  total=wants_total(info))
     page = await info.context.loaders.jobs_by_professional.load(key)
     return job_types.JobConnection.of(page, job_types.Job.from_model)
 
@@ -63,6 +65,7 @@ async def referrals(
         professional_id,
         page_request(info, first, after, TIME_KEY),
         None if status is None else ReferralStatus(status).value,
+        total=wants_total(info),
     )
     loaders = info.context.loaders
     loader = (

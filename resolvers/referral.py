@@ -6,7 +6,7 @@ from graph import access, models, referrals
 from graph.ids import kind_of
 from graph.models import ReferralStatus
 from resolvers import job as job_resolvers
-from resolvers.common import TIME_KEY, guarded, mutate, page_request
+from resolvers.common import TIME_KEY, guarded, mutate, page_request, wants_total
 from resolvers.context import Info
 from resolvers.permissions import ensure, forbidden, require, viewer
 
@@ -81,7 +81,7 @@ async def list_referrals(
     page = page_request(info, first, after, TIME_KEY)
     result = await guarded(referrals.list_referrals(
         info.context.store, page, None if status is None else ReferralStatus(status),
-        professional_id, referrer_id,
+        professional_id, referrer_id, wants_total(info),
     ))
     return types.ReferralConnection.of(result, types.Referral.from_model)
 

@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx  # noqa: E402
 
+from app.auth import mint  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from graph import bulk  # noqa: E402
@@ -147,21 +148,38 @@ async def timed(call: Callable[[], Awaitable[Any]]) -> float:
     return (time.perf_counter() - start) * 1000
 
 
+BENCH_SETTINGS = Settings(auth_secret="benchmark-secret-" + "x" * 32, rate_limit=10**9,
+                          rate_burst=10**9)
+
+
+class GraphQL:
+    """The whole app in process, with an admin token."""
+
+    def __init__(self, store: Store) -> None:
+        app = create_app(BENCH_SETTINGS, store=store)
+        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                      base_url="http://bench")
+        self.headers = {"authorization": "Bearer " + mint(BENCH_SETTINGS, "admin", "admin:b")}
+
+    async def __call__(self, query: str, params: dict[str, Any]) -> dict[str, Any]:
+        r = await self.http.post("/graphql", json={"query": query, "variables": params},
+                                 headers=self.headers)
+        body = r.json()
+        if "errors" in body:
+            raise RuntimeError(body["errors"])
+        return body["data"]
+
+
 async def measure_reads(
     store: Store, ids: dict[str, list[str]], rounds: int, reads: list[Read]
 ) -> list[tuple[str, float, float, float, float]]:
-    app = create_app(Settings(), store=store)
     rng = random.Random(7)
     out = []
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://bench"
-    ) as http:
+    client = GraphQL(store)
+    async with client.http:
 
         async def graphql(read: Read, params: dict[str, Any]) -> None:
-            r = await http.post("/graphql", json={"query": read.graphql, "variables": params})
-            body = r.json()
-            if "errors" in body:
-                raise RuntimeError(body["errors"])
+            await client(read.graphql, params)
 
         for read in reads:
             gq, cy = [], []
@@ -178,6 +196,75 @@ async def measure_reads(
                         (cy if i >= 5 else []).append(ms)
             out.append((read.name, pct(gq, 0.5), pct(gq, 0.95), pct(cy, 0.5), pct(cy, 0.95)))
     return out
+
+
+# -- trust: the service's bounded neighbourhood against the whole graph per request ------------
+WHOLE_GRAPH = [
+    """MATCH (c:Customer)-[:BOOKED]->(j:Job)-[:DONE_BY]->(p:Professional) WHERE c.erased IS NULL
+       RETURN c.id AS source, 'HIRED' AS relation, p.id AS target, j.id AS via,
+              j.completedAt AS at, j.rating AS rating, null AS status, false AS verified""",
+    """MATCH (r:Referral)-[:FOR]->(p:Professional) MATCH (r)<-[:MADE]-(a) WHERE a.erased IS NULL
+       RETURN a.id AS source, 'REFERRED' AS relation, p.id AS target, r.id AS via,
+              r.createdAt AS at, null AS rating, r.status AS status, r.verified AS verified""",
+    """MATCH (r:Referral)-[:INTRODUCES]->(c:Customer) MATCH (r)<-[:MADE]-(a)
+       WHERE c.erased IS NULL AND a.erased IS NULL
+       RETURN c.id AS source, 'REFERRED_BY' AS relation, a.id AS target, r.id AS via,
+              r.createdAt AS at, null AS rating, r.status AS status, r.verified AS verified""",
+]
+TRUST_PATHS = """query($from: ID!, $to: ID!) { trustPaths(from: $from, to: $to) {
+  trust hops { relation trust at from { __typename } to { __typename } } } }"""
+TRUSTED = """query($id: ID!) { customer(id: $id) { trustedProfessionals {
+  trust professional { id name } path { hops { relation } } } } }"""
+
+
+async def whole_graph_trust(store: Store, source: str, target: str | None) -> int:
+    """The naive way: load every trust relation into networkx, then run the same algorithm."""
+    from graph import timeutil
+    from graph.algorithms import trust as algorithms
+    from graph.projection import TrustEdge, trust_graph
+
+    edges = [TrustEdge(**r) for q in WHOLE_GRAPH for r in await store.read(q)]
+    G = trust_graph(edges, timeutil.now())
+    if target is None:
+        return len(algorithms.best_paths_from(G, source, 4))
+    return len(algorithms.most_trusted_paths(G, source, target, 3, 5))
+
+
+async def print_trust(store: Store, rounds: int, baseline_rounds: int) -> None:
+    from graph import trust
+
+    rng = random.Random(11)
+    sources = [r["id"] for r in await store.read(
+        "MATCH (c:Customer)<-[:INTRODUCES]-(:Referral) RETURN DISTINCT c.id AS id LIMIT 400")]
+    pairs = []
+    for source in rng.sample(sources, min(len(sources), 60)):
+        reach = await trust.trusted_professionals(store, source, 4, 50)
+        if reach:
+            pairs.append((source, rng.choice(reach)[0].id))
+    client = GraphQL(store)
+    rows = []
+    async with client.http:
+        for name, query, params in [
+            ("trustPaths (limit 3, maxHops 5)", TRUST_PATHS,
+             lambda: dict(zip(("from", "to"), rng.choice(pairs), strict=True))),
+            ("trustedProfessionals (limit 10, maxHops 4)", TRUSTED,
+             lambda: {"id": rng.choice(pairs)[0]}),
+        ]:
+            for _ in range(5):
+                await client(query, params())
+            times = [await timed(lambda p=params(): client(query, p)) for _ in range(rounds)]
+            base = []
+            for _ in range(baseline_rounds):
+                source, target = rng.choice(pairs)
+                goal = target if "trustPaths" in name else None
+                base.append(await timed(lambda s=source, g=goal: whole_graph_trust(store, s, g)))
+            rows.append((name, pct(times, .5), pct(times, .95), pct(base, .5), pct(base, .95)))
+    print()
+    print(f"| trust ({rounds} rounds; whole graph {baseline_rounds}) | p50 ms | p95 ms | "
+          "whole-graph p50 ms | whole-graph p95 ms | p50 ratio |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, p50, p95, b50, b95 in rows:
+        print(f"| {name} | {p50:.1f} | {p95:.1f} | {b50:.0f} | {b95:.0f} | {b50 / p50:.0f}x |")
 
 
 async def open_embedded(folder: Path) -> tuple[EmbeddedServer, Store]:
@@ -198,6 +285,7 @@ async def reads_only(args: argparse.Namespace) -> None:
     server, store = await open_embedded(Path(args.data_dir))
     try:
         await print_reads(store, args.rounds)
+        await print_trust(store, args.rounds, args.baseline_rounds)
     finally:
         await store.close()
         await asyncio.to_thread(server.stop)
@@ -253,6 +341,7 @@ async def main(args: argparse.Namespace) -> None:
                   f"{rows / imported:,.0f} | {imported / floor:.2f} |")
 
             await print_reads(store, args.rounds)
+            await print_trust(store, args.rounds, args.baseline_rounds)
         finally:
             await store.close()
             await asyncio.to_thread(server.stop)
@@ -264,6 +353,8 @@ def parse() -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--rounds", type=int, default=100)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--baseline-rounds", type=int, default=5,
+                   help="rounds of the whole-graph baselines (each takes seconds)")
     p.add_argument("--data-dir", help="measure reads only, on an embedded store already "
                    "seeded in this folder (e.g. by `referral-graph seed synthetic`)")
     return p.parse_args()

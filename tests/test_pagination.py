@@ -54,3 +54,19 @@ async def test_pages_stay_correct_while_rows_are_inserted(gql, make):
     assert inserted not in seen
     assert page["totalCount"] == 6
     assert page1["edges"][-1]["cursor"] == page1["pageInfo"]["endCursor"]
+
+
+async def test_total_count_is_counted_when_asked_even_through_fragments(gql, make):
+    pro = await make.professional()
+    referrer = await make.customer()
+    for _ in range(3):
+        await make.referral(referrer, pro, await make.customer())
+    query = """query($pro: ID!) { professional(id: $pro) {
+      plain: referralsReceived(first: 1) { totalCount }
+      viaFragment: referralsReceived(first: 1) { ...Count }
+      inline: referralsReceived(first: 1) { ... on ReferralConnection { totalCount } }
+      nodesOnly: referralsReceived(first: 5) { nodes { id } } } }
+      fragment Count on ReferralConnection { totalCount }"""
+    data = (await gql.data(query, {"pro": pro}))["professional"]
+    assert data["plain"] == data["viaFragment"] == data["inline"] == {"totalCount": 3}
+    assert len(data["nodesOnly"]["nodes"]) == 3

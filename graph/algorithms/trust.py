@@ -94,13 +94,15 @@ def most_trusted_paths(
     k: int,
     max_hops: int,
     weight: str = "trust",
-    max_candidates: int = 10_000,
+    max_candidates: int = 1000,
 ) -> list[tuple[float, list[Hashable]]]:
     """The ``k`` most trusted simple paths of at most ``max_hops`` hops, most trusted first.
 
-    Yen's algorithm (:func:`networkx.shortest_simple_paths`) lists simple paths by increasing
-    cost ``-log(trust)``, that is by decreasing trust; paths longer than ``max_hops`` are passed
-    over, and the search gives up after ``max_candidates`` paths.
+    First the graph is cut to the nodes that lie on some walk of at most ``max_hops`` hops from
+    ``source`` to ``target`` (hop distance from the source plus hop distance to the target). On
+    what remains, Yen's algorithm (:func:`networkx.shortest_simple_paths`) lists simple paths by
+    increasing cost ``-log(trust)``, that is by decreasing trust; paths longer than ``max_hops``
+    are passed over, and the search gives up after ``max_candidates`` paths.
 
     Parameters
     ----------
@@ -135,9 +137,15 @@ def most_trusted_paths(
     def edge_cost(u: Hashable, v: Hashable, data: dict) -> float:
         return cost(data[weight])
 
+    ahead = nx.single_source_shortest_path_length(G, source, cutoff=max_hops)
+    behind = nx.single_source_shortest_path_length(G.reverse(copy=False), target,
+                                                   cutoff=max_hops)
+    H = G.subgraph(v for v, d in ahead.items() if v in behind and d + behind[v] <= max_hops)
     found: list[tuple[float, list[Hashable]]] = []
+    if target not in H:
+        return found
     try:
-        paths = nx.shortest_simple_paths(G, source, target, weight=edge_cost)
+        paths = nx.shortest_simple_paths(H, source, target, weight=edge_cost)
         for path in islice(paths, max_candidates):
             if len(path) - 1 <= max_hops:
                 found.append((path_trust(G, path, weight), path))
