@@ -14,6 +14,7 @@ from schema.common import Connection, Node, UserError
 
 if TYPE_CHECKING:
     from schema.professional import ProfessionalConnection
+    from schema.reciprocity import NetworkReciprocity, PairImbalance
 
 
 @strawberry.type
@@ -31,6 +32,23 @@ class Network(Node):
         self, info: Info, first: int | None = 50, after: str | None = None
     ) -> Annotated[ProfessionalConnection, strawberry.lazy("schema.professional")]:
         return await resolve.members(info, self.id, first, after)
+
+    @strawberry.field
+    async def reciprocity(
+        self, info: Info, since: datetime | None = None, until: datetime | None = None
+    ) -> Annotated[NetworkReciprocity, strawberry.lazy("schema.reciprocity")]:
+        from resolvers import reciprocity
+
+        return await reciprocity.network(info, self.id, since, until)
+
+    @strawberry.field(description="Member pairs whose traffic differs by at least minGap "
+                      "referrals, largest gap first.")
+    async def imbalanced_pairs(
+        self, info: Info, min_gap: int | None = 3
+    ) -> list[Annotated[PairImbalance, strawberry.lazy("schema.reciprocity")]]:
+        from resolvers import reciprocity
+
+        return await reciprocity.imbalanced_pairs(info, self.id, min_gap)
 
 
 @strawberry.type

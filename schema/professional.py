@@ -14,6 +14,7 @@ from schema.common import Connection, Node, UserError
 
 if TYPE_CHECKING:
     from schema.job import JobConnection
+    from schema.reciprocity import MonthBalance, ReciprocityBalance
     from schema.network import Network
     from schema.referral import ReferralConnection, ReferralStatus
 
@@ -66,6 +67,23 @@ class Professional(Node):
         after: str | None = None,
     ) -> Annotated[ReferralConnection, strawberry.lazy("schema.referral")]:
         return await resolve.referrals(info, "given", self.id, status, first, after)
+
+    @strawberry.field(description="Referrals with createdAt in [since, until) only, when given.")
+    async def reciprocity(
+        self, info: Info, since: datetime | None = None, until: datetime | None = None
+    ) -> Annotated[ReciprocityBalance, strawberry.lazy("schema.reciprocity")]:
+        from resolvers import reciprocity
+
+        return await reciprocity.balance(info, self.id, since, until)
+
+    @strawberry.field(description="The last `months` calendar months up to and including the "
+                      "current one, oldest first.")
+    async def reciprocity_trend(
+        self, info: Info, months: int | None = 12
+    ) -> list[Annotated[MonthBalance, strawberry.lazy("schema.reciprocity")]]:
+        from resolvers import reciprocity
+
+        return await reciprocity.trend(info, self.id, months)
 
 
 @strawberry.type

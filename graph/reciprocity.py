@@ -1,0 +1,205 @@
+"""Reciprocity balances: counting in Cypher, graph measures in ``graph.algorithms.reciprocity``.
+
+Only referrals from one professional naming another count. Windows are [since, until) on the
+referral's createdAt. A network's balances count referrals between its current members.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import networkx as nx
+
+from graph import rules, timeutil
+from graph.algorithms import reciprocity as algorithms
+from graph.errors import NotFound, ValidationError
+from graph.store import Store
+
+_WINDOW = """(k.since IS NULL OR r.createdAt >= k.since)
+  AND (k.until IS NULL OR r.createdAt < k.until)"""
+
+# Per professional and counterpart: referrals given and received, converted, and job value.
+GIVEN = f"""
+UNWIND $keys AS k
+MATCH (me:Professional {{id: k.id}})-[:MADE]->(r:Referral)-[:FOR]->(p:Professional)
+WHERE {_WINDOW}
+OPTIONAL MATCH (r)-[:CONVERTED_TO]->(j:Job)
+RETURN k.i AS i, p.id AS partner, count(r) AS n,
+       sum(CASE WHEN r.status = 'CONVERTED' THEN 1 ELSE 0 END) AS converted,
+       sum(coalesce(j.value, 0.0)) AS value
+"""
+RECEIVED = f"""
+UNWIND $keys AS k
+MATCH (me:Professional {{id: k.id}})<-[:FOR]-(r:Referral)<-[:MADE]-(p:Professional)
+WHERE {_WINDOW}
+OPTIONAL MATCH (r)-[:CONVERTED_TO]->(j:Job)
+RETURN k.i AS i, p.id AS partner, count(r) AS n,
+       sum(CASE WHEN r.status = 'CONVERTED' THEN 1 ELSE 0 END) AS converted,
+       sum(coalesce(j.value, 0.0)) AS value
+"""
+
+# Per calendar month (the first seven characters of the store's UTC text: YYYY-MM).
+MONTHS_GIVEN = """
+MATCH (me:Professional {id: $id})-[:MADE]->(r:Referral)-[:FOR]->(:Professional)
+WHERE r.createdAt >= $since
+RETURN substring(r.createdAt, 0, 7) AS month, count(r) AS n
+"""
+MONTHS_RECEIVED = """
+MATCH (me:Professional {id: $id})<-[:FOR]-(r:Referral)<-[:MADE]-(:Professional)
+WHERE r.createdAt >= $since
+RETURN substring(r.createdAt, 0, 7) AS month, count(r) AS n
+"""
+
+NETWORK_MEMBERS = """
+MATCH (n:Network {id: $id})
+OPTIONAL MATCH (n)<-[:MEMBER_OF]-(p:Professional)
+RETURN n.id AS network, collect(p.id) AS members
+"""
+MEMBER_REFERRALS = """
+MATCH (n:Network {id: $id})<-[:MEMBER_OF]-(a:Professional)-[:MADE]->(r:Referral)
+      -[:FOR]->(b:Professional)-[:MEMBER_OF]->(n)
+WHERE ($since IS NULL OR r.createdAt >= $since) AND ($until IS NULL OR r.createdAt < $until)
+RETURN a.id AS a, b.id AS b, count(r) AS n
+"""
+
+MAX_MONTHS = 120
+
+
+@dataclass(frozen=True)
+class BalanceKey:
+    professional_id: str
+    since: str | None = None
+    until: str | None = None
+
+
+@dataclass(frozen=True)
+class PartnerBalance:
+    partner_id: str
+    given: int
+    received: int
+
+    @property
+    def balance(self) -> int:
+        return self.given - self.received
+
+
+@dataclass
+class ProfessionalBalance:
+    given: int = 0
+    received: int = 0
+    converted_given: int = 0
+    converted_received: int = 0
+    value_given: float = 0.0
+    value_received: float = 0.0
+    partners: list[PartnerBalance] = field(default_factory=list)
+
+    @property
+    def balance(self) -> int:
+        return self.given - self.received
+
+
+@dataclass(frozen=True)
+class MonthBalance:
+    month: str
+    given: int
+    received: int
+
+    @property
+    def balance(self) -> int:
+        return self.given - self.received
+
+
+@dataclass(frozen=True)
+class NetworkReciprocity:
+    referrals: int
+    coefficient: float
+    graph: nx.DiGraph  # the member graph, for givers and takers
+
+    def givers_and_takers(
+        self, limit: int
+    ) -> tuple[list[algorithms.Balance], list[algorithms.Balance]]:
+        return algorithms.givers_and_takers(self.graph, limit)
+
+
+def window(since: datetime | None, until: datetime | None) -> tuple[str | None, str | None]:
+    return rules.check_window(since, until)
+
+
+async def professional_balances(
+    store: Store, keys: Sequence[BalanceKey]
+) -> list[ProfessionalBalance]:
+    """Balances for many (professional, window) keys in two round trips, in key order."""
+    params = [{"i": i, "id": k.professional_id, "since": k.since, "until": k.until}
+              for i, k in enumerate(keys)]
+    given = await store.read(GIVEN, keys=params)
+    received = await store.read(RECEIVED, keys=params)
+    out = [ProfessionalBalance() for _ in keys]
+    pairs: list[dict[str, list[int]]] = [{} for _ in keys]
+    for rows, side in ((given, 0), (received, 1)):
+        for row in rows:
+            b = out[row["i"]]
+            if side == 0:
+                b.given += row["n"]
+                b.converted_given += row["converted"]
+                b.value_given += float(row["value"])
+            else:
+                b.received += row["n"]
+                b.converted_received += row["converted"]
+                b.value_received += float(row["value"])
+            pairs[row["i"]].setdefault(row["partner"], [0, 0])[side] += row["n"]
+    for b, counts in zip(out, pairs, strict=True):
+        b.partners = sorted(
+            (PartnerBalance(p, g, r) for p, (g, r) in counts.items()),
+            key=lambda p: (-abs(p.balance), p.partner_id),
+        )
+    return out
+
+
+def _month_start(value: datetime, back: int) -> datetime:
+    index = value.year * 12 + value.month - 1 - back
+    return value.replace(year=index // 12, month=index % 12 + 1, day=1, hour=0, minute=0,
+                         second=0, microsecond=0)
+
+
+async def trend(store: Store, professional_id: str, months: int) -> list[MonthBalance]:
+    """The last ``months`` calendar months (UTC) up to and including the current one."""
+    if not 1 <= months <= MAX_MONTHS:
+        raise ValidationError(f"months must be between 1 and {MAX_MONTHS}", ["months"])
+    now = timeutil.now()
+    starts = [_month_start(now, back) for back in range(months - 1, -1, -1)]
+    since = timeutil.to_store(starts[0])
+    given = {r["month"]: r["n"] for r in
+             await store.read(MONTHS_GIVEN, id=professional_id, since=since)}
+    received = {r["month"]: r["n"] for r in
+                await store.read(MONTHS_RECEIVED, id=professional_id, since=since)}
+    labels = [s.strftime("%Y-%m") for s in starts]
+    return [MonthBalance(m, given.get(m, 0), received.get(m, 0)) for m in labels]
+
+
+async def _member_graph(
+    store: Store, network_id: str, since: str | None, until: str | None
+) -> nx.DiGraph:
+    rows = await store.read(NETWORK_MEMBERS, id=network_id)
+    if not rows:
+        raise NotFound(f"no network {network_id}", ["id"])
+    edges = await store.read(MEMBER_REFERRALS, id=network_id, since=since, until=until)
+    return algorithms.member_graph(rows[0]["members"], [(e["a"], e["b"], e["n"]) for e in edges])
+
+
+async def network_reciprocity(
+    store: Store, network_id: str, since: str | None, until: str | None
+) -> NetworkReciprocity:
+    G = await _member_graph(store, network_id, since, until)
+    total = sum(c for _, _, c in G.edges(data="count"))
+    return NetworkReciprocity(total, algorithms.reciprocity_coefficient(G), G)
+
+
+async def imbalanced_pairs(
+    store: Store, network_id: str, min_gap: int
+) -> list[algorithms.PairGap]:
+    if min_gap < 1:
+        raise ValidationError("minGap must be at least 1", ["minGap"])
+    G = await _member_graph(store, network_id, None, None)
+    return algorithms.imbalanced_pairs(G, min_gap)

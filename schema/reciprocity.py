@@ -1,0 +1,114 @@
+"""Reciprocity: balances of professionals and networks, pair by pair and month by month."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from graph import reciprocity as graph_reciprocity
+from resolvers import reciprocity as resolve
+from resolvers.context import Info
+
+if TYPE_CHECKING:
+    from schema.professional import Professional
+
+
+@strawberry.type(description="Counts only referrals between two professionals (customers' "
+                 "referrals are advocacy, not reciprocity).")
+class PartnerBalance:
+    given: int
+    received: int
+    balance: int = strawberry.field(description="given - received")
+    partner_id: strawberry.Private[str]
+
+    @strawberry.field
+    async def partner(
+        self, info: Info
+    ) -> Annotated[Professional, strawberry.lazy("schema.professional")]:
+        return await resolve.professional(info, self.partner_id)
+
+
+@strawberry.type
+class ReciprocityBalance:
+    given: int = strawberry.field(
+        description="Referrals this professional made that name another professional.")
+    received: int = strawberry.field(
+        description="Referrals naming this professional made by other professionals.")
+    balance: int
+    converted_given: int
+    converted_received: int
+    value_given: float = strawberry.field(
+        description="Sum of job value of converted referrals given / received.")
+    value_received: float
+    partners: list[PartnerBalance] = strawberry.field(
+        description="One row per counterpart, largest |balance| first.")
+
+    @classmethod
+    def of(cls, b: graph_reciprocity.ProfessionalBalance) -> ReciprocityBalance:
+        return cls(
+            given=b.given, received=b.received, balance=b.balance,
+            converted_given=b.converted_given, converted_received=b.converted_received,
+            value_given=b.value_given, value_received=b.value_received,
+            partners=[PartnerBalance(given=p.given, received=p.received, balance=p.balance,
+                                     partner_id=p.partner_id) for p in b.partners],
+        )
+
+
+@strawberry.type
+class MemberBalance:
+    given: int
+    received: int
+    balance: int
+    member_id: strawberry.Private[str]
+
+    @strawberry.field
+    async def professional(
+        self, info: Info
+    ) -> Annotated[Professional, strawberry.lazy("schema.professional")]:
+        return await resolve.professional(info, self.member_id)
+
+
+@strawberry.type
+class NetworkReciprocity:
+    referrals: int = strawberry.field(description="Referrals between two members of the network.")
+    coefficient: float = strawberry.field(
+        description="Share of ordered member pairs (a referred b) whose reverse pair also "
+        "exists; 0 when there are none.")
+    result: strawberry.Private[graph_reciprocity.NetworkReciprocity]
+
+    @strawberry.field(description="Members with their balance counted on referrals between "
+                      "members only: highest first (givers); ties by professional id.")
+    def givers(self, limit: int | None = 5) -> list[MemberBalance]:
+        return resolve.members(self.result, limit, givers=True)
+
+    @strawberry.field(description="Members by balance, lowest first (takers); ties by "
+                      "professional id.")
+    def takers(self, limit: int | None = 5) -> list[MemberBalance]:
+        return resolve.members(self.result, limit, givers=False)
+
+
+@strawberry.type(description="One calendar month of a member's professional-to-professional "
+                 "referrals.")
+class MonthBalance:
+    month: str = strawberry.field(description="YYYY-MM")
+    given: int
+    received: int
+    balance: int
+
+
+@strawberry.type
+class PairImbalance:
+    a_to_b: int
+    b_to_a: int
+    gap: int = strawberry.field(description="aToB - bToA")
+    a_id: strawberry.Private[str]
+    b_id: strawberry.Private[str]
+
+    @strawberry.field(description="The member who gave more.")
+    async def a(self, info: Info) -> Annotated[Professional, strawberry.lazy("schema.professional")]:
+        return await resolve.professional(info, self.a_id)
+
+    @strawberry.field
+    async def b(self, info: Info) -> Annotated[Professional, strawberry.lazy("schema.professional")]:
+        return await resolve.professional(info, self.b_id)
