@@ -267,6 +267,48 @@ async def print_trust(store: Store, rounds: int, baseline_rounds: int) -> None:
         print(f"| {name} | {p50:.1f} | {p95:.1f} | {b50:.0f} | {b95:.0f} | {b50 / p50:.0f}x |")
 
 
+# -- reciprocity ---------------------------------------------------------------------------------
+PRO_RECIPROCITY = """query($id: ID!) { professional(id: $id) { reciprocity {
+  given received balance convertedGiven valueGiven partners { partner { id } balance } } } }"""
+NETWORK_RECIPROCITY = """query($id: ID!) { network(id: $id) { reciprocity {
+  referrals coefficient givers { professional { id } balance }
+  takers { professional { id } balance } } } }"""
+BUSY_PROFESSIONALS = """
+MATCH (p:Professional)-[:MADE]->(:Referral)-[:FOR]->(:Professional)
+RETURN DISTINCT p.id AS id LIMIT 500
+"""
+NETWORK_SIZES = """
+MATCH (n:Network)<-[:MEMBER_OF]-(p:Professional)
+RETURN n.id AS id, count(p) AS members
+"""
+
+
+async def print_reciprocity(store: Store, rounds: int) -> None:
+    rng = random.Random(5)
+    pros = [r["id"] for r in await store.read(BUSY_PROFESSIONALS)]
+    sizes = await store.read(NETWORK_SIZES)
+    hundred = [r["id"] for r in sizes if 90 <= r["members"] <= 110] or [r["id"] for r in sizes]
+    members = statistics.median(r["members"] for r in sizes)
+    client = GraphQL(store)
+    rows = []
+    async with client.http:
+        for name, query, pick in [
+            ("Professional.reciprocity (target p95 50)", PRO_RECIPROCITY,
+             lambda: {"id": rng.choice(pros)}),
+            (f"Network.reciprocity, ~{members:.0f} members (target p95 300)", NETWORK_RECIPROCITY,
+             lambda: {"id": rng.choice(hundred)}),
+        ]:
+            for _ in range(5):
+                await client(query, pick())
+            times = [await timed(lambda p=pick(): client(query, p)) for _ in range(rounds)]
+            rows.append((name, pct(times, .5), pct(times, .95)))
+    print()
+    print(f"| reciprocity ({rounds} rounds) | p50 ms | p95 ms |")
+    print("|---|---:|---:|")
+    for name, p50, p95 in rows:
+        print(f"| {name} | {p50:.1f} | {p95:.1f} |")
+
+
 async def open_embedded(folder: Path) -> tuple[EmbeddedServer, Store]:
     server = EmbeddedServer(folder)
     address = await asyncio.to_thread(server.start)
@@ -286,6 +328,7 @@ async def reads_only(args: argparse.Namespace) -> None:
     try:
         await print_reads(store, args.rounds)
         await print_trust(store, args.rounds, args.baseline_rounds)
+        await print_reciprocity(store, args.rounds)
     finally:
         await store.close()
         await asyncio.to_thread(server.stop)
@@ -342,6 +385,7 @@ async def main(args: argparse.Namespace) -> None:
 
             await print_reads(store, args.rounds)
             await print_trust(store, args.rounds, args.baseline_rounds)
+            await print_reciprocity(store, args.rounds)
         finally:
             await store.close()
             await asyncio.to_thread(server.stop)
