@@ -76,7 +76,7 @@ async def _with_store(settings: Settings, work: Callable[..., Awaitable[None]]) 
 def _load(settings: Settings, dataset_factory: Callable[[], object], label: str) -> int:
     from tqdm import tqdm
 
-    from graph import bulk
+    from graph import analytics, bulk
 
     started = time.perf_counter()
     data = dataset_factory()
@@ -91,6 +91,8 @@ def _load(settings: Settings, dataset_factory: Callable[[], object], label: str)
                 bar.update(n)
 
             await bulk.load(store, data, progress)  # type: ignore[arg-type]
+        done = await analytics.refresh(store)  # type: ignore[arg-type]
+        print(f"analytics refreshed in {done.seconds:.1f} s", file=sys.stderr)
 
     asyncio.run(_with_store(settings, work))
     print(
@@ -128,6 +130,18 @@ def token(args: argparse.Namespace) -> int:
     except TokenError as exc:
         print(f"referral-graph: {exc}", file=sys.stderr)
         return 2
+    return 0
+
+
+def analytics_refresh(args: argparse.Namespace) -> int:
+    from graph import analytics
+
+    async def work(store: object) -> None:
+        done = await analytics.refresh(store)  # type: ignore[arg-type]
+        print(f"reputation of {done.professionals} professionals and complementarity of "
+              f"{done.trades} trades refreshed in {done.seconds:.1f} s", file=sys.stderr)
+
+    asyncio.run(_with_store(_settings(args), work))
     return 0
 
 
@@ -181,6 +195,12 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--ttl", type=int, default=3600, help="seconds the token is valid")
     store_options(t)
     t.set_defaults(func=token)
+
+    a = sub.add_parser("analytics", help="whole-graph measures")
+    a_sub = a.add_subparsers(dest="action", required=True)
+    refresh = a_sub.add_parser("refresh", help="recompute reputation and trade complementarity")
+    store_options(refresh)
+    refresh.set_defaults(func=analytics_refresh)
 
     e = sub.add_parser("export-schema", help="write the SDL snapshot schema/schema.graphql")
     e.add_argument("--output", default=None, help="another file to write instead")

@@ -18,7 +18,7 @@ from strawberry.asgi import GraphQL
 
 from app.auth import AuthMiddleware, auth_secret
 from app.settings import Settings
-from graph import bulk
+from graph import analytics, bulk
 from graph.embedded import EmbeddedServer
 from graph.store import Store, connect
 from resolvers.context import Context
@@ -155,9 +155,11 @@ def create_app(
             state.store = await open_store(settings, state)
         if demo:
             await load_demo_if_empty(state.store)
+        auto = analytics.AutoRefresh(state.store, settings.analytics_refresh_after)
         try:
             yield
         finally:
+            auto.close()
             if owned:
                 await state.store.close()
                 if state.server is not None:
@@ -197,6 +199,7 @@ async def load_demo_if_empty(store: Store) -> bool:
         log.info("store not empty; demo network not loaded")
         return False
     await bulk.load(store, demo_dataset())
+    await analytics.refresh(store)
     log.info("demo network loaded")
     return True
 

@@ -39,6 +39,7 @@ class Settings:
     auth_audience: str | None = None
     rate_limit: int = 1200
     rate_burst: int = 100
+    analytics_refresh_after: int = 1000
 
     @property
     def embedded(self) -> bool:
@@ -100,4 +101,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         auth_audience=env.get("RG_AUTH_AUDIENCE") or None,
         rate_limit=_int(env, "RG_RATE_LIMIT", 1200),
         rate_burst=_int(env, "RG_RATE_BURST", 100),
+        analytics_refresh_after=_int(env, "RG_ANALYTICS_REFRESH_AFTER", 1000),
     )

@@ -43,6 +43,7 @@ class Professional:
     trades: list[str]
     area: str | None
     created_at: datetime
+    reputation: float = 0.0  # stored by the analytics batch; 0 until it has run
 
     @classmethod
     def from_row(cls, row: Row) -> Professional:
@@ -52,6 +53,7 @@ class Professional:
             trades=list(row["trades"]),
             area=row.get("area"),
             created_at=from_store(row["createdAt"]),
+            reputation=float(row.get("reputation") or 0.0),
         )
 
 

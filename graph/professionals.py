@@ -16,7 +16,8 @@ from graph.store import Store, Tx
 
 def professional_map(var: str) -> str:
     """The map projection of a professional bound to ``var`` (a name fixed in code)."""
-    return f"{var} {{.id, .name, .trades, .area, .createdAt}}"
+    return (f"{var} {{.id, .name, .trades, .area, .createdAt, "
+            f"reputation: coalesce({var}.reputation, 0.0)}}")
 
 
 PROFESSIONAL_MAP = professional_map("p")

@@ -67,6 +67,8 @@ class Store:
         self.driver = driver
         self.database = database
         self.round_trips = 0
+        # Called after every committed write transaction (the analytics auto-refresh counts).
+        self.after_write: list[Callable[[], None]] = []
 
     async def read(self, query: str, **params: Any) -> list[Row]:
         """Run one read query as an auto-commit transaction.
@@ -93,9 +95,12 @@ class Store:
 
         try:
             async with self.driver.session(database=self.database) as session:
-                return await session.execute_write(unit)
+                result = await session.execute_write(unit)
         except (ServiceUnavailable, SessionExpired, OSError) as exc:
             raise StoreUnavailable(str(exc)) from exc
+        for listener in self.after_write:
+            listener()
+        return result
 
     async def run_write(self, query: str, **params: Any) -> list[Row]:
         """One write statement in its own transaction (bulk loads, batch results)."""

@@ -23,6 +23,7 @@ from schema.errors import ErrorMasking
 from schema.guards import ArgumentLimits, AuthGate, argument_limits
 from schema.job import Job, JobMutation
 from schema.network import Network, NetworkMutation, NetworkQuery
+from schema.partners import PartnersMutation
 from schema.node import NodeQuery
 from schema.professional import Professional, ProfessionalMutation, ProfessionalQuery
 from schema.referral import Referral, ReferralMutation, ReferralQuery
@@ -37,7 +38,8 @@ Query = merge_types(
 )
 Mutation = merge_types(
     "Mutation",
-    (ProfessionalMutation, CustomerMutation, JobMutation, ReferralMutation, NetworkMutation),
+    (ProfessionalMutation, CustomerMutation, JobMutation, ReferralMutation, NetworkMutation,
+     PartnersMutation),
 )
 
 

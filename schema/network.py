@@ -13,6 +13,7 @@ from resolvers.context import Info
 from schema.common import Connection, Node, UserError
 
 if TYPE_CHECKING:
+    from schema.partners import NetworkGaps
     from schema.professional import ProfessionalConnection
     from schema.reciprocity import NetworkReciprocity, PairImbalance
 
@@ -40,6 +41,14 @@ class Network(Node):
         from resolvers import reciprocity
 
         return await reciprocity.network(info, self.id, since, until)
+
+    @strawberry.field
+    async def gaps(
+        self, info: Info, since: datetime | None = None, until: datetime | None = None
+    ) -> Annotated[NetworkGaps, strawberry.lazy("schema.partners")]:
+        from resolvers import partners
+
+        return await partners.gaps(info, self.id, since, until)
 
     @strawberry.field(description="Member pairs whose traffic differs by at least minGap "
                       "referrals, largest gap first.")

@@ -14,6 +14,7 @@ from schema.common import Connection, Node, UserError
 
 if TYPE_CHECKING:
     from schema.job import JobConnection
+    from schema.partners import PartnerRecommendation
     from schema.reciprocity import MonthBalance, ReciprocityBalance
     from schema.network import Network
     from schema.referral import ReferralConnection, ReferralStatus
@@ -28,12 +29,15 @@ class Professional(Node):
     )
     area: str | None
     created_at: datetime
+    reputation: float = strawberry.field(
+        description="In [0, 1]: standing in the referral graph (PageRank-style), higher is better."
+    )
 
     @classmethod
     def from_model(cls, m: models.Professional) -> Professional:
         return cls(
             id=strawberry.ID(m.id), name=m.name, trades=m.trades, area=m.area,
-            created_at=m.created_at,
+            created_at=m.created_at, reputation=m.reputation,
         )
 
     @strawberry.field
@@ -67,6 +71,16 @@ class Professional(Node):
         after: str | None = None,
     ) -> Annotated[ReferralConnection, strawberry.lazy("schema.referral")]:
         return await resolve.referrals(info, "given", self.id, status, first, after)
+
+    @strawberry.field(description="Professionals in other trades worth partnering with. Never "
+                      "self, never a current partner (a referral either way), never the same "
+                      "trade unless includeSameTrade.")
+    async def partner_recommendations(
+        self, info: Info, limit: int | None = 10, include_same_trade: bool | None = False
+    ) -> list[Annotated[PartnerRecommendation, strawberry.lazy("schema.partners")]]:
+        from resolvers import partners
+
+        return await partners.recommendations(info, self.id, limit, include_same_trade)
 
     @strawberry.field(description="Referrals with createdAt in [since, until) only, when given.")
     async def reciprocity(

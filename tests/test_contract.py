@@ -26,7 +26,9 @@ CONTRACT = Path(__file__).with_name("contract") / "schema.graphql"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "contract" / "schema.graphql"
 
 # Sections of the contract (named by their issue) that the service serves so far.
-SERVED_SECTIONS = ("foundation issue", "trust issue", "reciprocity issue")
+SERVED_SECTIONS = (
+    "foundation issue", "trust issue", "reciprocity issue", "partners issue", "security issue",
+)
 
 
 def contract_part(sections: tuple[str, ...]) -> str:

@@ -1,0 +1,165 @@
+"""Partners: reputation, trade complementarity, partner scores and network gaps.
+
+Pure functions over networkx graphs and plain mappings; the batch jobs and request-time queries
+that feed them live in ``graph.analytics`` and ``graph.partners``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass
+from itertools import combinations
+
+import networkx as nx
+
+# ---- reputation ----------------------------------------------------------------------------------
+OUTCOME_WEIGHT = {"CONVERTED": 1.0, "ACCEPTED": 0.6, "SENT": 0.4, "EXPIRED": 0.2, "DECLINED": 0.1}
+NEUTRAL_RATING = 3
+
+
+def hire_weight(rating: int | None) -> float:
+    """Weight of a hiring edge: a good rating weighs more (1 -> 0.2 ... 5 -> 1.0)."""
+    return (NEUTRAL_RATING if rating is None else rating) / 5
+
+
+def reputation(G: nx.DiGraph, weight: str = "weight", alpha: float = 0.85) -> dict:
+    """PageRank over the referral and hiring graph, scaled so that the best node has 1.
+
+    Edges point from the party who hired or referred to the professional, weighted by rating or
+    outcome, so standing flows to professionals whom well-regarded parties hire and refer.
+
+    >>> G = nx.DiGraph()
+    >>> G.add_edge("c1", "p1", weight=1.0); G.add_edge("c2", "p1", weight=1.0)
+    >>> G.add_edge("c1", "p2", weight=0.2)
+    >>> r = reputation(G)
+    >>> r["p1"], r["p1"] > r["p2"] > r["c1"] >= 0
+    (1.0, True)
+    """
+    if G.number_of_nodes() == 0:
+        return {}
+    ranks = nx.pagerank(G, alpha=alpha, weight=weight)
+    top = max(ranks.values())
+    return {v: (r / top if top > 0 else 0.0) for v, r in ranks.items()}
+
+
+# ---- complementarity -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TradePair:
+    a: str
+    b: str
+    customers: int  # customers who hired both
+    lift: float  # customers(both) * N / (customers(a) * customers(b))
+    score: float  # in [0, 1]: 0 at or below chance, approaching 1 as lift grows
+
+
+MIN_SUPPORT = 3  # pairs hired together by fewer customers are noise
+
+
+def complementarity(
+    customer_trades: Iterable[Iterable[str]],
+    curated: Mapping[frozenset[str], float] | None = None,
+    min_support: int = MIN_SUPPORT,
+) -> list[TradePair]:
+    """Trade pairs that customers hire together more often than chance.
+
+    ``lift = n(a and b) * N / (n(a) * n(b))`` over the ``N`` customers with a job; the score is
+    ``(lift - 1) / (lift + 1)`` above chance and 0 otherwise. A curated score, where one is given
+    for a pair, is averaged in. A trade is never complementary to itself.
+
+    >>> customers = [{"plumbing", "tiling"}] * 4 + [{"plumbing"}] * 4 + [{"roofing"}] * 8
+    >>> [(p.a, p.b, p.customers, round(p.lift, 2), round(p.score, 2))
+    ...  for p in complementarity(customers)]
+    [('plumbing', 'tiling', 4, 2.0, 0.33)]
+    """
+    sets = [frozenset(t) for t in customer_trades]
+    sets = [s for s in sets if s]
+    n = len(sets)
+    single: Counter[str] = Counter()
+    both: Counter[tuple[str, str]] = Counter()
+    for trades in sets:
+        single.update(trades)
+        both.update(combinations(sorted(trades), 2))
+    curated = curated or {}
+    pairs: dict[tuple[str, str], TradePair] = {}
+    for (a, b), count in both.items():
+        if count < min_support:
+            continue
+        lift = count * n / (single[a] * single[b])
+        score = (lift - 1) / (lift + 1) if lift > 1 else 0.0
+        pairs[a, b] = TradePair(a, b, count, lift, score)
+    for key, value in curated.items():
+        a, b = sorted(key)
+        if a == b:
+            continue
+        learned = pairs.get((a, b))
+        if learned is None:
+            pairs[a, b] = TradePair(a, b, 0, 1.0, value / 2)
+        else:
+            pairs[a, b] = TradePair(a, b, learned.customers, learned.lift,
+                                    (learned.score + value) / 2)
+    return sorted((p for p in pairs.values() if p.score > 0), key=lambda p: (p.a, p.b))
+
+
+def best_complement(
+    mine: Iterable[str], theirs: Iterable[str], table: Mapping[frozenset[str], float]
+) -> tuple[float, str | None, str | None]:
+    """The most complementary pair of trades between two professionals: (score, mine, theirs).
+
+    >>> best_complement(["plumbing"], ["tiling", "roofing"],
+    ...                 {frozenset({"plumbing", "tiling"}): 0.5})
+    (0.5, 'plumbing', 'tiling')
+    """
+    best: tuple[float, str | None, str | None] = (0.0, None, None)
+    for a in sorted(mine):
+        for b in sorted(theirs):
+            if a != b and table.get(frozenset((a, b)), 0.0) > best[0]:
+                best = (table[frozenset((a, b))], a, b)
+    return best
+
+
+# ---- partner scores -------------------------------------------------------------------------------
+WEIGHTS = {"complementarity": 0.4, "customers": 0.3, "reputation": 0.2, "area": 0.1}
+
+
+def adamic_adar(B: nx.Graph, source: Hashable, candidates: Iterable[Hashable]) -> dict:
+    """Adamic-Adar index between ``source`` and each candidate on a bipartite customer -
+    professional graph: the sum over shared customers of ``1 / log(degree)``.
+
+    >>> B = nx.Graph([("p", "c1"), ("q", "c1"), ("q", "c2"), ("p", "c2"), ("r", "c2")])
+    >>> {k: round(v, 3) for k, v in adamic_adar(B, "p", ["q", "r"]).items()}
+    {'q': 2.353, 'r': 0.91}
+    """
+    wanted = [c for c in candidates if c in B and c != source]
+    if source not in B:
+        return dict.fromkeys(wanted, 0.0)
+    return {v: score for _, v, score in nx.adamic_adar_index(B, [(source, v) for v in wanted])}
+
+
+def partner_score(complement: float, aa: float, reputation_value: float, same_area: bool) -> float:
+    """A weighted blend in [0, 1] of complementarity, shared customers (Adamic-Adar, squashed by
+    ``x / (1 + x)``), reputation and area.
+
+    >>> partner_score(1.0, 0.0, 0.0, False), partner_score(1.0, 1e9, 1.0, True)
+    (0.4, 1.0)
+    """
+    value = (WEIGHTS["complementarity"] * complement + WEIGHTS["customers"] * squash(aa)
+             + WEIGHTS["reputation"] * reputation_value
+             + WEIGHTS["area"] * (1.0 if same_area else 0.0))
+    return min(1.0, max(0.0, round(value, 9)))
+
+
+def top_share(counts: Mapping[Hashable, int]) -> float:
+    """The share of all counted items held by the single largest holder; 0 when none.
+
+    >>> top_share({"a": 3, "b": 1}), top_share({})
+    (0.75, 0.0)
+    """
+    total = sum(counts.values())
+    return max(counts.values()) / total if total else 0.0
+
+
+def squash(x: float) -> float:
+    return x / (1 + x) if x > 0 else 0.0
+
+

@@ -1,0 +1,65 @@
+"""Resolvers of partner recommendations, network gaps and the analytics refresh."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from graph import access, analytics, partners, rules
+from resolvers.common import guarded
+from resolvers.context import Info
+from resolvers.permissions import require, viewer
+
+# The schema modules import these resolvers; their names are looked up at call time.
+from schema import partners as types
+from schema import professional as professional_types
+
+
+async def professional(info: Info, professional_id: str) -> professional_types.Professional:
+    found = await info.context.loaders.professional_by_id.load(professional_id)
+    return professional_types.Professional.from_model(found)
+
+
+async def professionals(info: Info, ids: list[str]) -> list[professional_types.Professional]:
+    found = await info.context.loaders.professional_by_id.load_many(ids)
+    return [professional_types.Professional.from_model(p) for p in found if p is not None]
+
+
+async def recommendations(
+    info: Info, professional_id: str, limit: int | None, include_same_trade: bool | None
+) -> list[types.PartnerRecommendation]:
+    require(access.can_read_party_private(viewer(info), professional_id))
+    found = await guarded(partners.recommendations(
+        info.context.store, professional_id, 10 if limit is None else limit,
+        bool(include_same_trade)))
+    return [types.PartnerRecommendation(score=r.score, shared_customers=r.shared_customers,
+                                        reasons=r.reasons, partner_id=r.partner_id)
+            for r in found]
+
+
+async def gaps(
+    info: Info, network_id: str, since: datetime | None, until: datetime | None
+) -> types.NetworkGaps:
+    require(access.can_manage_network(viewer(info), network_id))
+    start, end = await guarded(_window(since, until))
+    result = await guarded(partners.gaps(info.context.store, network_id, start, end))
+    return types.NetworkGaps(
+        missing_trades=[types.TradeGap(trade=g.trade, demand=g.demand,
+                                       candidate_ids=g.candidate_ids)
+                        for g in result.missing_trades],
+        passive_members_ids=result.passive_members,
+        top_referrer_share=result.top_referrer_share,
+        result=result,
+    )
+
+
+async def refresh(info: Info) -> types.AnalyticsRefresh:
+    require(viewer(info).admin)
+    done = await analytics.refresh(info.context.store)
+    return types.AnalyticsRefresh(professionals=done.professionals, trades=done.trades,
+                                  seconds=round(done.seconds, 3))
+
+
+async def _window(
+    since: datetime | None, until: datetime | None
+) -> tuple[str | None, str | None]:
+    return rules.check_window(since, until)
