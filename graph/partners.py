@@ -125,6 +125,8 @@ async def recommendations(
     table, lifts = await _table(store)
     complements = sorted({t for key in table for t in key if key & set(me["trades"])}
                          - set(me["trades"]))
+    if include_same_trade:
+        complements = sorted(set(complements) | set(me["trades"]))
     neighbourhood = await store.read(CUSTOMER_NEIGHBOURHOOD, id=professional_id,
                                      limit=MAX_CUSTOMERS)
     B = nx.Graph()
