@@ -150,7 +150,8 @@ async def test_properties_on_generated_data(gql, store):
             for r in recs:
                 q = r["partner"]["id"]
                 assert q != pid and q not in partners[pid]
-                assert not trades[q] & trades[pid]
+                # Candidates may come from other data in the store; the response has their trades.
+                assert not set(r["partner"]["trades"]) & trades[pid]
                 assert 0 <= r["score"] <= 1 and r["reasons"]
                 assert r["sharedCustomers"] >= 0
 
