@@ -188,19 +188,15 @@ def create_app(
     return app
 
 
-COUNT_NODES = "MATCH (n) RETURN count(n) AS n"
-
-
 async def load_demo_if_empty(store: Store) -> bool:
-    """Load the demo network into an empty store; a store with data is left alone."""
+    """Load the demo network into an empty store (and compute its analytics); a store with data
+    is left alone."""
     from seeds.demo import demo_dataset
 
-    if (await store.read(COUNT_NODES))[0]["n"] > 0:
+    if not await bulk.is_empty(store):
         log.info("store not empty; demo network not loaded")
         return False
     await bulk.load(store, demo_dataset())
     await analytics.refresh(store)
     log.info("demo network loaded")
     return True
-
-

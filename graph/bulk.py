@@ -17,6 +17,8 @@ from graph.store import Store
 Row = dict[str, Any]
 BATCH = 5000
 
+ANY_NODE = "MATCH (n) RETURN n.id AS id LIMIT 1"
+
 LOAD_PROFESSIONALS = """
 UNWIND $rows AS r
 MERGE (p:Professional {id: r.id})
@@ -139,3 +141,7 @@ async def load(
             await store.run_write(query, rows=list(chunk))
             if progress is not None:
                 progress(name, len(chunk))
+
+
+async def is_empty(store: Store) -> bool:
+    return not await store.read(ANY_NODE)

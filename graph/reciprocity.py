@@ -14,6 +14,7 @@ import networkx as nx
 
 from graph import rules, timeutil
 from graph.algorithms import reciprocity as algorithms
+from graph.algorithms.reciprocity import Balance
 from graph.errors import NotFound, ValidationError
 from graph.store import Store
 
@@ -74,17 +75,6 @@ class BalanceKey:
     until: str | None = None
 
 
-@dataclass(frozen=True)
-class PartnerBalance:
-    partner_id: str
-    given: int
-    received: int
-
-    @property
-    def balance(self) -> int:
-        return self.given - self.received
-
-
 @dataclass
 class ProfessionalBalance:
     given: int = 0
@@ -93,18 +83,7 @@ class ProfessionalBalance:
     converted_received: int = 0
     value_given: float = 0.0
     value_received: float = 0.0
-    partners: list[PartnerBalance] = field(default_factory=list)
-
-    @property
-    def balance(self) -> int:
-        return self.given - self.received
-
-
-@dataclass(frozen=True)
-class MonthBalance:
-    month: str
-    given: int
-    received: int
+    partners: list[Balance] = field(default_factory=list)  # member = the counterpart's id
 
     @property
     def balance(self) -> int:
@@ -151,8 +130,8 @@ async def professional_balances(
             pairs[row["i"]].setdefault(row["partner"], [0, 0])[side] += row["n"]
     for b, counts in zip(out, pairs, strict=True):
         b.partners = sorted(
-            (PartnerBalance(p, g, r) for p, (g, r) in counts.items()),
-            key=lambda p: (-abs(p.balance), p.partner_id),
+            (Balance(p, g, r) for p, (g, r) in counts.items()),
+            key=lambda p: (-abs(p.balance), str(p.member)),
         )
     return out
 
@@ -163,8 +142,9 @@ def _month_start(value: datetime, back: int) -> datetime:
                          second=0, microsecond=0)
 
 
-async def trend(store: Store, professional_id: str, months: int) -> list[MonthBalance]:
-    """The last ``months`` calendar months (UTC) up to and including the current one."""
+async def trend(store: Store, professional_id: str, months: int) -> list[Balance]:
+    """The last ``months`` calendar months (UTC) up to and including the current one; each
+    balance's member is its month, YYYY-MM."""
     if not 1 <= months <= MAX_MONTHS:
         raise ValidationError(f"months must be between 1 and {MAX_MONTHS}", ["months"])
     now = timeutil.now()
@@ -175,7 +155,7 @@ async def trend(store: Store, professional_id: str, months: int) -> list[MonthBa
     received = {r["month"]: r["n"] for r in
                 await store.read(MONTHS_RECEIVED, id=professional_id, since=since)}
     labels = [s.strftime("%Y-%m") for s in starts]
-    return [MonthBalance(m, given.get(m, 0), received.get(m, 0)) for m in labels]
+    return [Balance(m, given.get(m, 0), received.get(m, 0)) for m in labels]
 
 
 async def _member_graph(

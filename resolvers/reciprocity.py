@@ -45,7 +45,7 @@ async def trend(info: Info, professional_id: str, months: int | None) -> list[ty
     require(await _may_read_balance(info, professional_id))
     rows = await guarded(reciprocity.trend(info.context.store, professional_id,
                                            12 if months is None else months))
-    return [types.MonthBalance(month=m.month, given=m.given, received=m.received,
+    return [types.MonthBalance(month=str(m.member), given=m.given, received=m.received,
                                balance=m.balance) for m in rows]
 
 

@@ -54,6 +54,15 @@ def _fields(
                 yield from _fields(fragments[name].selection_set, fragments, seen)
 
 
+def _selected(ctx: Any) -> tuple[OperationDefinitionNode | None, dict[str, FragmentDefinitionNode]]:
+    """The operation to run and the document's fragments by name."""
+    fragments = {
+        d.name.value: d for d in ctx.graphql_document.definitions
+        if isinstance(d, FragmentDefinitionNode)
+    }
+    return _operation(ctx.graphql_document, ctx.operation_name), fragments
+
+
 def _fail(context: Any, error: GraphQLError) -> None:
     """Answer with ``error`` instead of executing: no resolver runs, nothing touches the store."""
     context.result = ExecutionResult(data=None, errors=[error])
@@ -73,11 +82,7 @@ class AuthGate(SchemaExtension):
         context = ctx.context
         if getattr(context, "principal", None) is not None:
             return
-        operation = _operation(ctx.graphql_document, ctx.operation_name)
-        fragments = {
-            d.name.value: d for d in ctx.graphql_document.definitions
-            if isinstance(d, FragmentDefinitionNode)
-        }
+        operation, fragments = _selected(ctx)
         roots = list(_fields(operation.selection_set, fragments)) if operation else []
         if roots and all(f.name.value == "__typename" for f in roots):
             return
@@ -113,13 +118,9 @@ class ArgumentLimits(SchemaExtension):
         ctx = self.execution_context
         if ctx.result is not None or ctx.graphql_document is None:
             return
-        operation = _operation(ctx.graphql_document, ctx.operation_name)
+        operation, fragments = _selected(ctx)
         if operation is None:
             return
-        fragments = {
-            d.name.value: d for d in ctx.graphql_document.definitions
-            if isinstance(d, FragmentDefinitionNode)
-        }
         variables = ctx.variables or {}
         defaults = {
             d.variable.name.value: value_from_ast_untyped(d.default_value)

@@ -51,7 +51,7 @@ class ReciprocityBalance:
             converted_given=b.converted_given, converted_received=b.converted_received,
             value_given=b.value_given, value_received=b.value_received,
             partners=[PartnerBalance(given=p.given, received=p.received, balance=p.balance,
-                                     partner_id=p.partner_id) for p in b.partners],
+                                     partner_id=str(p.member)) for p in b.partners],
         )
 
 

@@ -267,6 +267,29 @@ async def print_trust(store: Store, rounds: int, baseline_rounds: int) -> None:
         print(f"| {name} | {p50:.1f} | {p95:.1f} | {b50:.0f} | {b95:.0f} | {b50 / p50:.0f}x |")
 
 
+async def latencies(
+    store: Store, specs: list[tuple[str, str, Callable[[], dict[str, Any]]]], rounds: int
+) -> list[tuple[str, float, float]]:
+    """p50 and p95 of each (name, GraphQL query, variables picker), after a short warm-up."""
+    client = GraphQL(store)
+    rows = []
+    async with client.http:
+        for name, query, pick in specs:
+            for _ in range(3):
+                await client(query, pick())
+            times = [await timed(lambda p=pick(): client(query, p)) for _ in range(rounds)]
+            rows.append((name, pct(times, .5), pct(times, .95)))
+    return rows
+
+
+def print_latencies(title: str, rows: list[tuple[str, float, float]]) -> None:
+    print()
+    print(f"| {title} | p50 ms | p95 ms |")
+    print("|---|---:|---:|")
+    for name, p50, p95 in rows:
+        print(f"| {name} | {p50:.1f} | {p95:.1f} |")
+
+
 # -- reciprocity ---------------------------------------------------------------------------------
 PRO_RECIPROCITY = """query($id: ID!) { professional(id: $id) { reciprocity {
   given received balance convertedGiven valueGiven partners { partner { id } balance } } } }"""
@@ -289,24 +312,43 @@ async def print_reciprocity(store: Store, rounds: int) -> None:
     sizes = await store.read(NETWORK_SIZES)
     hundred = [r["id"] for r in sizes if 90 <= r["members"] <= 110] or [r["id"] for r in sizes]
     members = statistics.median(r["members"] for r in sizes)
-    client = GraphQL(store)
-    rows = []
-    async with client.http:
-        for name, query, pick in [
-            ("Professional.reciprocity (target p95 50)", PRO_RECIPROCITY,
-             lambda: {"id": rng.choice(pros)}),
-            (f"Network.reciprocity, ~{members:.0f} members (target p95 300)", NETWORK_RECIPROCITY,
-             lambda: {"id": rng.choice(hundred)}),
-        ]:
-            for _ in range(5):
-                await client(query, pick())
-            times = [await timed(lambda p=pick(): client(query, p)) for _ in range(rounds)]
-            rows.append((name, pct(times, .5), pct(times, .95)))
-    print()
-    print(f"| reciprocity ({rounds} rounds) | p50 ms | p95 ms |")
-    print("|---|---:|---:|")
-    for name, p50, p95 in rows:
-        print(f"| {name} | {p50:.1f} | {p95:.1f} |")
+    rows = await latencies(store, [
+        ("Professional.reciprocity (target p95 50)", PRO_RECIPROCITY,
+         lambda: {"id": rng.choice(pros)}),
+        (f"Network.reciprocity, ~{members:.0f} members (target p95 300)", NETWORK_RECIPROCITY,
+         lambda: {"id": rng.choice(hundred)}),
+    ], rounds)
+    print_latencies(f"reciprocity ({rounds} rounds)", rows)
+
+
+# -- partners --------------------------------------------------------------------------------------
+RECOMMEND = """query($id: ID!) { professional(id: $id) { partnerRecommendations {
+  partner { id name trades } score sharedCustomers reasons } } }"""
+GAPS = """query($id: ID!) { network(id: $id) { gaps {
+  missingTrades { trade demand candidates { id name } }
+  unconnectedPairs { a { id } b { id } score } passiveMembers { id } topReferrerShare } } }"""
+HIRED_PROFESSIONALS = """
+MATCH (p:Professional)<-[:DONE_BY]-(:Job) RETURN DISTINCT p.id AS id LIMIT 1000
+"""
+
+
+async def print_partners(store: Store, rounds: int) -> None:
+    from graph import analytics
+
+    done = await analytics.refresh(store)
+    rng = random.Random(9)
+    pros = [r["id"] for r in await store.read(HIRED_PROFESSIONALS)]
+    sizes = await store.read(NETWORK_SIZES)
+    hundred = [r["id"] for r in sizes if 90 <= r["members"] <= 110] or [r["id"] for r in sizes]
+    rows = await latencies(store, [
+        ("partnerRecommendations (limit 10) (target p95 300)", RECOMMEND,
+         lambda: {"id": rng.choice(pros)}),
+        ("Network.gaps, ~100 members (target p95 1000)", GAPS,
+         lambda: {"id": rng.choice(hundred)}),
+    ], rounds)
+    print_latencies(f"partners ({rounds} rounds)", rows)
+    print(f"| analytics refresh: reputation of {done.professionals} professionals, "
+          f"complementarity of {done.trades} trades (target 60 s) | {done.seconds:.1f} s | |")
 
 
 async def open_embedded(folder: Path) -> tuple[EmbeddedServer, Store]:
@@ -329,6 +371,7 @@ async def reads_only(args: argparse.Namespace) -> None:
         await print_reads(store, args.rounds)
         await print_trust(store, args.rounds, args.baseline_rounds)
         await print_reciprocity(store, args.rounds)
+        await print_partners(store, args.rounds)
     finally:
         await store.close()
         await asyncio.to_thread(server.stop)
@@ -386,6 +429,7 @@ async def main(args: argparse.Namespace) -> None:
             await print_reads(store, args.rounds)
             await print_trust(store, args.rounds, args.baseline_rounds)
             await print_reciprocity(store, args.rounds)
+            await print_partners(store, args.rounds)
         finally:
             await store.close()
             await asyncio.to_thread(server.stop)
