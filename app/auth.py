@@ -53,7 +53,7 @@ def auth_secret(settings: Settings) -> str:
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:
     try:
-        role = Role(claims.get("role"))
+        role = Role(str(claims.get("role")))
     except ValueError:
         raise TokenError("role must be admin, organiser, professional or customer") from None
     sub = claims.get("sub")
@@ -93,7 +93,7 @@ class Verifier:
         self._secret = None if self._jwks else auth_secret(settings)
 
     async def verify(self, token: str) -> Principal:
-        options = {"require": ["exp"]}
+        options: Any = {"require": ["exp"]}
         try:
             if self._jwks is not None:
                 key = await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)
@@ -103,6 +103,7 @@ class Verifier:
                     options=options,
                 )
             else:
+                assert self._secret is not None
                 claims = jwt.decode(
                     token, self._secret, algorithms=[ALGORITHM],
                     audience=self.settings.auth_audience, issuer=self.settings.auth_issuer,

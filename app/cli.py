@@ -29,9 +29,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from app.main import create_app
-
     from app.auth import TokenError, mint
+    from app.main import create_app
 
     settings = _settings(args)
     where = settings.neo4j_uri or f"the embedded store in {settings.data_dir.resolve()}"

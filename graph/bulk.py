@@ -59,7 +59,8 @@ MATCH (a:{label} {{id: r.referrerId}}), (p:Professional {{id: r.professionalId}}
 WHERE NOT EXISTS {{ MATCH (:Referral {{id: r.id}}) }}
 CREATE (a)-[:MADE]->(x:Referral {{id: r.id, status: r.status, verified: r.verified,
         note: r.note, createdAt: r.createdAt, updatedAt: r.updatedAt,
-        statusHistory: r.statusHistory, statusTimes: r.statusTimes, openKey: r.openKey}})-[:FOR]->(p)
+        statusHistory: r.statusHistory, statusTimes: r.statusTimes,
+        openKey: r.openKey}})-[:FOR]->(p)
 CREATE (x)-[:INTRODUCES]->(c)
 """
 LOAD_CUSTOMER_REFERRALS = _LOAD_REFERRALS.format(label="Customer")

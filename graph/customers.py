@@ -104,7 +104,7 @@ async def hired_pairs(store: Store, pairs: Sequence[tuple[str, str]]) -> list[bo
     """For each (customer, professional): whether the customer hired the professional."""
     rows = await store.read(HIRED_PAIRS, pairs=[list(p) for p in pairs])
     found = {(r["customer"], r["professional"]): bool(r["hired"]) for r in rows}
-    return [found.get(tuple(p), False) for p in pairs]
+    return [found.get((p[0], p[1]), False) for p in pairs]
 
 
 async def erase_customer(store: Store, customer_id: str) -> str:

@@ -27,8 +27,9 @@ async def create_once(
     """Create the object with ``create`` unless ``read`` finds ``node_id``.
 
     ``read`` is a query taking ``$id`` and returning the object as a map in column ``row``;
-    ``same`` holds the values of that map that a repeat of the create must match. ``on_constraint`` names the error to raise when
-    a unique constraint other than the id refuses the create.
+    ``same`` holds the values of that map that a repeat of the create must match.
+    ``on_constraint`` names the error to raise when a unique constraint other than the id
+    refuses the create.
     """
 
     async def work(tx: Tx) -> tuple[Row, bool]:

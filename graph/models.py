@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from graph.timeutil import from_store
@@ -12,7 +12,7 @@ from graph.timeutil import from_store
 Row = dict[str, Any]
 
 
-class ReferralStatus(str, Enum):
+class ReferralStatus(StrEnum):
     SENT = "SENT"
     ACCEPTED = "ACCEPTED"
     CONVERTED = "CONVERTED"

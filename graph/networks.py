@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from graph import rules, timeutil
@@ -105,7 +105,7 @@ async def networks_of_professionals(store: Store, ids: Sequence[str]) -> list[li
 
 
 async def list_networks(
-    store: Store, page: PageRequest, ids: Sequence[str] | None = None, total: bool = True
+    store: Store, page: PageRequest, ids: Collection[str] | None = None, total: bool = True
 ) -> Page[Network]:
     """Networks by id; only those in ``ids`` when given."""
     only = None if ids is None else sorted(ids)

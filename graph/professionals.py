@@ -13,7 +13,6 @@ from graph.pagination import Page, PageRequest, make_page
 from graph.store import Store, Tx
 
 
-
 def professional_map(var: str) -> str:
     """The map projection of a professional bound to ``var`` (a name fixed in code)."""
     return (f"{var} {{.id, .name, .trades, .area, .createdAt, "

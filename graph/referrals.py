@@ -20,7 +20,7 @@ from graph.errors import (
 )
 from graph.idempotent import create_once
 from graph.ids import check_id, client_or_new_id, kind_of
-from graph.lists import ListKey, fetch_pages, newest_first
+from graph.lists import ListKey, ListQuery, fetch_pages, newest_first
 from graph.models import OPEN_STATUSES, TRANSITIONS, Referral, ReferralStatus
 from graph.pagination import Page, PageRequest
 from graph.store import Store, Tx
@@ -93,7 +93,7 @@ _FILTERS = """(k.status IS NULL OR x.status = k.status)
   AND (k.referrer IS NULL OR size([(x)<-[:MADE]-(a) WHERE a.id = k.referrer | 1]) > 0)"""
 
 
-def _list(anchor: str) -> str:
+def _list(anchor: str) -> ListQuery:
     return newest_first(anchor, "createdAt", REFERRAL_MAP, _FILTERS)
 
 
@@ -222,7 +222,8 @@ async def _check_conversion_job(tx: Tx, referral: Referral, job_id: str) -> None
     job = await tx.one(JOB_FOR_CONVERSION, jobId=job_id)
     if job is None:
         raise NotFound(f"no job {job_id}", ["input", "jobId"])
-    if job["customerId"] != referral.referee_id or job["professionalId"] != referral.professional_id:
+    parties = (job["customerId"], job["professionalId"])
+    if parties != (referral.referee_id, referral.professional_id):
         raise ValidationError(
             "the job must be between the referee and the referred professional", ["input", "jobId"]
         )

@@ -34,7 +34,8 @@ SCHEMA_STATEMENTS = (
     # An open (SENT or ACCEPTED) referral carries openKey = referrer|professional|referee; the
     # key is removed when the referral reaches a final status. The store itself thus refuses a
     # second open referral for the same three parties, even under concurrent creates.
-    "CREATE CONSTRAINT referral_open_key IF NOT EXISTS FOR (n:Referral) REQUIRE n.openKey IS UNIQUE",
+    "CREATE CONSTRAINT referral_open_key IF NOT EXISTS "
+    "FOR (n:Referral) REQUIRE n.openKey IS UNIQUE",
     "CREATE INDEX referral_created IF NOT EXISTS FOR (n:Referral) ON (n.createdAt)",
     "CREATE INDEX referral_status IF NOT EXISTS FOR (n:Referral) ON (n.status)",
     "CREATE INDEX job_completed IF NOT EXISTS FOR (n:Job) ON (n.completedAt)",

@@ -11,8 +11,11 @@ recently active ones, which keeps the work bounded on any graph.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
+
+import networkx as nx
 
 from graph import rules, timeutil
 from graph.algorithms import trust as algorithms
@@ -145,13 +148,13 @@ async def _require_party(store: Store, party_id: str, field: str) -> None:
         raise NotFound(f"no {label.lower()} {party_id}", [field])
 
 
-def _path(G: object, trust_value: float, nodes: list[str]) -> Path:
+def _path(G: nx.DiGraph, trust_value: float, nodes: Sequence[Hashable]) -> Path:
     hops = []
-    for u, v in zip(nodes, nodes[1:], strict=False):
-        data = G[u][v]  # type: ignore[index]
+    for u, v in pairwise(nodes):
+        data = G[u][v]
         e: TrustEdge = data["edge"]
         hops.append(Hop(
-            source=u, target=v, relation=e.relation, trust=data["trust"], at=e.at,
+            source=str(u), target=str(v), relation=e.relation, trust=data["trust"], at=e.at,
             job_id=e.via if e.relation == "HIRED" else None,
             referral_id=None if e.relation == "HIRED" else e.via,
         ))

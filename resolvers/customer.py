@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import strawberry
+
 from graph import access, customers, models
 from graph.lists import ListKey
 from resolvers import permissions
@@ -32,6 +34,7 @@ async def related(info: Info, customer_id: str) -> types.Customer:
     """A customer reached through an object the viewer may read (a job or a referral); its
     private fields keep their own checks."""
     found = await info.context.loaders.customer_by_id.load(customer_id)
+    assert found is not None, customer_id  # referenced by a relationship
     return types.Customer.from_model(found)
 
 
@@ -107,5 +110,8 @@ async def delete_customer(info: Info, id: str) -> common_types.DeletePayload:
         return await customers.erase_customer(info.context.store, id)
 
     return await mutate(
-        run, lambda deleted, errors: common_types.DeletePayload(deleted_id=deleted, errors=errors)
+        run,
+        lambda deleted, errors: common_types.DeletePayload(
+            deleted_id=None if deleted is None else strawberry.ID(deleted), errors=errors
+        ),
     )

@@ -17,6 +17,7 @@ from schema import reciprocity as types
 
 async def professional(info: Info, professional_id: str) -> professional_types.Professional:
     found = await info.context.loaders.professional_by_id.load(professional_id)
+    assert found is not None, professional_id  # referenced by a relationship
     return professional_types.Professional.from_model(found)
 
 

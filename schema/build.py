@@ -23,8 +23,8 @@ from schema.errors import ErrorMasking
 from schema.guards import ArgumentLimits, AuthGate, argument_limits
 from schema.job import Job, JobMutation
 from schema.network import Network, NetworkMutation, NetworkQuery
-from schema.partners import PartnersMutation
 from schema.node import NodeQuery
+from schema.partners import PartnersMutation
 from schema.professional import Professional, ProfessionalMutation, ProfessionalQuery
 from schema.referral import Referral, ReferralMutation, ReferralQuery
 from schema.trust import TrustQuery

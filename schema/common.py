@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Generic, Self, TypeVar
 
 import strawberry
 
@@ -11,7 +11,8 @@ from graph.errors import DomainError
 from graph.errors import ErrorCode as DomainErrorCode
 from graph.pagination import Page
 
-ErrorCode = strawberry.enum(DomainErrorCode, name="ErrorCode")
+strawberry.enum(DomainErrorCode, name="ErrorCode")
+ErrorCode = DomainErrorCode
 
 T = TypeVar("T")
 M = TypeVar("M")
@@ -63,7 +64,7 @@ class Connection(Generic[T]):
     total_count: int
 
     @classmethod
-    def of(cls, page: Page[M], convert: Callable[[M], T]) -> Connection[T]:
+    def of(cls, page: Page[M], convert: Callable[[M], T]) -> Self:
         edges = [Edge(cursor=cursor, node=convert(item)) for cursor, item in page.items]
         return cls(
             edges=edges,

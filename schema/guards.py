@@ -5,7 +5,8 @@ Both fail the whole request before it touches the store, with an error that says
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 from graphql import (
@@ -23,7 +24,11 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 
 from app.settings import Settings
+from graph.errors import ValidationError
 from graph.pagination import PageArgumentError, decode_cursor
+from graph.reciprocity import MAX_MONTHS
+from graph.rules import clean_trade
+from graph.timeutil import is_aware
 
 
 def _operation(document: Any, name: str | None) -> OperationDefinitionNode | None:
@@ -101,7 +106,8 @@ def argument_limits(settings: Settings) -> dict[str, int]:
 
 class ArgumentLimits(SchemaExtension):
     """``first``, ``limit`` and ``maxHops`` anywhere in the operation (literals or variables)
-    must lie in 1..their configured maximum, and every ``after`` must be a cursor of ours.
+    must lie in 1..their configured maximum; ``after``, ``since``, ``until``, ``trade``,
+    ``months`` and ``minGap`` must keep their rules (see ``RULES``).
 
     Checking before execution matters most for mutations: a bad page argument in the selection
     of a mutation's result would otherwise fail only after the mutation had written."""
@@ -127,9 +133,10 @@ class ArgumentLimits(SchemaExtension):
             for d in operation.variable_definitions or () if d.default_value is not None
         }
         for node in _fields(operation.selection_set, fragments):
+            values: dict[str, Any] = {}
             for argument in node.arguments or ():
                 name = argument.name.value
-                if name not in self.limits and name != "after":
+                if name not in CHECKED:
                     continue
                 if isinstance(argument.value, VariableNode):
                     variable = argument.value.name.value
@@ -145,18 +152,74 @@ class ArgumentLimits(SchemaExtension):
                 if error is not None:
                     _fail(ctx, error)
                     return
+                values[name] = value
+            if _out_of_order(values.get("since"), values.get("until")):
+                _fail(ctx, GraphQLError(f"since must be before until (on {node.name.value})",
+                                        extensions={"code": "VALIDATION", "argument": "until"}))
+                return
+
+
+def _aware(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None  # not a date-time at all: the DateTime scalar refuses it
+    return None if is_aware(parsed) else "needs a UTC offset, e.g. +00:00"
+
+
+def _out_of_order(since: Any, until: Any) -> bool:
+    if not (isinstance(since, str) and isinstance(until, str)):
+        return False
+    try:
+        return datetime.fromisoformat(since) >= datetime.fromisoformat(until)
+    except (ValueError, TypeError):
+        return False  # unparseable or naive: refused elsewhere
+
+
+def _trade(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        clean_trade(value, [])
+    except ValidationError as exc:
+        return exc.message
+    return None
+
+
+def _cursor(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        decode_cursor(value)
+    except PageArgumentError as exc:
+        return str(exc)
+    return None
+
+
+# Rules for arguments by name, wherever they appear; each returns what is wrong, or None.
+RULES: dict[str, Callable[[Any], str | None]] = {
+    "after": _cursor,
+    "since": _aware,
+    "until": _aware,
+    "trade": _trade,
+    "months": lambda v: None if v is None or 1 <= v <= MAX_MONTHS
+    else f"must be between 1 and {MAX_MONTHS}",
+    "minGap": lambda v: None if v is None or v >= 1 else "must be at least 1",
+}
+CHECKED = {"first", "limit", "maxHops", *RULES}
 
 
 def _argument_error(
     name: str, value: Any, limits: dict[str, int], field: str
 ) -> GraphQLError | None:
-    if name == "after":
-        if isinstance(value, str):
-            try:
-                decode_cursor(value)
-            except PageArgumentError as exc:
-                return GraphQLError(f"{exc} (on {field})", extensions={"code": "VALIDATION"})
-        return None
+    if name in RULES:
+        problem = RULES[name](value)
+        if problem is None:
+            return None
+        return GraphQLError(f"{name} on {field}: {problem}",
+                            extensions={"code": "VALIDATION", "argument": name})
     if value is not None and not isinstance(value, int):
         return None  # a value of another type fails GraphQL's own validation
     maximum = limits[name]

@@ -13,6 +13,8 @@ from resolvers.context import Info
 if TYPE_CHECKING:
     from schema.professional import Professional
 
+LazyProfessional = Annotated["Professional", strawberry.lazy("schema.professional")]
+
 
 @strawberry.type
 class PartnerRecommendation:
@@ -51,11 +53,11 @@ class MemberPair:
     b_id: strawberry.Private[str]
 
     @strawberry.field
-    async def a(self, info: Info) -> Annotated[Professional, strawberry.lazy("schema.professional")]:
+    async def a(self, info: Info) -> LazyProfessional:
         return await resolve.professional(info, self.a_id)
 
     @strawberry.field
-    async def b(self, info: Info) -> Annotated[Professional, strawberry.lazy("schema.professional")]:
+    async def b(self, info: Info) -> LazyProfessional:
         return await resolve.professional(info, self.b_id)
 
 

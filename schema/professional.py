@@ -14,9 +14,9 @@ from schema.common import Connection, Node, UserError
 
 if TYPE_CHECKING:
     from schema.job import JobConnection
+    from schema.network import Network
     from schema.partners import PartnerRecommendation
     from schema.reciprocity import MonthBalance, ReciprocityBalance
-    from schema.network import Network
     from schema.referral import ReferralConnection, ReferralStatus
 
 

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from schema.job import Job
     from schema.professional import Professional
 
-ReferralStatus = strawberry.enum(models.ReferralStatus, name="ReferralStatus")
+strawberry.enum(models.ReferralStatus, name="ReferralStatus")
+ReferralStatus = models.ReferralStatus
 
 Party = Annotated[
     Annotated["Customer", strawberry.lazy("schema.customer")]
@@ -132,7 +133,9 @@ class ReferralQuery:
         first: int | None = 20,
         after: str | None = None,
     ) -> ReferralConnection:
-        return await resolve.list_referrals(info, status, professional_id, referrer_id, first, after)
+        return await resolve.list_referrals(
+            info, status, professional_id, referrer_id, first, after
+        )
 
 
 @strawberry.type

@@ -36,15 +36,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import httpx  # noqa: E402
+import httpx
 
-from app.auth import mint  # noqa: E402
-from app.main import create_app  # noqa: E402
-from app.settings import Settings  # noqa: E402
-from graph import bulk  # noqa: E402
-from graph.embedded import EmbeddedServer  # noqa: E402
-from graph.store import Store, connect  # noqa: E402
-from seeds.synthetic import SIZES, synthetic_dataset  # noqa: E402
+from app.auth import mint
+from app.main import create_app
+from app.settings import Settings
+from graph import bulk
+from graph.embedded import EmbeddedServer
+from graph.store import Store, connect
+from seeds.synthetic import SIZES, synthetic_dataset
 
 # -- the floor of an import: bare statements, no idempotency guards ------------------------------
 FLOOR = {
@@ -125,12 +125,14 @@ READS = [
     Read(
         "customer + 20 jobs + professionals",
         """query($id: ID!) { customer(id: $id) { id name
-            jobs(first: 20) { nodes { id trade rating completedAt professional { id name } } } } }""",
+            jobs(first: 20) { nodes { id trade rating completedAt
+              professional { id name } } } } }""",
         """MATCH (c:Customer {id: $id})
            CALL (c) { MATCH (c)-[:BOOKED]->(j:Job)
                       WITH j ORDER BY j.completedAt DESC, j.id DESC LIMIT 20
                       MATCH (j)-[:DONE_BY]->(p:Professional)
-                      RETURN collect([j.id, j.trade, j.rating, j.completedAt, p.id, p.name]) AS rows }
+                      RETURN collect([j.id, j.trade, j.rating, j.completedAt, p.id,
+                                      p.name]) AS rows }
            RETURN c.id, c.name, rows""",
         lambda rng, ids: {"id": rng.choice(ids["cus"])},
     ),
@@ -139,12 +141,13 @@ READS = [
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def timed(call: Callable[[], Awaitable[Any]]) -> float:
+async def timed(call: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> float:
+    """Milliseconds that ``call(*args, **kwargs)`` takes."""
     start = time.perf_counter()
-    await call()
+    await call(*args, **kwargs)
     return (time.perf_counter() - start) * 1000
 
 
@@ -182,17 +185,18 @@ async def measure_reads(
             await client(read.graphql, params)
 
         for read in reads:
-            gq, cy = [], []
+            gq: list[float] = []
+            cy: list[float] = []
             for i in range(rounds + 5):
                 params = read.params(rng, ids)
                 # Alternate which goes first, so that neither always meets a warm cache.
                 order = [("g", graphql), ("c", None)] if i % 2 else [("c", None), ("g", graphql)]
                 for kind, _ in order:
                     if kind == "g":
-                        ms = await timed(lambda: graphql(read, params))
+                        ms = await timed(graphql, read, params)
                         (gq if i >= 5 else []).append(ms)
                     else:
-                        ms = await timed(lambda: store.read(read.cypher, **params))
+                        ms = await timed(store.read, read.cypher, **params)
                         (cy if i >= 5 else []).append(ms)
             out.append((read.name, pct(gq, 0.5), pct(gq, 0.95), pct(cy, 0.5), pct(cy, 0.95)))
     return out
@@ -252,12 +256,12 @@ async def print_trust(store: Store, rounds: int, baseline_rounds: int) -> None:
         ]:
             for _ in range(5):
                 await client(query, params())
-            times = [await timed(lambda p=params(): client(query, p)) for _ in range(rounds)]
+            times = [await timed(client, query, params()) for _ in range(rounds)]
             base = []
             for _ in range(baseline_rounds):
                 source, target = rng.choice(pairs)
                 goal = target if "trustPaths" in name else None
-                base.append(await timed(lambda s=source, g=goal: whole_graph_trust(store, s, g)))
+                base.append(await timed(whole_graph_trust, store, source, goal))
             rows.append((name, pct(times, .5), pct(times, .95), pct(base, .5), pct(base, .95)))
     print()
     print(f"| trust ({rounds} rounds; whole graph {baseline_rounds}) | p50 ms | p95 ms | "
@@ -277,7 +281,7 @@ async def latencies(
         for name, query, pick in specs:
             for _ in range(3):
                 await client(query, pick())
-            times = [await timed(lambda p=pick(): client(query, p)) for _ in range(rounds)]
+            times = [await timed(client, query, pick()) for _ in range(rounds)]
             rows.append((name, pct(times, .5), pct(times, .95)))
     return rows
 

@@ -301,7 +301,8 @@ async def test_bad_tokens_are_refused(http, world):
     now = int(time.time())
     tokens = [
         "not-a-jwt",
-        jwt.encode({"role": "admin", "exp": now + 60}, "another-secret-that-is-long-enough-to-sign", algorithm="HS256"),
+        jwt.encode({"role": "admin", "exp": now + 60}, "another-secret-that-is-long-enough",
+                   algorithm="HS256"),
         jwt.encode({"role": "admin", "exp": now - 60}, TEST_SECRET, algorithm="HS256"),
         jwt.encode({"role": "admin"}, TEST_SECRET, algorithm="HS256"),
         jwt.encode({"role": "root", "exp": now + 60}, TEST_SECRET, algorithm="HS256"),

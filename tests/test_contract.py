@@ -19,8 +19,8 @@ from graphql import (
     value_from_ast,
 )
 
-from schema.build import SNAPSHOT, build_schema as build_served
-from schema.build import sdl
+from schema.build import SNAPSHOT, sdl
+from schema.build import build_schema as build_served
 
 CONTRACT = Path(__file__).with_name("contract") / "schema.graphql"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "contract" / "schema.graphql"

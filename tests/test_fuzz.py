@@ -19,8 +19,8 @@ from hypothesis_graphql import from_schema, mutations, nodes
 
 from app.auth import mint
 from app.main import create_app
-from schema.build import sdl
 from graph.store import connect
+from schema.build import sdl
 
 SCHEMA = sdl()
 KNOWN_CODES = {"VALIDATION", "NOT_FOUND", "CONFLICT", "DUPLICATE", "INVALID_TRANSITION",

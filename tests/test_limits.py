@@ -115,3 +115,22 @@ async def test_omitted_variables_fall_back_to_defaults(gql):
     assert (await gql.post(with_default))["errors"][0]["extensions"]["limit"] == "first"
     explicit_null = await gql.post(omitted, {"n": None})
     assert "got null" in explicit_null["errors"][0]["message"]
+
+
+MUTATE_AND_READ = """mutation($input: CreateNetworkInput!, $since: DateTime, $until: DateTime) {
+  createNetwork(input: $input) { network { id gaps(since: $since, until: $until) {
+    topReferrerShare } } errors { code } } }"""
+
+
+@pytest.mark.parametrize(("since", "until"), [
+    ("2026-01-01T00:00:00", None),  # no UTC offset
+    ("2026-03-01T00:00:00+00:00", "2026-02-01T00:00:00+00:00"),  # since after until
+])
+async def test_bad_arguments_in_a_mutations_selection_fail_before_the_write(gql, uid, exists,
+                                                                            since, until):
+    nid = uid("net")
+    body = await gql.post(MUTATE_AND_READ, {"input": {"id": nid, "name": "Never"},
+                                            "since": since, "until": until})
+    assert body["data"] is None
+    assert body["errors"][0]["extensions"]["code"] == "VALIDATION"
+    assert not await exists(nid)

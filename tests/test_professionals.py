@@ -14,8 +14,8 @@ query($trade: String, $area: String, $networkId: ID, $first: Int, $after: String
 
 
 async def test_create_trims_and_normalises(make):
-    payload = await make.ok("professional", name="  Bea  Builder ",
-                            trades=[" Kitchen   Fitting", "PLUMBING", "plumbing"], area=" Old Town ")
+    payload = await make.ok("professional", name="  Bea  Builder ", area=" Old Town ",
+                            trades=[" Kitchen   Fitting", "PLUMBING", "plumbing"])
     pro = payload["professional"]
     assert pro["name"] == "Bea  Builder"
     assert pro["trades"] == ["kitchen fitting", "plumbing"]

@@ -248,7 +248,8 @@ query($pro: ID!, $referrer: ID!, $referee: ID!) {
     sent: referralsReceived(status: SENT) { totalCount }
     referralsGiven { totalCount }
   }
-  referrer: customer(id: $referrer) { referralsMade { nodes { id } } referralsReceived { totalCount } }
+  referrer: customer(id: $referrer) {
+    referralsMade { nodes { id } } referralsReceived { totalCount } }
   referee: customer(id: $referee) { referralsReceived { nodes { id } } }
 }
 """

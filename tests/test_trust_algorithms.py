@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 
 import networkx as nx
 from hypothesis import given, settings
@@ -46,7 +47,7 @@ def test_most_trusted_paths_match_brute_force(G, k, max_hops, data):
         assert path[0] == source and path[-1] == target
         assert len(set(path)) == len(path), "not simple"
         assert len(path) - 1 <= max_hops
-        assert math.isclose(t, math.prod(G[u][v]["trust"] for u, v in zip(path, path[1:])))
+        assert math.isclose(t, math.prod(G[u][v]["trust"] for u, v in pairwise(path)))
     assert len({tuple(p) for _, p in found}) == len(found), "a path twice"
 
 

@@ -43,7 +43,7 @@ def reputation(G: nx.DiGraph, weight: str = "weight", alpha: float = 0.85) -> di
     return {v: (r / top if top > 0 else 0.0) for v, r in ranks.items()}
 
 
-# ---- complementarity -------------------------------------------------------------------------------
+# ---- complementarity -----------------------------------------------------------------------
 @dataclass(frozen=True)
 class TradePair:
     a: str
@@ -118,7 +118,7 @@ def best_complement(
     return best
 
 
-# ---- partner scores -------------------------------------------------------------------------------
+# ---- partner scores ------------------------------------------------------------------------
 WEIGHTS = {"complementarity": 0.4, "customers": 0.3, "reputation": 0.2, "area": 0.1}
 
 
