@@ -79,6 +79,19 @@ WHERE NOT EXISTS { (o)-[:MEMBER_OF]->(n) }
   AND ($since IS NULL OR j.completedAt >= $since) AND ($until IS NULL OR j.completedAt < $until)
 RETURN DISTINCT j.trade AS trade, c.id AS customer, o.id AS professional
 """
+# Non-members offering each missing trade, best reputation first (candidates nobody hired yet).
+OFFERING = """
+UNWIND $trades AS t
+CALL (t) {
+  MATCH (q:Professional)
+  WHERE t IN q.trades AND NOT EXISTS { (q)-[:MEMBER_OF]->(:Network {id: $id}) }
+  WITH q ORDER BY coalesce(q.reputation, 0.0) DESC, q.id LIMIT $limit
+  RETURN collect(q.id) AS ids
+}
+RETURN t AS trade, ids
+"""
+MAX_CANDIDATES = 50
+
 REPUTATIONS = """
 UNWIND $ids AS id
 MATCH (p:Professional {id: id})
@@ -213,11 +226,16 @@ async def gaps(
             served[r["trade"], r["professional"]].add(r["customer"])
     outsiders = sorted({p for _, p in served})
     reputation = {r["id"]: r["reputation"] for r in await store.read(REPUTATIONS, ids=outsiders)}
+    offering = {r["trade"]: r["ids"] for r in await store.read(
+        OFFERING, id=network_id, trades=sorted(demand), limit=MAX_CANDIDATES)} if demand else {}
     missing = []
     for trade, customers in demand.items():
+        # First those the members' customers already hired (most of them first), then the
+        # other non-members offering the trade, by reputation.
         ranked = sorted((p for t, p in served if t == trade),
                         key=lambda p: (-len(served[trade, p]), -reputation.get(p, 0.0), p))
-        missing.append(TradeGap(trade, len(customers), ranked))
+        ranked += [p for p in offering.get(trade, []) if p not in ranked]
+        missing.append(TradeGap(trade, len(customers), ranked[:MAX_CANDIDATES]))
     missing.sort(key=lambda g: (-g.demand, g.trade))
 
     window_edges = await store.read(MEMBER_REFERRALS, id=network_id, since=since, until=until)
