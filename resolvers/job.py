@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from graph import access, jobs, models
 from resolvers import customer as customer_resolvers
+from resolvers import professional as professional_resolvers
 from resolvers.common import mutate
 from resolvers.context import Info
 from resolvers.permissions import ensure, forbidden, require, viewer
@@ -34,9 +35,7 @@ async def customer(info: Info, customer_id: str) -> customer_types.Customer:
 
 
 async def professional(info: Info, professional_id: str) -> professional_types.Professional:
-    found = await info.context.loaders.professional_by_id.load(professional_id)
-    assert found is not None, professional_id  # referenced by a relationship
-    return professional_types.Professional.from_model(found)
+    return await professional_resolvers.related(info, professional_id)
 
 
 async def referral(info: Info, referral_id: str | None) -> referral_types.Referral | None:

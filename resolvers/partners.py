@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from graph import access, analytics, partners, rules
+from resolvers import professional as professional_resolvers
 from resolvers.common import guarded
 from resolvers.context import Info
 from resolvers.permissions import require, viewer
@@ -15,9 +16,7 @@ from schema import professional as professional_types
 
 
 async def professional(info: Info, professional_id: str) -> professional_types.Professional:
-    found = await info.context.loaders.professional_by_id.load(professional_id)
-    assert found is not None, professional_id  # referenced by a relationship
-    return professional_types.Professional.from_model(found)
+    return await professional_resolvers.related(info, professional_id)
 
 
 async def professionals(info: Info, ids: list[str]) -> list[professional_types.Professional]:

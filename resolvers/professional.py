@@ -23,6 +23,13 @@ async def professional(info: Info, id: str) -> types.Professional | None:
     return None if found is None else types.Professional.from_model(found)
 
 
+async def related(info: Info, professional_id: str) -> types.Professional:
+    """A professional referenced by another object (a job, a referral, a balance)."""
+    found = await info.context.loaders.professional_by_id.load(professional_id)
+    assert found is not None, professional_id  # referenced by a relationship
+    return types.Professional.from_model(found)
+
+
 async def list_professionals(
     info: Info, trade: str | None, area: str | None, network_id: str | None,
     first: int | None, after: str | None,

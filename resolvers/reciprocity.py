@@ -6,6 +6,7 @@ from datetime import datetime
 
 from graph import access, reciprocity
 from graph.access import Role
+from resolvers import professional as professional_resolvers
 from resolvers.common import guarded
 from resolvers.context import Info
 from resolvers.permissions import require, viewer
@@ -16,9 +17,7 @@ from schema import reciprocity as types
 
 
 async def professional(info: Info, professional_id: str) -> professional_types.Professional:
-    found = await info.context.loaders.professional_by_id.load(professional_id)
-    assert found is not None, professional_id  # referenced by a relationship
-    return professional_types.Professional.from_model(found)
+    return await professional_resolvers.related(info, professional_id)
 
 
 async def _may_read_balance(info: Info, professional_id: str) -> bool:

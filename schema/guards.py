@@ -73,12 +73,20 @@ def _fail(context: Any, error: GraphQLError) -> None:
     context.result = ExecutionResult(data=None, errors=[error])
 
 
-class AuthGate(SchemaExtension):
-    """Without a valid token, only ``{ __typename }`` answers."""
+class _PreExecution(SchemaExtension):
+    """Runs ``_check`` after validation and before any resolver; it answers instead of
+    executing by calling ``_fail``."""
 
     def on_execute(self) -> Iterator[None]:
         self._check()
         yield
+
+    def _check(self) -> None:
+        raise NotImplementedError
+
+
+class AuthGate(_PreExecution):
+    """Without a valid token, only ``{ __typename }`` answers."""
 
     def _check(self) -> None:
         ctx = self.execution_context
@@ -104,7 +112,7 @@ def argument_limits(settings: Settings) -> dict[str, int]:
     return {"first": settings.max_first, "limit": settings.max_limit, "maxHops": settings.max_hops}
 
 
-class ArgumentLimits(SchemaExtension):
+class ArgumentLimits(_PreExecution):
     """``first``, ``limit`` and ``maxHops`` anywhere in the operation (literals or variables)
     must lie in 1..their configured maximum; ``after``, ``since``, ``until``, ``trade``,
     ``months`` and ``minGap`` must keep their rules (see ``RULES``).
@@ -115,10 +123,6 @@ class ArgumentLimits(SchemaExtension):
     def __init__(self, *, execution_context: Any = None, limits: dict[str, int]) -> None:
         super().__init__(execution_context=execution_context)
         self.limits = limits
-
-    def on_execute(self) -> Iterator[None]:
-        self._check()
-        yield
 
     def _check(self) -> None:
         ctx = self.execution_context
