@@ -1,9 +1,11 @@
 """Bulk loading of whole data sets (seeds, imports) in ``UNWIND $rows`` batches.
 
 Rows are plain dicts with the store's property names and times already as store text
-(:func:`graph.timeutil.to_store`). Nodes are MERGEd on their id, so loading the same data set
-twice leaves one copy; relationships are created with the node that owns them (a job with its
-BOOKED and DONE_BY, a referral with MADE, FOR and INTRODUCES), so they are never doubled either.
+(:func:`graph.timeutil.to_store`). Into a store that holds data, nodes are MERGEd on their id and
+relationships are created with the node that owns them (a job with its BOOKED and DONE_BY, a
+referral with MADE, FOR and INTRODUCES), so loading the same data set twice leaves one copy. Into
+an empty store there is nothing to merge with: plain CREATE statements do the same work without
+the lookups (the unique constraints still refuse a duplicate id within the data set).
 """
 
 from __future__ import annotations
@@ -74,6 +76,55 @@ CREATE (x)-[:CONVERTED_TO]->(j)
 """
 
 
+# Into an empty store: the same rows, no lookups for existing copies.
+CREATE_PROFESSIONALS = """
+UNWIND $rows AS r
+CREATE (:Professional {id: r.id, name: r.name, trades: r.trades, area: r.area,
+                       createdAt: r.createdAt})
+"""
+CREATE_CUSTOMERS = """
+UNWIND $rows AS r
+CREATE (:Customer {id: r.id, name: r.name, area: r.area, createdAt: r.createdAt})
+"""
+CREATE_NETWORKS = """
+UNWIND $rows AS r
+CREATE (:Network {id: r.id, name: r.name, createdAt: r.createdAt})
+"""
+CREATE_MEMBERSHIPS = """
+UNWIND $rows AS r
+MATCH (p:Professional {id: r.professionalId}), (n:Network {id: r.networkId})
+CREATE (p)-[:MEMBER_OF {since: r.since}]->(n)
+"""
+CREATE_JOBS = """
+UNWIND $rows AS r
+MATCH (c:Customer {id: r.customerId}), (p:Professional {id: r.professionalId})
+CREATE (c)-[:BOOKED]->(:Job {id: r.id, trade: r.trade, completedAt: r.completedAt,
+        rating: r.rating, value: r.value, createdAt: r.createdAt})-[:DONE_BY]->(p)
+"""
+_CREATE_REFERRALS = _LOAD_REFERRALS.replace(
+    "WHERE NOT EXISTS {{ MATCH (:Referral {{id: r.id}}) }}\n", ""
+)
+CREATE_CUSTOMER_REFERRALS = _CREATE_REFERRALS.format(label="Customer")
+CREATE_PROFESSIONAL_REFERRALS = _CREATE_REFERRALS.format(label="Professional")
+CREATE_CONVERSIONS = """
+UNWIND $rows AS r
+MATCH (x:Referral {id: r.referralId}), (j:Job {id: r.jobId})
+CREATE (x)-[:CONVERTED_TO]->(j)
+"""
+
+# The statement of each step, for a store with data (idempotent) and for an empty one.
+STEPS = {
+    "professionals": (LOAD_PROFESSIONALS, CREATE_PROFESSIONALS),
+    "customers": (LOAD_CUSTOMERS, CREATE_CUSTOMERS),
+    "networks": (LOAD_NETWORKS, CREATE_NETWORKS),
+    "memberships": (LOAD_MEMBERSHIPS, CREATE_MEMBERSHIPS),
+    "jobs": (LOAD_JOBS, CREATE_JOBS),
+    "customer referrals": (LOAD_CUSTOMER_REFERRALS, CREATE_CUSTOMER_REFERRALS),
+    "professional referrals": (LOAD_PROFESSIONAL_REFERRALS, CREATE_PROFESSIONAL_REFERRALS),
+    "conversions": (LOAD_CONVERSIONS, CREATE_CONVERSIONS),
+}
+
+
 @dataclass
 class Dataset:
     """A whole network to load. Referral rows carry ``referrerId``; those of an open referral
@@ -86,23 +137,21 @@ class Dataset:
     networks: list[Row] = field(default_factory=list)
     memberships: list[Row] = field(default_factory=list)
 
-    def statements(self) -> list[tuple[str, str, list[Row]]]:
-        """(name, Cypher, rows) in load order: nodes before what links them."""
+    def statements(self, empty: bool = False) -> list[tuple[str, str, list[Row]]]:
+        """(name, Cypher, rows) in load order: nodes before what links them; the plain CREATE
+        statements when ``empty`` (the store holds nothing yet)."""
         by_customer = [r for r in self.referrals if r["referrerId"].startswith("cus_")]
         by_professional = [r for r in self.referrals if r["referrerId"].startswith("pro_")]
         conversions = [
             {"referralId": r["id"], "jobId": r["jobId"]} for r in self.referrals if r.get("jobId")
         ]
-        return [
-            ("professionals", LOAD_PROFESSIONALS, self.professionals),
-            ("customers", LOAD_CUSTOMERS, self.customers),
-            ("networks", LOAD_NETWORKS, self.networks),
-            ("memberships", LOAD_MEMBERSHIPS, self.memberships),
-            ("jobs", LOAD_JOBS, self.jobs),
-            ("referrals", LOAD_CUSTOMER_REFERRALS, by_customer),
-            ("referrals", LOAD_PROFESSIONAL_REFERRALS, by_professional),
-            ("conversions", LOAD_CONVERSIONS, conversions),
-        ]
+        rows = {
+            "professionals": self.professionals, "customers": self.customers,
+            "networks": self.networks, "memberships": self.memberships, "jobs": self.jobs,
+            "customer referrals": by_customer, "professional referrals": by_professional,
+            "conversions": conversions,
+        }
+        return [(name, STEPS[name][1 if empty else 0], rows[name]) for name in STEPS]
 
     @property
     def relationships(self) -> int:
@@ -124,7 +173,7 @@ _REFERRAL_KEYS = (
 
 
 def _clean(name: str, rows: Iterable[Row]) -> list[Row]:
-    if name != "referrals":
+    if not name.endswith("referrals"):
         return list(rows)
     return [{k: r.get(k) for k in _REFERRAL_KEYS} for r in rows]
 
@@ -137,7 +186,8 @@ async def load(
 ) -> None:
     """Load ``data`` batch by batch, one transaction per batch; ``progress(name, n)`` is called
     after each batch with the number of rows it held."""
-    for name, query, rows in data.statements():
+    empty = await is_empty(store)
+    for name, query, rows in data.statements(empty):
         for chunk in batches(_clean(name, rows), batch_size):
             await store.run_write(query, rows=list(chunk))
             if progress is not None:

@@ -92,3 +92,17 @@ def test_serve_demo_then_seed_into_the_running_store(tmp_path):
     assert not (data_dir / "server.json").exists()
     # serve --demo printed a ready admin token for GraphiQL.
     assert "Bearer ey" in log.read_text()
+
+
+async def test_loading_a_data_set_twice_leaves_one_copy(store):
+    from graph import bulk
+    from seeds.synthetic import synthetic_dataset
+
+    data = synthetic_dataset(12, 30, 60, 40, seed=4242)
+    count = ("MATCH (p:Professional) WHERE p.id STARTS WITH 'pro_s4242_' "
+             "OPTIONAL MATCH (p)<-[r]-() RETURN count(DISTINCT p) AS pros, count(r) AS links")
+    await bulk.load(store, data)
+    first = await store.read(count)
+    await bulk.load(store, data)
+    assert await store.read(count) == first
+    assert first[0]["pros"] == 12 and first[0]["links"] > 0

@@ -79,7 +79,9 @@ async def test_the_planted_partner_comes_first(gql, planted):
     got = [r["partner"]["id"] for r in recs]
     assert got[0] == ids["e1"]
     assert recs[0]["sharedCustomers"] == 10
-    assert recs[0]["reasons"][0] == "10 of your customers also hired Pro e1"
+    # The order of the reasons follows their weight, which depends on the lift over the whole
+    # store; both reasons are there.
+    assert "10 of your customers also hired Pro e1" in recs[0]["reasons"]
     assert any("complements your" in reason for reason in recs[0]["reasons"])
     assert ids["tiler"] in got and got.index(ids["tiler"]) < got.index(ids["e2"])
     tiler = recs[got.index(ids["tiler"])]
