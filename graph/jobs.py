@@ -10,7 +10,7 @@ from graph import rules, timeutil
 from graph.errors import NotFound, ValidationError
 from graph.idempotent import create_once
 from graph.ids import check_id, client_or_new_id
-from graph.lists import ListKey, fetch_pages, newest_first
+from graph.lists import ListKey, fetch_pages, newest_first, party_map, with_parties
 from graph.models import Job
 from graph.pagination import Page
 from graph.store import Store, Tx
@@ -40,11 +40,15 @@ CREATE (c)-[:BOOKED]->(x:Job {id: $id, trade: $trade, completedAt: $completedAt,
                               rating: $rating, value: $value, createdAt: $now})-[:DONE_BY]->(p)
 """
 
+JOB_PAGE_MAP = with_parties(JOB_MAP, [
+    f"head([(x)<-[:BOOKED]-(c:Customer) | {party_map('c')}])",
+    f"head([(x)-[:DONE_BY]->(p:Professional) | {party_map('p')}])",
+])
 JOBS_OF_PROFESSIONALS = newest_first(
-    "(:Professional {id: k.owner})<-[:DONE_BY]-(x:Job)", "completedAt", JOB_MAP
+    "(:Professional {id: k.owner})<-[:DONE_BY]-(x:Job)", "completedAt", JOB_PAGE_MAP
 )
 JOBS_OF_CUSTOMERS = newest_first(
-    "(:Customer {id: k.owner})-[:BOOKED]->(x:Job)", "completedAt", JOB_MAP
+    "(:Customer {id: k.owner})-[:BOOKED]->(x:Job)", "completedAt", JOB_PAGE_MAP
 )
 
 

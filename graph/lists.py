@@ -18,6 +18,18 @@ from graph.store import Row, Store
 T = TypeVar("T")
 
 
+def party_map(var: str) -> str:
+    """A customer's or professional's map (fields the other lacks come back null)."""
+    return (f"{var} {{.id, .name, .trades, .area, .createdAt, .erased, "
+            f"reputation: coalesce({var}.reputation, 0.0)}}")
+
+
+def with_parties(projection: str, parties: list[str]) -> str:
+    """``projection`` (a map ending in ``}``) with the parties it links to under ``parties``, so
+    that a page brings the objects its rows name and their loaders need no round trip."""
+    return f"{projection[:-1]},\n  parties: [{', '.join(parties)}]}}"
+
+
 @dataclass(frozen=True)
 class ListKey:
     """One page of one list: whose list, which page, and the list's own filters."""

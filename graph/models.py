@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -86,6 +86,8 @@ class Job:
     rating: int | None
     value: float | None
     referral_id: str | None
+    # The customer and the professional, when the query that read the job brought them along.
+    parties: tuple[Customer | Professional, ...] = field(default=(), compare=False, repr=False)
 
     @classmethod
     def from_row(cls, row: Row) -> Job:
@@ -98,6 +100,7 @@ class Job:
             rating=row.get("rating"),
             value=row.get("value"),
             referral_id=row.get("referralId"),
+            parties=parties_from_rows(row.get("parties")),
         )
 
 
@@ -120,6 +123,8 @@ class Referral:
     updated_at: datetime
     history: list[StatusChange]
     job_id: str | None
+    # Referrer, professional and referee, when the query that read it brought them along.
+    parties: tuple[Customer | Professional, ...] = field(default=(), compare=False, repr=False)
 
     @classmethod
     def from_row(cls, row: Row) -> Referral:
@@ -138,6 +143,7 @@ class Referral:
                 for s, t in zip(row["statusHistory"], row["statusTimes"], strict=True)
             ],
             job_id=row.get("jobId"),
+            parties=parties_from_rows(row.get("parties")),
         )
 
 
@@ -150,3 +156,13 @@ class Network:
     @classmethod
     def from_row(cls, row: Row) -> Network:
         return cls(id=row["id"], name=row["name"], created_at=from_store(row["createdAt"]))
+
+
+def parties_from_rows(rows: list[Row | None] | None) -> tuple[Customer | Professional, ...]:
+    """Customers and professionals from party maps (see ``graph.lists.PARTY_MAP``)."""
+    out: list[Customer | Professional] = []
+    for row in rows or ():
+        if row is not None:
+            kind = Professional if row["id"].startswith("pro_") else Customer
+            out.append(kind.from_row(row))
+    return tuple(out)

@@ -20,10 +20,17 @@ from graph.errors import (
 )
 from graph.idempotent import create_once
 from graph.ids import check_id, client_or_new_id, kind_of
-from graph.lists import ListKey, ListQuery, fetch_pages, newest_first
+from graph.lists import (
+    ListKey,
+    ListQuery,
+    fetch_pages,
+    newest_first,
+    party_map,
+    with_parties,
+)
 from graph.models import OPEN_STATUSES, TRANSITIONS, Referral, ReferralStatus
 from graph.pagination import Page, PageRequest
-from graph.store import Store, Tx
+from graph.store import ConstraintError, Store, Tx
 
 # Pattern comprehensions start at the bound node: the embedded store scans the whole label
 # when a comprehension starts at an unbound one, Neo4j plans either direction well.
@@ -77,6 +84,13 @@ RETURN count(x) AS changed
 
 CLOSE_REFERRAL = "MATCH (x:Referral {id: $id}) REMOVE x.openKey"
 
+# step: "<referral>|step|<n>" for the n-th status; conversion: "<job>|converted".
+CLAIM = """
+MATCH (x:Referral {id: $id})
+UNWIND $keys AS key
+CREATE (x)-[:CLAIMED]->(:Claim {key: key, at: $now})
+"""
+
 JOB_FOR_CONVERSION = """
 MATCH (j:Job {id: $jobId})
 RETURN head([(j)<-[:BOOKED]-(c:Customer) | c.id]) AS customerId,
@@ -93,8 +107,15 @@ _FILTERS = """(k.status IS NULL OR x.status = k.status)
   AND (k.referrer IS NULL OR size([(x)<-[:MADE]-(a) WHERE a.id = k.referrer | 1]) > 0)"""
 
 
+REFERRAL_PAGE_MAP = with_parties(REFERRAL_MAP, [
+    f"head([(x)<-[:MADE]-(a) | {party_map('a')}])",
+    f"head([(x)-[:FOR]->(p:Professional) | {party_map('p')}])",
+    f"head([(x)-[:INTRODUCES]->(c:Customer) | {party_map('c')}])",
+])
+
+
 def _list(anchor: str) -> ListQuery:
-    return newest_first(anchor, "createdAt", REFERRAL_MAP, _FILTERS)
+    return newest_first(anchor, "createdAt", REFERRAL_PAGE_MAP, _FILTERS)
 
 
 REFERRALS_FOR_PROFESSIONALS = _list("(:Professional {id: k.owner})<-[:FOR]-(x:Referral)")
@@ -200,6 +221,10 @@ async def update_status(
         if job_id is not None:
             await _check_conversion_job(tx, current, job_id)
         now = timeutil.to_store(timeutil.now())
+        keys = [f"{referral_id}|step|{len(current.history)}"]
+        if job_id is not None:
+            keys.append(f"{job_id}|converted")
+        await tx.run(CLAIM, id=referral_id, keys=keys, now=now)
         changed = await tx.one(
             SET_STATUS, id=referral_id, **{"from": current.status.value}, to=status.value, now=now
         )
@@ -215,7 +240,12 @@ async def update_status(
         assert updated is not None
         return Referral.from_row(updated["row"])
 
-    return await store.write(work)
+    try:
+        return await store.write(work)
+    except ConstraintError:
+        raise InvalidTransition(
+            "the referral (or the job) changed meanwhile; read it again", ["input", "status"]
+        ) from None
 
 
 async def _check_conversion_job(tx: Tx, referral: Referral, job_id: str) -> None:

@@ -36,6 +36,10 @@ SCHEMA_STATEMENTS = (
     # second open referral for the same three parties, even under concurrent creates.
     "CREATE CONSTRAINT referral_open_key IF NOT EXISTS "
     "FOR (n:Referral) REQUIRE n.openKey IS UNIQUE",
+    # Each lifecycle step of a referral, and each job's conversion, claims a unique key: of two
+    # concurrent changes from the same state, the store lets one commit (the embedded store
+    # would otherwise commit both, a lost update).
+    "CREATE CONSTRAINT claim_key IF NOT EXISTS FOR (n:Claim) REQUIRE n.key IS UNIQUE",
     "CREATE INDEX referral_created IF NOT EXISTS FOR (n:Referral) ON (n.createdAt)",
     "CREATE INDEX referral_status IF NOT EXISTS FOR (n:Referral) ON (n.status)",
     "CREATE INDEX job_completed IF NOT EXISTS FOR (n:Job) ON (n.completedAt)",

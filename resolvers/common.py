@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TypeVar
 
 from graphql import GraphQLError
 from strawberry.types.nodes import SelectedField
 
 from graph.errors import DomainError
+from graph.models import Job, Professional, Referral
 from graph.pagination import PageArgumentError, PageRequest
 from resolvers.context import Info
 from schema.common import UserError
@@ -41,6 +42,18 @@ def wants_total(info: Info) -> bool:
         return False
 
     return any(walk(field.selections) for field in info.selected_fields)
+
+
+def prime_parties(info: Info, items: Iterable[Job | Referral]) -> None:
+    """Hand the parties a page brought along to the loaders, so that resolving them costs no
+    round trip."""
+    loaders = info.context.loaders
+    for item in items:
+        for party in item.parties:
+            if isinstance(party, Professional):
+                loaders.professional_by_id.prime(party.id, party)
+            else:
+                loaders.customer_by_id.prime(party.id, party)
 
 
 def query_error(error: DomainError) -> GraphQLError:

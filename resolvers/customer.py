@@ -6,7 +6,9 @@ import strawberry
 
 from graph import access, customers, models
 from graph.lists import ListKey
+from resolvers import job as job_resolvers
 from resolvers import permissions
+from resolvers import referral as referral_resolvers
 from resolvers.common import ID_KEY, TIME_KEY, mutate, page_request, wants_total
 from resolvers.context import Info
 from resolvers.permissions import ensure, forbidden, require, viewer
@@ -70,7 +72,7 @@ async def jobs(
     key = ListKey(customer_id, page_request(info, first, after, TIME_KEY),
                   total=wants_total(info))
     page = await info.context.loaders.jobs_by_customer.load(key)
-    return job_types.JobConnection.of(page, job_types.Job.from_model)
+    return job_resolvers.connection(info, page)
 
 
 async def referrals(
@@ -84,9 +86,7 @@ async def referrals(
         loaders.referrals_made_by_customer if which == "made"
         else loaders.referrals_received_by_customer
     )
-    return referral_types.ReferralConnection.of(
-        await loader.load(key), referral_types.Referral.from_model
-    )
+    return referral_resolvers.connection(info, await loader.load(key))
 
 
 async def create_customer(info: Info, data: types.CreateCustomerInput) -> types.CustomerPayload:

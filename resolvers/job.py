@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from graph import access, jobs, models
+from graph.pagination import Page
 from resolvers import customer as customer_resolvers
 from resolvers import professional as professional_resolvers
-from resolvers.common import mutate
+from resolvers.common import mutate, prime_parties
 from resolvers.context import Info
 from resolvers.permissions import ensure, forbidden, require, viewer
 
@@ -28,6 +29,11 @@ async def job(info: Info, job_id: str | None) -> types.Job | None:
         raise forbidden()
     require(access.can_read_job(principal, found.customer_id, found.professional_id))
     return types.Job.from_model(found)
+
+
+def connection(info: Info, page: Page[models.Job]) -> types.JobConnection:
+    prime_parties(info, (j for _, j in page.items))
+    return types.JobConnection.of(page, types.Job.from_model)
 
 
 async def customer(info: Info, customer_id: str) -> customer_types.Customer:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from graph import access, models, professionals
 from graph.lists import ListKey
 from graph.models import ReferralStatus
+from resolvers import job as job_resolvers
 from resolvers import permissions
+from resolvers import referral as referral_resolvers
 from resolvers.common import ID_KEY, TIME_KEY, guarded, mutate, page_request, wants_total
 from resolvers.context import Info
 from resolvers.permissions import ensure, require, viewer
@@ -60,7 +62,7 @@ async def jobs(
     key = ListKey(professional_id, page_request(info, first, after, TIME_KEY),
                   total=wants_total(info))
     page = await info.context.loaders.jobs_by_professional.load(key)
-    return job_types.JobConnection.of(page, job_types.Job.from_model)
+    return job_resolvers.connection(info, page)
 
 
 async def referrals(
@@ -79,9 +81,7 @@ async def referrals(
         loaders.referrals_received_by_professional if which == "received"
         else loaders.referrals_given_by_professional
     )
-    return referral_types.ReferralConnection.of(
-        await loader.load(key), referral_types.Referral.from_model
-    )
+    return referral_resolvers.connection(info, await loader.load(key))
 
 
 async def create_professional(

@@ -5,8 +5,16 @@ from __future__ import annotations
 from graph import access, models, referrals
 from graph.ids import kind_of
 from graph.models import ReferralStatus
+from graph.pagination import Page
 from resolvers import job as job_resolvers
-from resolvers.common import TIME_KEY, guarded, mutate, page_request, wants_total
+from resolvers.common import (
+    TIME_KEY,
+    guarded,
+    mutate,
+    page_request,
+    prime_parties,
+    wants_total,
+)
 from resolvers.context import Info
 from resolvers.permissions import ensure, forbidden, require, viewer
 
@@ -83,7 +91,12 @@ async def list_referrals(
         info.context.store, page, None if status is None else ReferralStatus(status),
         professional_id, referrer_id, wants_total(info),
     ))
-    return types.ReferralConnection.of(result, types.Referral.from_model)
+    return connection(info, result)
+
+
+def connection(info: Info, page: Page[models.Referral]) -> types.ReferralConnection:
+    prime_parties(info, (r for _, r in page.items))
+    return types.ReferralConnection.of(page, types.Referral.from_model)
 
 
 def _payload(r: models.Referral | None, errors: list) -> types.ReferralPayload:

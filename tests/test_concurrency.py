@@ -41,3 +41,15 @@ async def test_concurrent_status_changes_apply_once(make, gql):
     data = await gql.data("query($id: ID!) { referral(id: $id) { history { status } } }",
                           {"id": rid})
     assert [h["status"] for h in data["referral"]["history"]] == ["SENT", "ACCEPTED"]
+
+
+async def test_one_job_converts_one_referral_even_under_races(make):
+    referee, pro = await make.customer(), await make.professional()
+    referrals = []
+    for _ in range(4):
+        rid = await make.referral(await make.customer(), pro, referee)
+        await make.status(rid, "ACCEPTED")
+        referrals.append(rid)
+    job = await make.job(referee, pro)
+    payloads = await asyncio.gather(*[make.status(r, "CONVERTED", jobId=job) for r in referrals])
+    assert sum(1 for p in payloads if not p["errors"]) == 1
