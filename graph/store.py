@@ -7,13 +7,20 @@ can prove batching, and turns connection failures into :class:`~graph.errors.Sto
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import neo4j
 from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction
-from neo4j.exceptions import ConstraintError, ServiceUnavailable, SessionExpired
+from neo4j.exceptions import (
+    ConstraintError,
+    ServiceUnavailable,
+    SessionExpired,
+    TransientError,
+)
 
 from graph.errors import StoreUnavailable
 
@@ -46,6 +53,7 @@ SCHEMA_STATEMENTS = (
 )
 
 PING = "RETURN 1 AS ok"
+TRANSIENT_ATTEMPTS = 4
 
 
 class Tx:
@@ -98,11 +106,21 @@ class Store:
         async def unit(tx: AsyncManagedTransaction) -> T:
             return await work(Tx(tx, self))
 
-        try:
-            async with self.driver.session(database=self.database) as session:
-                result = await session.execute_write(unit)
-        except (ServiceUnavailable, SessionExpired, OSError) as exc:
-            raise StoreUnavailable(str(exc)) from exc
+        for attempt in range(TRANSIENT_ATTEMPTS):
+            try:
+                async with self.driver.session(database=self.database) as session:
+                    result = await session.execute_write(unit)
+                break
+            except (ServiceUnavailable, SessionExpired, OSError) as exc:
+                raise StoreUnavailable(str(exc)) from exc
+            except TransientError:
+                # The embedded store refuses concurrent changes to one record (two referrals
+                # naming one professional touch its edge list) with DeadlockDetected, more often
+                # under load than the driver's short retry budget absorbs; the budget stays
+                # short so that an outage fails fast, and contention gets a few more tries.
+                if attempt == TRANSIENT_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(random.uniform(0.05, 0.2) * (attempt + 1))
         for listener in self.after_write:
             listener()
         return result

@@ -290,7 +290,8 @@ def main() -> int:
         data_dir = Path(tmp) / "data"
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("NEO4J_", "RG_"))}
-        env.update(RG_LOG_LEVEL="WARNING", PYTHONPATH=str(ROOT))
+        env.update(RG_LOG_LEVEL="WARNING", PYTHONPATH=str(ROOT),
+                   RG_ANALYTICS_REFRESH_AFTER=os.environ.get("RG_ANALYTICS_REFRESH_AFTER", "1000"))
         log = open(Path(tmp) / "serve.log", "wb")  # noqa: SIM115
         serve = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "serve", "--demo", "--port", str(port),
