@@ -155,7 +155,8 @@ def create_app(
             state.store = await open_store(settings, state)
         if demo:
             await load_demo_if_empty(state.store)
-        auto = analytics.AutoRefresh(state.store, settings.analytics_refresh_after)
+        auto = analytics.AutoRefresh(state.store, settings.analytics_refresh_after,
+                                     settings.analytics_min_interval)
         try:
             yield
         finally:

@@ -41,6 +41,7 @@ class Settings:
     rate_limit: int = 1200
     rate_burst: int = 100
     analytics_refresh_after: int = 1000
+    analytics_min_interval: float = 600.0
 
     @property
     def embedded(self) -> bool:
@@ -103,4 +104,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         rate_limit=_int(env, "RG_RATE_LIMIT", 1200),
         rate_burst=_int(env, "RG_RATE_BURST", 100),
         analytics_refresh_after=_int(env, "RG_ANALYTICS_REFRESH_AFTER", 1000),
+        analytics_min_interval=_float(env, "RG_ANALYTICS_MIN_INTERVAL", 600.0),
     )

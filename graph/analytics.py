@@ -153,12 +153,16 @@ async def complement_table(store: Store) -> dict[frozenset[str], float]:
 
 
 class AutoRefresh:
-    """Refresh in the background once ``every`` writes have happened since the last refresh;
-    one refresh at a time. ``every <= 0`` turns it off."""
+    """Refresh in the background once ``every`` writes have happened since the last refresh and
+    at least ``min_interval`` seconds have passed; one refresh at a time. ``every <= 0`` turns it
+    off. The interval keeps whole-graph work from running every few seconds under a write-heavy
+    load, where it would show in the latency of every request."""
 
-    def __init__(self, store: Store, every: int) -> None:
+    def __init__(self, store: Store, every: int, min_interval: float = 600.0) -> None:
         self.store = store
         self.every = every
+        self.min_interval = min_interval
+        self.last = time.monotonic()
         self.changes = 0
         self.refreshes = 0
         self.task: asyncio.Task[RefreshResult] | None = None
@@ -168,8 +172,10 @@ class AutoRefresh:
         if self.every <= 0 or (self.task is not None and not self.task.done()):
             return  # writes of a running refresh (its own included) do not count
         self.changes += n
-        if self.changes >= self.every and (self.task is None or self.task.done()):
+        due = time.monotonic() - self.last >= self.min_interval
+        if self.changes >= self.every and due:
             self.changes = 0
+            self.last = time.monotonic()
             self.task = asyncio.get_running_loop().create_task(self._refresh())
 
     async def _refresh(self) -> RefreshResult:

@@ -160,7 +160,7 @@ async def test_properties_on_generated_data(gql, store):
 
 
 async def test_analytics_refresh_automatically_after_writes(store, make):
-    auto = analytics.AutoRefresh(store, every=2)
+    auto = analytics.AutoRefresh(store, every=2, min_interval=0)
     try:
         await make.customer()
         assert auto.task is None
@@ -170,4 +170,12 @@ async def test_analytics_refresh_automatically_after_writes(store, make):
         assert auto.refreshes == 1
     finally:
         auto.close()
+    # Within the minimum interval, enough writes still wait for their turn.
+    patient = analytics.AutoRefresh(store, every=1, min_interval=3600)
+    try:
+        await make.customer()
+        await make.customer()
+        assert patient.task is None and patient.changes == 2
+    finally:
+        patient.close()
 
