@@ -148,10 +148,6 @@ async def refresh(store: Store) -> RefreshResult:
     return RefreshResult(professionals, trades, seconds)
 
 
-async def complement_table(store: Store) -> dict[frozenset[str], float]:
-    return {frozenset((r["a"], r["b"])): float(r["score"]) for r in await store.read(TRADE_PAIRS)}
-
-
 class AutoRefresh:
     """Refresh in the background once ``every`` writes have happened since the last refresh and
     at least ``min_interval`` seconds have passed; one refresh at a time. ``every <= 0`` turns it

@@ -12,7 +12,7 @@ from datetime import datetime
 
 import networkx as nx
 
-from graph import rules, timeutil
+from graph import timeutil
 from graph.algorithms import reciprocity as algorithms
 from graph.algorithms.reciprocity import Balance
 from graph.errors import NotFound, ValidationError
@@ -100,10 +100,6 @@ class NetworkReciprocity:
         self, limit: int
     ) -> tuple[list[algorithms.Balance], list[algorithms.Balance]]:
         return algorithms.givers_and_takers(self.graph, limit)
-
-
-def window(since: datetime | None, until: datetime | None) -> tuple[str | None, str | None]:
-    return rules.check_window(since, until)
 
 
 async def professional_balances(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime
 from typing import TypeVar
 
 from graphql import GraphQLError
@@ -11,6 +12,7 @@ from strawberry.types.nodes import SelectedField
 from graph.errors import DomainError
 from graph.models import Job, Professional, Referral
 from graph.pagination import PageArgumentError, PageRequest
+from graph.rules import check_window
 from resolvers.context import Info
 from schema.common import UserError
 
@@ -62,6 +64,14 @@ def query_error(error: DomainError) -> GraphQLError:
     if error.field is not None:
         extensions["field"] = error.field
     return GraphQLError(error.message, extensions=extensions)
+
+
+def window(since: datetime | None, until: datetime | None) -> tuple[str | None, str | None]:
+    """A checked [since, until) window as store text, for queries."""
+    try:
+        return check_window(since, until)
+    except DomainError as exc:
+        raise query_error(exc) from None
 
 
 async def guarded(call: Awaitable[T]) -> T:

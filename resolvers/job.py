@@ -36,6 +36,18 @@ def connection(info: Info, page: Page[models.Job]) -> types.JobConnection:
     return types.JobConnection.of(page, types.Job.from_model)
 
 
+async def readable(info: Info, job_id: str | None) -> types.Job | None:
+    """The job when the viewer may read it, else None (for jobs met inside other objects:
+    a referral's conversion, a hop of a trust path)."""
+    if job_id is None:
+        return None
+    found = await info.context.loaders.job_by_id.load(job_id)
+    if found is None or not access.can_read_job(viewer(info), found.customer_id,
+                                                found.professional_id):
+        return None
+    return types.Job.from_model(found)
+
+
 async def customer(info: Info, customer_id: str) -> customer_types.Customer:
     return await customer_resolvers.related(info, customer_id)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from graph import access, analytics, partners, rules
+from graph import access, analytics, partners
 from resolvers import professional as professional_resolvers
-from resolvers.common import guarded
+from resolvers.common import guarded, window
 from resolvers.context import Info
 from resolvers.permissions import require, viewer
 
@@ -40,7 +40,7 @@ async def gaps(
     info: Info, network_id: str, since: datetime | None, until: datetime | None
 ) -> types.NetworkGaps:
     require(access.can_manage_network(viewer(info), network_id))
-    start, end = await guarded(_window(since, until))
+    start, end = window(since, until)
     result = await guarded(partners.gaps(info.context.store, network_id, start, end))
     return types.NetworkGaps(
         missing_trades=[types.TradeGap(trade=g.trade, demand=g.demand,
@@ -58,8 +58,3 @@ async def refresh(info: Info) -> types.AnalyticsRefresh:
     return types.AnalyticsRefresh(professionals=done.professionals, trades=done.trades,
                                   seconds=round(done.seconds, 3))
 
-
-async def _window(
-    since: datetime | None, until: datetime | None
-) -> tuple[str | None, str | None]:
-    return rules.check_window(since, until)

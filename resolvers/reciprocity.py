@@ -7,7 +7,7 @@ from datetime import datetime
 from graph import access, reciprocity
 from graph.access import Role
 from resolvers import professional as professional_resolvers
-from resolvers.common import guarded
+from resolvers.common import guarded, window
 from resolvers.context import Info
 from resolvers.permissions import require, viewer
 
@@ -35,7 +35,7 @@ async def balance(
     info: Info, professional_id: str, since: datetime | None, until: datetime | None
 ) -> types.ReciprocityBalance:
     require(await _may_read_balance(info, professional_id))
-    start, end = await guarded(_window(since, until))
+    start, end = window(since, until)
     found = await info.context.loaders.balance_by_key.load(
         reciprocity.BalanceKey(professional_id, start, end))
     return types.ReciprocityBalance.of(found)
@@ -53,7 +53,7 @@ async def network(
     info: Info, network_id: str, since: datetime | None, until: datetime | None
 ) -> types.NetworkReciprocity:
     require(access.can_manage_network(viewer(info), network_id))
-    start, end = await guarded(_window(since, until))
+    start, end = window(since, until)
     result = await guarded(reciprocity.network_reciprocity(info.context.store, network_id,
                                                            start, end))
     return types.NetworkReciprocity(referrals=result.referrals,
@@ -77,8 +77,3 @@ async def imbalanced_pairs(
     return [types.PairImbalance(a_to_b=p.a_to_b, b_to_a=p.b_to_a, gap=p.gap, a_id=str(p.a),
                                 b_id=str(p.b)) for p in pairs]
 
-
-async def _window(
-    since: datetime | None, until: datetime | None
-) -> tuple[str | None, str | None]:
-    return reciprocity.window(since, until)

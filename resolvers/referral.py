@@ -52,9 +52,17 @@ async def job(info: Info, job_id: str | None) -> job_types.Job | None:
 async def converted_job(info: Info, job_id: str | None) -> job_types.Job | None:
     """The job a referral converted into, for those who may read it (its customer and
     professional, admins); null for others, such as the referrer."""
-    from resolvers import trust as trust_resolvers
+    return await job_resolvers.readable(info, job_id)
 
-    return await trust_resolvers.hop_job(info, job_id)
+
+async def readable(info: Info, referral_id: str | None) -> types.Referral | None:
+    """The referral when the viewer may read it, else None (for referrals met on a path)."""
+    if referral_id is None:
+        return None
+    found = await info.context.loaders.referral_by_id.load(referral_id)
+    if found is None or not access.can_read_referral(viewer(info), _parties(found)):
+        return None
+    return types.Referral.from_model(found)
 
 
 def note(info: Info, r: models.Referral) -> str | None:

@@ -12,7 +12,6 @@ from resolvers.permissions import require, viewer
 
 # The schema modules import these resolvers; their names are looked up at call time.
 from schema import customer as customer_types
-from schema import job as job_types
 from schema import professional as professional_types
 from schema import referral as referral_types
 from schema import trust as types
@@ -26,27 +25,6 @@ async def party(
     if kind_of(party_id) == "Customer":
         return await job_resolvers.customer(info, party_id)
     return await job_resolvers.professional(info, party_id)
-
-
-async def hop_job(info: Info, job_id: str | None) -> job_types.Job | None:
-    if job_id is None:
-        return None
-    found = await info.context.loaders.job_by_id.load(job_id)
-    if found is None or not access.can_read_job(viewer(info), found.customer_id,
-                                                found.professional_id):
-        return None
-    return job_types.Job.from_model(found)
-
-
-async def hop_referral(info: Info, referral_id: str | None) -> referral_types.Referral | None:
-    if referral_id is None:
-        return None
-    found = await info.context.loaders.referral_by_id.load(referral_id)
-    if found is None or not access.can_read_referral(
-        viewer(info), (found.referrer_id, found.professional_id, found.referee_id)
-    ):
-        return None
-    return referral_types.Referral.from_model(found)
 
 
 def _arg(value: int | None, default: int) -> int:

@@ -10,6 +10,8 @@ import strawberry
 
 from graph import trust as graph_trust
 from graph.timeutil import from_store
+from resolvers import job as job_resolvers
+from resolvers import referral as referral_resolvers
 from resolvers import trust as resolve
 from resolvers.context import Info
 from schema.referral import Party
@@ -54,14 +56,14 @@ class TrustHop:
 
     @strawberry.field(description="The job behind a HIRED hop, when the viewer may read it.")
     async def job(self, info: Info) -> Annotated[Job, strawberry.lazy("schema.job")] | None:
-        return await resolve.hop_job(info, self.hop.job_id)
+        return await job_resolvers.readable(info, self.hop.job_id)
 
     @strawberry.field(description="The referral behind a REFERRED or REFERRED_BY hop, when the "
                       "viewer may read it.")
     async def referral(
         self, info: Info
     ) -> Annotated[Referral, strawberry.lazy("schema.referral")] | None:
-        return await resolve.hop_referral(info, self.hop.referral_id)
+        return await referral_resolvers.readable(info, self.hop.referral_id)
 
 
 @strawberry.type
