@@ -62,11 +62,19 @@ class PageRequest:
 
 @dataclass
 class Page(Generic[T]):
-    """One page: items with their cursors, whether more follow, and the total count."""
+    """One page: items with their cursors, whether more follow (or precede), and the total
+    count."""
 
     items: list[tuple[str, T]] = field(default_factory=list)
     has_next: bool = False
     total: int = 0
+    # Paging runs forward only, so rows precede this page exactly when it starts after a
+    # cursor; Relay's PageInfo needs the answer either way.
+    has_previous: bool = False
+
+    @property
+    def start_cursor(self) -> str | None:
+        return self.items[0][0] if self.items else None
 
     @property
     def end_cursor(self) -> str | None:
@@ -82,4 +90,5 @@ def make_page(
         items=[(encode_cursor(key(row)), row) for row in kept],
         has_next=len(rows) > request.first,
         total=total,
+        has_previous=request.after is not None,
     )

@@ -48,6 +48,10 @@ class DeletePayload:
 class PageInfo:
     has_next_page: bool
     end_cursor: str | None
+    has_previous_page: bool = strawberry.field(description=(
+        "Relay's PageInfo fields; with forward paging only, hasPreviousPage is true exactly "
+        "when `after` was given."))
+    start_cursor: str | None
 
 
 @strawberry.type
@@ -69,6 +73,9 @@ class Connection(Generic[T]):
         return cls(
             edges=edges,
             nodes=[e.node for e in edges],
-            page_info=PageInfo(has_next_page=page.has_next, end_cursor=page.end_cursor),
+            page_info=PageInfo(
+                has_next_page=page.has_next, end_cursor=page.end_cursor,
+                has_previous_page=page.has_previous, start_cursor=page.start_cursor,
+            ),
             total_count=page.total,
         )

@@ -1,0 +1,91 @@
+"""Helpers for the tests that drive the service with standard clients: npm packages installed
+once per session into the test run's own temporary folder, a real server on loopback, and
+Debian's Chromium."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from app.main import create_app
+from app.settings import Settings
+from graph.embedded import BoltAddress
+
+NPM_TIMEOUT = 300
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def npm_packages(factory: pytest.TempPathFactory, *packages: str) -> Path:
+    """A folder with ``packages`` installed by npm (from the registry), made once per session
+    for each set of packages; returns the folder whose ``node_modules`` holds them."""
+    key = hashlib.sha256(" ".join(sorted(packages)).encode()).hexdigest()[:12]
+    folder = factory.getbasetemp() / f"npm-{key}"
+    if not (folder / ".installed").exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            ["npm", "install", "--prefix", str(folder), "--no-audit", "--no-fund",
+             "--loglevel=error", *packages],
+            check=True, timeout=NPM_TIMEOUT, capture_output=True,
+        )
+        (folder / ".installed").touch()
+    return folder
+
+
+def chromium() -> Path:
+    """Debian's Chromium, installed with apt the first time a test needs it."""
+    if not CHROMIUM.exists():
+        subprocess.run(["apt-get", "update"], check=True, capture_output=True, timeout=600)
+        subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", "chromium"],
+                       check=True, capture_output=True, timeout=900,
+                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    assert shutil.which(str(CHROMIUM)), "chromium did not install"
+    return CHROMIUM
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def live_server(settings: Settings, bolt: BoltAddress) -> Iterator[str]:
+    """The service for real: uvicorn on a loopback port in a thread, with its own connection to
+    the session's store. Yields the base URL."""
+    served = replace(settings, neo4j_uri=bolt.uri, neo4j_user=bolt.user,
+                     neo4j_password=bolt.password, neo4j_database=bolt.database)
+    port = free_port()
+    config = uvicorn.Config(create_app(served), host="127.0.0.1", port=port, log_config=None,
+                            access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/readyz", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.2)
+    try:
+        yield base
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
