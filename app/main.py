@@ -14,9 +14,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
-from strawberry.asgi import GraphQL
 
+from app import graphiql
 from app.auth import AuthMiddleware, auth_secret
+from app.graphql_http import SpecView
 from app.settings import Settings
 from graph import analytics, bulk
 from graph.embedded import EmbeddedServer
@@ -27,12 +28,14 @@ from schema.build import build_schema
 log = logging.getLogger("referral_graph")
 
 
-class GraphQLApp(GraphQL[Context, None]):
+class GraphQLApp(SpecView):
     def __init__(self, settings: Settings, state: AppState) -> None:
+        # Queries may come over GET (the GraphQL-over-HTTP spec; tokens travel only in the
+        # Authorization header, so a link cannot act for anyone); mutations only over POST.
         super().__init__(
             build_schema(settings),
             graphql_ide=None if settings.production else "graphiql",
-            allow_queries_via_get=False,
+            allow_queries_via_get=True,
         )
         self.settings = settings
         self.state = state
@@ -179,6 +182,7 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            *([] if settings.production else [graphiql.static_route()]),
         ],
         lifespan=lifespan,
     )
