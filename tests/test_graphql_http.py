@@ -217,3 +217,15 @@ def test_the_graphql_over_http_audit_passes_without_errors_or_warnings(
     assert failed == []
     # The optional ones pass too, GET included.
     assert [r for r in results if r["status"] != "ok"] == []
+
+
+@pytest.mark.parametrize("depth", [50, 900])
+async def test_deep_variables_within_the_parsers_limit_are_a_validation_error(http, gql, depth):
+    value = "[" * depth + '"x"' + "]" * depth
+    raw = '{"query": "query($t: [String]) { __typename }", "variables": {"t": ' + value + "}}"
+    response = await http.post("/graphql", content=raw, headers=headers(
+        gql.token, **{"content-type": "application/json"}))
+    assert response.status_code == 200, response.text
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "VALIDATION"
+    assert error["message"].startswith("Variable '$t'")
