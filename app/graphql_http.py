@@ -34,6 +34,7 @@ BAD_REQUEST = "BAD_REQUEST"
 # A request error with one of these codes is the service's fault, not the client's.
 FAULT_STATUS = {"INTERNAL": 500, "UNAVAILABLE": 503, "TIMEOUT": 504}
 _STATE_KEY = "graphql_media_type"
+_ERROR_STATUS_KEY = "graphql_request_error"
 JSON_KINDS = {str: "a string", list: "an array", int: "a number", float: "a number",
               bool: "a boolean"}
 
@@ -105,11 +106,11 @@ def decode_body(body: bytes) -> dict[str, Any]:
     return data
 
 
-def lone_surrogate(value: Any, path: str = "") -> tuple[str, str] | None:
-    """Where ``value`` (decoded JSON) holds a lone UTF-16 surrogate, as (path, character):
-    JSON can escape one (``"\\ud800"``) but it is not Unicode text, and the store and the logs
-    could not encode it."""
-    stack: list[tuple[Any, str]] = [(value, path)]
+def lone_surrogate(value: Any) -> tuple[str, str] | None:
+    """Where ``value`` (decoded JSON) holds a lone UTF-16 surrogate, as (path, character), the
+    path written like ``.input.names[2]``: JSON can escape one (``"\\ud800"``) but it is not
+    Unicode text, and neither the store nor the logs could encode it."""
+    stack: list[tuple[Any, str]] = [(value, "")]
     while stack:
         item, where = stack.pop()
         if isinstance(item, str):
@@ -122,6 +123,19 @@ def lone_surrogate(value: Any, path: str = "") -> tuple[str, str] | None:
                 stack.append((child, f"{where}.{key}"))
         elif isinstance(item, list):
             stack.extend((child, f"{where}[{i}]") for i, child in enumerate(item))
+    return None
+
+
+def surrogate_in_variables(variables: dict[str, Any]) -> str | None:
+    """The error message for the first variable holding a lone surrogate, or None."""
+    for name, value in variables.items():
+        found = lone_surrogate({name: value})
+        if found is not None:
+            where, char = found
+            inner = where.removeprefix(f".{name}")
+            at = f" at {inner}" if inner else ""
+            return (f"Variable '${name}' has invalid value{at}: String cannot represent a lone "
+                    f"surrogate (U+{ord(char):04X}); send Unicode text")
     return None
 
 
@@ -172,7 +186,7 @@ class SpecView(GraphQL[Any, None]):
         media = getattr(request.state, _STATE_KEY, None)
         if media == GRAPHQL_RESPONSE and response.media_type == JSON:
             response.headers["content-type"] = GRAPHQL_RESPONSE
-            status = getattr(request.state, "graphql_request_error", None)
+            status = getattr(request.state, _ERROR_STATUS_KEY, None)
             if status is not None and response.status_code == 200:
                 response.status_code = status
         return response
@@ -202,6 +216,8 @@ class SpecView(GraphQL[Any, None]):
             if not isinstance(value, (kind, type(None))):
                 expected = "an object" if kind is dict else "a string"
                 raise RequestRefused(400, f"`{name}` must be {expected} or null")
+            if name != "variables" and lone_surrogate(value) is not None:
+                raise RequestRefused(400, f"`{name}` holds a lone surrogate, not Unicode text")
         return GraphQLRequestData(
             query=query, variables=data.get("variables"),
             operation_name=data.get("operationName"), extensions=data.get("extensions"),
@@ -217,13 +233,8 @@ class SpecView(GraphQL[Any, None]):
     async def execute_single(self, request: Request, request_adapter: AsyncHTTPRequestAdapter,
                              sub_response: Response, context: Any, root_value: Any,
                              request_data: GraphQLRequestData) -> ExecutionResult:
-        if (found := lone_surrogate(request_data.variables or {})) is not None:
-            where, char = found
-            name, _, rest = where.lstrip(".").partition(".")
-            at = f" at .{rest}" if rest else ""
-            return _variable_error(
-                f"Variable '${name}' has invalid value{at}: String cannot represent a lone "
-                f"surrogate (U+{ord(char):04X}); send Unicode text")
+        if (message := surrogate_in_variables(request_data.variables or {})) is not None:
+            return _variable_error(message)
         try:
             return await super().execute_single(
                 request, request_adapter, sub_response, context, root_value, request_data)
@@ -240,6 +251,6 @@ class SpecView(GraphQL[Any, None]):
         status = _request_error_status(response)
         if status is not None and getattr(request.state, _STATE_KEY, None) == GRAPHQL_RESPONSE:
             # The spec: a request error has no data entry, and a 4xx (or 5xx) status.
-            request.state.graphql_request_error = status
+            setattr(request.state, _ERROR_STATUS_KEY, status)
             response.pop("data", None)
         return response

@@ -66,6 +66,21 @@ async def test_a_lone_surrogate_deep_in_an_input_names_the_path(http, gql, exist
     assert response.json()["data"] is None  # nothing ran, so nothing was written
 
 
+async def test_a_lone_surrogate_in_a_list_item_or_the_operation_name_is_refused(http, gql):
+    raw = json.dumps({"query": "query($t: [String]) { __typename }",
+                      "variables": {"t": ["ok", "\udfff"]}})
+    response = await http.post("/graphql", content=raw, headers=headers(
+        gql.token, **{"content-type": "application/json"}))
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "VALIDATION"
+    assert error["message"].startswith("Variable '$t' has invalid value at [1]")
+    raw = json.dumps({"query": "query Q { __typename }", "operationName": "Q\ud800"})
+    response = await http.post("/graphql", content=raw, headers=headers(
+        gql.token, **{"content-type": "application/json"}))
+    assert response.status_code == 400
+    assert "lone surrogate" in response.json()["errors"][0]["message"]
+
+
 async def test_a_good_variable_still_works(gql):
     body = await gql.post(PROFESSIONALS, {"f": 1})
     assert "errors" not in body
