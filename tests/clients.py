@@ -47,10 +47,13 @@ def npm_packages(factory: pytest.TempPathFactory, *packages: str) -> Path:
 def chromium() -> Path:
     """Debian's Chromium, installed with apt the first time a test needs it."""
     if not CHROMIUM.exists():
-        subprocess.run(["apt-get", "update"], check=True, capture_output=True, timeout=600)
-        subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", "chromium"],
-                       check=True, capture_output=True, timeout=900,
-                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        # Wait for a dpkg lock held by another install rather than fail on it.
+        apt = ["apt-get", "-o", "DPkg::Lock::Timeout=300"]
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run([*apt, "update"], check=True, capture_output=True, timeout=600, env=env)
+        subprocess.run([*apt, "install", "-y", "--no-install-recommends", "chromium",
+                        "fonts-liberation"], check=True, capture_output=True, timeout=900,
+                       env=env)
     assert shutil.which(str(CHROMIUM)), "chromium did not install"
     return CHROMIUM
 
