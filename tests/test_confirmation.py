@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from graph import analytics, migrations, partners
+from graph import analytics, bulk, migrations, partners
 from schema.build import build_schema
 
 JOB_FIELDS = "id rating confirmed confirmedAt rejected customer { id name } professional { id }"
@@ -172,6 +172,17 @@ async def test_a_referral_converts_only_into_a_confirmed_job(gql, make, as_, cla
     converted = await make.status(ref, "CONVERTED", jobId=claim["job"])
     assert converted["errors"] == []
     assert converted["referral"]["status"] == "CONVERTED"
+
+
+async def test_an_admins_record_verifies_earlier_referrals_of_older_jobs(gql, make):
+    """An admin's record is a confirmation: a referral the customer made after the job was
+    completed becomes verified when the job is recorded."""
+    alice, bob = await make.customer(), await make.customer()
+    plumber = await make.professional()
+    ref = await make.referral(alice, plumber, bob)
+    assert (await gql.data(REFERRAL, {"id": ref}))["referral"]["verified"] is False
+    await make.job(alice, plumber, completedAt=ago(60))
+    assert (await gql.data(REFERRAL, {"id": ref}))["referral"]["verified"] is True
 
 
 async def test_a_referral_made_before_the_job_was_completed_stays_unverified(gql, make, as_):
@@ -364,6 +375,23 @@ def test_the_served_schema_has_the_confirmation_fields():
         assert str(field.type) == "JobPayload!"
         assert {k: str(a.type) for k, a in field.args.items()} == {
             "id": "ID!", extra: "Int" if extra == "rating" else "String"}
+
+
+async def test_loaded_jobs_are_confirmed(store, uid):
+    """Seeds and imports (graph.bulk) write confirmed jobs."""
+    cus, pro, job = uid("cus"), uid("pro"), uid("job")
+    at = "2025-06-01T10:00:00.000000+00:00"
+    data = bulk.Dataset(
+        professionals=[{"id": pro, "name": "Pat", "trades": ["plumbing"], "area": None,
+                        "createdAt": at}],
+        customers=[{"id": cus, "name": "Cus Tomer", "area": None, "createdAt": at}],
+        jobs=[{"id": job, "customerId": cus, "professionalId": pro, "trade": "plumbing",
+               "completedAt": at, "rating": 3, "value": None, "createdAt": at}],
+    )
+    await bulk.load(store, data)
+    assert await store.read(STATE, ids=[job]) == [
+        {"id": job, "confirmed": True, "confirmedAt": at, "rejected": False,
+         "recordedRating": 3}]
 
 
 # ---- the start-up migration --------------------------------------------------------------
