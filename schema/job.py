@@ -24,7 +24,9 @@ class Job(Node):
     id: strawberry.ID
     trade: str
     completed_at: datetime
-    rating: int | None = strawberry.field(description="1..5, or null when the customer gave none.")
+    rating: int | None = strawberry.field(description=(
+        "1..5, or null when the customer gave none. Until the customer confirms a job a "
+        "professional recorded, the professional's rating; then the customer's."))
     value: float | None = strawberry.field(description="Amount paid, >= 0.")
     confirmed: bool = strawberry.field(description=(
         "True once the customer confirmed the job, or when an admin recorded it (imports, "

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import math
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from app.main import AppState, open_store
 from graph import analytics, bulk, migrations, partners
 from schema.build import build_schema
 
@@ -74,6 +76,18 @@ async def claim(make, as_):
     ref = await make.referral(alice, plumber, bob)
     return {"alice": alice, "bob": bob, "plumber": plumber, "job": job["id"], "recorded": job,
             "ref": ref}
+
+
+async def test_the_confirmation_fields_follow_the_jobs_access(as_, claim):
+    """confirmed, confirmedAt and rejected are read with the job: its professional and its
+    customer read them, another professional is refused."""
+    query = "query($id: ID!) { node(id: $id) { ... on Job { confirmed confirmedAt rejected } } }"
+    for client in (as_("professional", claim["plumber"]), as_("customer", claim["alice"])):
+        assert (await client.data(query, {"id": claim["job"]}))["node"] == {
+            "confirmed": False, "confirmedAt": None, "rejected": False}
+    stranger = as_("professional", claim["plumber"].replace("pro_", "pro_x"))
+    refused = await stranger.post(query, {"id": claim["job"]})
+    assert [e["extensions"]["code"] for e in refused["errors"]] == ["FORBIDDEN"]
 
 
 async def test_a_professionals_record_is_unconfirmed(as_, claim):
@@ -431,6 +445,22 @@ async def test_migration_confirms_jobs_written_before_confirmation(store, make, 
     again = await migrations.migrate(store)
     assert again["confirm jobs recorded before confirmation"] == 0
     assert sorted(await store.read(STATE, ids=ids), key=lambda r: r["id"]) == rows
+
+
+async def test_the_service_migrates_at_start_up(store, bolt, settings, make, uid):
+    """open_store (serve and every CLI command) migrates right after ensuring the schema."""
+    cus, pro, job = await make.customer(), await make.professional(), uid("job")
+    at = "2025-07-01T10:00:00.000000+00:00"
+    await store.run_write(OLD_SHAPE, customer=cus, professional=pro,
+                          jobs=[{"id": job, "completedAt": at}])
+    attached = replace(settings, neo4j_uri=bolt.uri, neo4j_user=bolt.user,
+                       neo4j_password=bolt.password, neo4j_database=bolt.database)
+    opened = await open_store(attached, AppState())
+    try:
+        rows = await opened.read(STATE, ids=[job])
+    finally:
+        await opened.close()
+    assert (rows[0]["confirmed"], rows[0]["confirmedAt"]) == (True, at)
 
 
 async def test_migration_leaves_current_jobs_alone(store, as_, make):
