@@ -19,7 +19,7 @@ from app import graphiql
 from app.auth import AuthMiddleware, auth_secret
 from app.graphql_http import SpecView
 from app.settings import Settings
-from graph import analytics, bulk
+from graph import analytics, bulk, migrations
 from graph.embedded import EmbeddedServer
 from graph.store import Store, connect
 from resolvers.context import Context
@@ -64,7 +64,8 @@ class AppState:
 
 
 async def open_store(settings: Settings, state: AppState) -> Store:
-    """Connect to Neo4j (NEO4J_URI) or start the embedded server, then ensure the schema."""
+    """Connect to Neo4j (NEO4J_URI) or start the embedded server, ensure the schema and
+    migrate data written by older versions."""
     if settings.embedded:
         state.server = EmbeddedServer(settings.data_dir)
         address = await asyncio.to_thread(state.server.start)
@@ -76,6 +77,7 @@ async def open_store(settings: Settings, state: AppState) -> Store:
             settings.neo4j_database,
         )
     await store.ensure_schema()
+    await migrations.migrate(store)
     return store
 
 

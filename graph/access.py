@@ -59,13 +59,20 @@ def can_read_job(p: Principal, customer_id: str, professional_id: str) -> bool:
     return p.admin or p.is_(customer_id) or p.is_(professional_id)
 
 
+def can_decide_job(p: Principal, customer_id: str) -> bool:
+    """Confirming or rejecting a job: its customer and admins, never the professional that
+    recorded it (the point is that someone else vouches for the job)."""
+    return p.admin or (p.role is Role.CUSTOMER and p.is_(customer_id))
+
+
 def can_read_referral(p: Principal, parties: Iterable[str]) -> bool:
     """Referrer, named professional and referee read a referral; admins read all."""
     return p.admin or any(p.is_(party) for party in parties)
 
 
 def can_read_customer(p: Principal, customer_id: str, hired: bool) -> bool:
-    """Reading a customer by id: itself, admins, and professionals it hired."""
+    """Reading a customer by id: itself, admins, and professionals it hired (``hired``: a job
+    the customer confirmed, never one the professional merely recorded)."""
     return p.admin or p.is_(customer_id) or (p.role is Role.PROFESSIONAL and hired)
 
 

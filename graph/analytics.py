@@ -25,8 +25,10 @@ from graph.store import Row, Store
 log = logging.getLogger(__name__)
 BATCH = 5000
 
+# Only confirmed jobs count as hires, in reputation and in co-hiring alike.
 HIRING_EDGES = """
 MATCH (c:Customer)-[:BOOKED]->(j:Job)-[:DONE_BY]->(p:Professional)
+WHERE j.confirmed = true
 RETURN c.id AS source, p.id AS target, j.rating AS rating
 """
 REFERRAL_EDGES = """
@@ -43,6 +45,7 @@ SET p.reputation = r.value
 
 CUSTOMER_TRADES = """
 MATCH (c:Customer)-[:BOOKED]->(j:Job)
+WHERE j.confirmed = true
 RETURN c.id AS customer, collect(DISTINCT j.trade) AS trades
 """
 CLEAR_TRADE_PAIRS = "MATCH (t:TradePair) DETACH DELETE t"

@@ -6,6 +6,8 @@ relationships are created with the node that owns them (a job with its BOOKED an
 referral with MADE, FOR and INTRODUCES), so loading the same data set twice leaves one copy. Into
 an empty store there is nothing to merge with: plain CREATE statements do the same work without
 the lookups (the unique constraints still refuse a duplicate id within the data set).
+
+Loaded jobs are confirmed: a data set is the operator's record, like an admin's ``recordJob``.
 """
 
 from __future__ import annotations
@@ -51,7 +53,8 @@ UNWIND $rows AS r
 MATCH (c:Customer {id: r.customerId}), (p:Professional {id: r.professionalId})
 WHERE NOT EXISTS { MATCH (:Job {id: r.id}) }
 CREATE (c)-[:BOOKED]->(:Job {id: r.id, trade: r.trade, completedAt: r.completedAt,
-        rating: r.rating, value: r.value, createdAt: r.createdAt})-[:DONE_BY]->(p)
+        rating: r.rating, recordedRating: r.rating, value: r.value, createdAt: r.createdAt,
+        confirmed: true, confirmedAt: r.createdAt, rejected: false})-[:DONE_BY]->(p)
 """
 
 _LOAD_REFERRALS = """
@@ -99,7 +102,8 @@ CREATE_JOBS = """
 UNWIND $rows AS r
 MATCH (c:Customer {id: r.customerId}), (p:Professional {id: r.professionalId})
 CREATE (c)-[:BOOKED]->(:Job {id: r.id, trade: r.trade, completedAt: r.completedAt,
-        rating: r.rating, value: r.value, createdAt: r.createdAt})-[:DONE_BY]->(p)
+        rating: r.rating, recordedRating: r.rating, value: r.value, createdAt: r.createdAt,
+        confirmed: true, confirmedAt: r.createdAt, rejected: false})-[:DONE_BY]->(p)
 """
 _CREATE_REFERRALS = _LOAD_REFERRALS.replace(
     "WHERE NOT EXISTS {{ MATCH (:Referral {{id: r.id}}) }}\n", ""

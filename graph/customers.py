@@ -38,12 +38,13 @@ LIMIT $limit
 CUSTOMERS_COUNT = "MATCH (c:Customer) RETURN count(c) AS total"
 
 
+# Hired means a confirmed job: a job the professional merely recorded proves nothing.
 HIRED_PAIRS = """
 UNWIND $pairs AS pair
 MATCH (c:Customer {id: pair[0]})
 RETURN pair[0] AS customer, pair[1] AS professional,
-       size([(c)-[:BOOKED]->(:Job)-[:DONE_BY]->(p:Professional) WHERE p.id = pair[1] | 1]) > 0
-         AS hired
+       size([(c)-[:BOOKED]->(j:Job)-[:DONE_BY]->(p:Professional)
+             WHERE p.id = pair[1] AND j.confirmed = true | 1]) > 0 AS hired
 """
 
 ERASED_NAME = "Erased customer"
@@ -101,7 +102,8 @@ async def list_customers(store: Store, page: PageRequest, total: bool = True) ->
 
 
 async def hired_pairs(store: Store, pairs: Sequence[tuple[str, str]]) -> list[bool]:
-    """For each (customer, professional): whether the customer hired the professional."""
+    """For each (customer, professional): whether the customer hired the professional (a
+    confirmed job)."""
     rows = await store.read(HIRED_PAIRS, pairs=[list(p) for p in pairs])
     found = {(r["customer"], r["professional"]): bool(r["hired"]) for r in rows}
     return [found.get((p[0], p[1]), False) for p in pairs]

@@ -86,11 +86,15 @@ class Job:
     rating: int | None
     value: float | None
     referral_id: str | None
+    confirmed: bool = False
+    confirmed_at: datetime | None = None
+    rejected: bool = False
     # The customer and the professional, when the query that read the job brought them along.
     parties: tuple[Customer | Professional, ...] = field(default=(), compare=False, repr=False)
 
     @classmethod
     def from_row(cls, row: Row) -> Job:
+        confirmed_at = row.get("confirmedAt")
         return cls(
             id=row["id"],
             customer_id=row["customerId"],
@@ -100,6 +104,9 @@ class Job:
             rating=row.get("rating"),
             value=row.get("value"),
             referral_id=row.get("referralId"),
+            confirmed=bool(row.get("confirmed")),
+            confirmed_at=None if confirmed_at is None else from_store(confirmed_at),
+            rejected=bool(row.get("rejected")),
             parties=parties_from_rows(row.get("parties")),
         )
 

@@ -43,12 +43,15 @@ RECEIVED_FROM = """
 MATCH (:Professional {id: $id})<-[:FOR]-(:Referral)<-[:MADE]-(q:Professional)
 RETURN DISTINCT q.id AS partner
 """
+# Hires here are confirmed jobs, on both sides of a shared customer.
 CUSTOMER_NEIGHBOURHOOD = """
 MATCH (p:Professional {id: $id})<-[:DONE_BY]-(j:Job)<-[:BOOKED]-(c:Customer)
+WHERE j.confirmed = true
 WITH c, max(j.completedAt) AS last
 ORDER BY last DESC
 LIMIT $limit
-MATCH (c)-[:BOOKED]->(:Job)-[:DONE_BY]->(q:Professional)
+MATCH (c)-[:BOOKED]->(k:Job)-[:DONE_BY]->(q:Professional)
+WHERE k.confirmed = true
 RETURN c.id AS customer, collect(DISTINCT q.id) AS professionals
 """
 IN_TRADES = """
@@ -59,10 +62,11 @@ ORDER BY (q.area = $area) DESC, coalesce(q.reputation, 0.0) DESC, q.id
 LIMIT $limit
 """
 SHARED_CUSTOMERS = """
-MATCH (p:Professional {id: $id})<-[:DONE_BY]-(:Job)<-[:BOOKED]-(c:Customer)
+MATCH (p:Professional {id: $id})<-[:DONE_BY]-(j:Job)<-[:BOOKED]-(c:Customer)
+WHERE j.confirmed = true
 WITH DISTINCT c
-MATCH (c)-[:BOOKED]->(:Job)-[:DONE_BY]->(q:Professional)
-WHERE q.id IN $ids
+MATCH (c)-[:BOOKED]->(k:Job)-[:DONE_BY]->(q:Professional)
+WHERE q.id IN $ids AND k.confirmed = true
 RETURN q.id AS id, count(DISTINCT c) AS shared
 """
 
@@ -72,10 +76,12 @@ OPTIONAL MATCH (n)<-[:MEMBER_OF]-(m:Professional)
 RETURN n.id AS network, collect({id: m.id, trades: m.trades}) AS members
 """
 OUTSIDE_HIRES = """
-MATCH (n:Network {id: $id})<-[:MEMBER_OF]-(:Professional)<-[:DONE_BY]-(:Job)<-[:BOOKED]-(c:Customer)
+MATCH (n:Network {id: $id})<-[:MEMBER_OF]-(:Professional)<-[:DONE_BY]-(k:Job)
+      <-[:BOOKED]-(c:Customer)
+WHERE k.confirmed = true
 WITH DISTINCT n, c
 MATCH (c)-[:BOOKED]->(j:Job)-[:DONE_BY]->(o:Professional)
-WHERE NOT EXISTS { (o)-[:MEMBER_OF]->(n) }
+WHERE j.confirmed = true AND NOT EXISTS { (o)-[:MEMBER_OF]->(n) }
   AND ($since IS NULL OR j.completedAt >= $since) AND ($until IS NULL OR j.completedAt < $until)
 RETURN DISTINCT j.trade AS trade, c.id AS customer, o.id AS professional
 """

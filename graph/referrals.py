@@ -49,13 +49,16 @@ MATCH (x:Referral {{id: id}})
 RETURN {REFERRAL_MAP} AS row
 """
 
-# Existence of the three parties, and whether the referrer had a job with the professional.
+# Existence of the three parties, and whether the referrer has a confirmed job with the
+# professional (completed before now, so before the referral; a later confirmation of an older
+# job sets verified then, see graph.jobs.VERIFY_REFERRALS).
 _PARTIES = """
 OPTIONAL MATCH (a:{label} {{id: $referrerId}})
 OPTIONAL MATCH (p:Professional {{id: $professionalId}})
 OPTIONAL MATCH (c:Customer {{id: $refereeId}})
 RETURN a IS NOT NULL AS referrer, p IS NOT NULL AS professional, c IS NOT NULL AS referee,
-       size([(a)-[:BOOKED]->(:Job)-[:DONE_BY]->(p) | 1]) > 0 AS verified
+       size([(a)-[:BOOKED]->(j:Job)-[:DONE_BY]->(p) WHERE j.confirmed = true | 1]) > 0
+         AS verified
 """
 PARTIES_OF_CUSTOMER_REFERRAL = _PARTIES.format(label="Customer")
 PARTIES_OF_PROFESSIONAL_REFERRAL = _PARTIES.format(label="Professional")
@@ -95,7 +98,8 @@ JOB_FOR_CONVERSION = """
 MATCH (j:Job {id: $jobId})
 RETURN head([(j)<-[:BOOKED]-(c:Customer) | c.id]) AS customerId,
        head([(j)-[:DONE_BY]->(p:Professional) | p.id]) AS professionalId,
-       head([(j)<-[:CONVERTED_TO]-(r:Referral) | r.id]) AS referralId
+       head([(j)<-[:CONVERTED_TO]-(r:Referral) | r.id]) AS referralId,
+       j.confirmed = true AS confirmed
 """
 
 LINK_JOB = """
@@ -260,6 +264,12 @@ async def _check_conversion_job(tx: Tx, referral: Referral, job_id: str) -> None
     if job["referralId"] is not None:
         raise ValidationError(
             f"the job already converted referral {job['referralId']}", ["input", "jobId"]
+        )
+    if not job["confirmed"]:
+        # A referral converts only into a verified experience, never into a claim.
+        raise ValidationError(
+            "the job is not confirmed by its customer; a referral converts only into a "
+            "confirmed job", ["input", "jobId"]
         )
 
 

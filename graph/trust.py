@@ -31,11 +31,11 @@ MAX_FRONTIER = 2000
 _EDGE = "relation, target, via, at, rating, status, verified"
 
 # Outgoing trust relations of a level's customers and professionals. Erased customers take no
-# part: nothing starts at, passes through or ends at a tombstone.
+# part: nothing starts at, passes through or ends at a tombstone. Only confirmed jobs are hops.
 CUSTOMERS_HIRED = """
 UNWIND $ids AS id
 MATCH (c:Customer {id: id})-[:BOOKED]->(j:Job)-[:DONE_BY]->(p:Professional)
-WHERE c.erased IS NULL
+WHERE c.erased IS NULL AND j.confirmed = true
 RETURN c.id AS source, 'HIRED' AS relation, p.id AS target, j.id AS via, j.completedAt AS at,
        j.rating AS rating, null AS status, false AS verified
 """

@@ -1,4 +1,4 @@
-"""Resolvers of Job and recordJob."""
+"""Resolvers of Job, recordJob, confirmJob and rejectJob."""
 
 from __future__ import annotations
 
@@ -70,13 +70,40 @@ async def record_job(info: Info, data: types.RecordJobInput) -> types.JobPayload
     )
 
     async def run() -> models.Job:
-        ensure(access.can_record_job(viewer(info), data.professional_id),
+        principal = viewer(info)
+        ensure(access.can_record_job(principal, data.professional_id),
                ["input", "professionalId"])
-        return await jobs.record_job(info.context.store, new)
+        # An admin's record is confirmed; a professional's waits for its customer.
+        return await jobs.record_job(info.context.store, new, confirmed=principal.admin)
 
-    return await mutate(
-        run,
-        lambda j, errors: types.JobPayload(
-            job=None if j is None else types.Job.from_model(j), errors=errors
-        ),
-    )
+    return await mutate(run, _payload)
+
+
+async def _ensure_decides(info: Info, job_id: str) -> None:
+    """Only the job's customer and admins decide on a job; any other caller is refused the
+    same way whether or not the job exists."""
+    principal = viewer(info)
+    if not principal.admin:
+        found = await info.context.loaders.job_by_id.load(job_id)
+        ensure(found is not None and access.can_decide_job(principal, found.customer_id),
+               ["id"])
+
+
+async def confirm_job(info: Info, job_id: str, rating: int | None) -> types.JobPayload:
+    async def run() -> models.Job:
+        await _ensure_decides(info, job_id)
+        return await jobs.confirm_job(info.context.store, job_id, rating)
+
+    return await mutate(run, _payload)
+
+
+async def reject_job(info: Info, job_id: str, reason: str | None) -> types.JobPayload:
+    async def run() -> models.Job:
+        await _ensure_decides(info, job_id)
+        return await jobs.reject_job(info.context.store, job_id, reason)
+
+    return await mutate(run, _payload)
+
+
+def _payload(j: models.Job | None, errors: list) -> types.JobPayload:
+    return types.JobPayload(job=None if j is None else types.Job.from_model(j), errors=errors)

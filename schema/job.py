@@ -24,8 +24,17 @@ class Job(Node):
     id: strawberry.ID
     trade: str
     completed_at: datetime
-    rating: int | None = strawberry.field(description="1..5, or null when the customer gave none.")
+    rating: int | None = strawberry.field(description=(
+        "1..5, or null when the customer gave none. Until the customer confirms a job a "
+        "professional recorded, the professional's rating; then the customer's."))
     value: float | None = strawberry.field(description="Amount paid, >= 0.")
+    confirmed: bool = strawberry.field(description=(
+        "True once the customer confirmed the job, or when an admin recorded it (imports, "
+        "seeds). Only confirmed jobs are verified experiences: they alone make HIRED trust "
+        "hops, count in reputation and co-hiring, make a referral `verified`, and let the "
+        "professional see the customer's full name."))
+    confirmed_at: datetime | None
+    rejected: bool = strawberry.field(description="True once the customer rejected it.")
     customer_id: strawberry.Private[str]
     professional_id: strawberry.Private[str]
     referral_id: strawberry.Private[str | None]
@@ -34,7 +43,8 @@ class Job(Node):
     def from_model(cls, m: models.Job) -> Job:
         return cls(
             id=strawberry.ID(m.id), trade=m.trade, completed_at=m.completed_at, rating=m.rating,
-            value=m.value, customer_id=m.customer_id, professional_id=m.professional_id,
+            value=m.value, confirmed=m.confirmed, confirmed_at=m.confirmed_at,
+            rejected=m.rejected, customer_id=m.customer_id, professional_id=m.professional_id,
             referral_id=m.referral_id,
         )
 
@@ -85,3 +95,20 @@ class JobMutation:
     @strawberry.mutation
     async def record_job(self, info: Info, input: RecordJobInput) -> JobPayload:
         return await resolve.record_job(info, input)
+
+    @strawberry.mutation(description=(
+        "The job's customer (or an admin) confirms a job that a professional recorded, with "
+        "the customer's own rating (1..5, optional); the customer's rating replaces the one "
+        "the professional recorded, and only confirmed jobs' ratings count anywhere."))
+    async def confirm_job(
+        self, info: Info, id: strawberry.ID, rating: int | None = None
+    ) -> JobPayload:
+        return await resolve.confirm_job(info, id, rating)
+
+    @strawberry.mutation(description=(
+        "The job's customer (or an admin) says it did not happen: the job is kept as rejected, "
+        "can never be confirmed, and counts nowhere; a referral cannot convert into it."))
+    async def reject_job(
+        self, info: Info, id: strawberry.ID, reason: str | None = None
+    ) -> JobPayload:
+        return await resolve.reject_job(info, id, reason)

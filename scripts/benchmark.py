@@ -44,6 +44,7 @@ from app.main import create_app
 from app.settings import Settings
 from graph import bulk
 from graph.embedded import EmbeddedServer
+from graph.migrations import migrate
 from graph.store import Store, connect
 from seeds.synthetic import SIZES, synthetic_dataset
 
@@ -173,7 +174,8 @@ async def measure_reads(
 
 # -- trust: the service's bounded neighbourhood against the whole graph per request ------------
 WHOLE_GRAPH = [
-    """MATCH (c:Customer)-[:BOOKED]->(j:Job)-[:DONE_BY]->(p:Professional) WHERE c.erased IS NULL
+    """MATCH (c:Customer)-[:BOOKED]->(j:Job)-[:DONE_BY]->(p:Professional)
+       WHERE c.erased IS NULL AND j.confirmed = true
        RETURN c.id AS source, 'HIRED' AS relation, p.id AS target, j.id AS via,
               j.completedAt AS at, j.rating AS rating, null AS status, false AS verified""",
     """MATCH (r:Referral)-[:FOR]->(p:Professional) MATCH (r)<-[:MADE]-(a) WHERE a.erased IS NULL
@@ -329,6 +331,7 @@ async def open_embedded(folder: Path) -> tuple[EmbeddedServer, Store]:
     address = await asyncio.to_thread(server.start)
     store = connect(address.uri, address.user, address.password, address.database)
     await store.ensure_schema()
+    await migrate(store)
     return server, store
 
 

@@ -19,6 +19,7 @@ from app.main import create_app
 from app.settings import Settings, load_settings
 from graph.embedded import BoltAddress, EmbeddedServer
 from graph.ids import PREFIXES, kind_of, new_id
+from graph.migrations import migrate
 from graph.store import Store, connect
 
 
@@ -53,6 +54,7 @@ def settings() -> Settings:
 async def store(bolt: BoltAddress) -> AsyncIterator[Store]:
     s = connect(bolt.uri, bolt.user, bolt.password, bolt.database)
     await s.ensure_schema()
+    await migrate(s)
     yield s
     await s.close()
 
@@ -152,10 +154,12 @@ def mutation_text(kind: str) -> str:
 
 
 class Maker:
-    """Builds test data through the public API, each object with a fresh id."""
+    """Builds test data through the public API, each object with a fresh id, as an admin
+    (whose jobs are confirmed at once)."""
 
-    def __init__(self, gql: GraphQLClient) -> None:
+    def __init__(self, gql: GraphQLClient, as_: Any = None) -> None:
         self.gql = gql
+        self.as_ = as_
 
     async def call(self, kind: str, **input: Any) -> dict[str, Any]:
         """The payload of a mutation (errors included)."""
@@ -176,9 +180,15 @@ class Maker:
         kw.setdefault("name", "Alice Walker")
         return (await self.ok("customer", **kw))["customer"]["id"]
 
-    async def job(self, customer: str, professional: str, **kw: Any) -> str:
+    async def job(self, customer: str, professional: str, confirm: bool = True, **kw: Any) -> str:
+        """A job; ``confirm=False`` records it as the professional itself, so that it waits
+        for its customer's confirmation."""
         kw.setdefault("completedAt", "2026-01-10T10:00:00+00:00")
-        payload = await self.ok("job", customerId=customer, professionalId=professional, **kw)
+        input = {"customerId": customer, "professionalId": professional, **kw}
+        client = self.gql if confirm else self.as_("professional", professional)
+        data = await client.data(mutation_text("job"), {"input": input})
+        payload = data[MUTATIONS["job"][0]]
+        assert payload["errors"] == [], payload["errors"]
         return payload["job"]["id"]
 
     async def referral(self, referrer: str, professional: str, referee: str, **kw: Any) -> str:
@@ -196,8 +206,8 @@ class Maker:
 
 
 @pytest.fixture
-def make(gql: GraphQLClient) -> Maker:
-    return Maker(gql)
+def make(gql: GraphQLClient, as_: Any) -> Maker:
+    return Maker(gql, as_)
 
 
 COUNT_BY_ID = {

@@ -14,6 +14,7 @@ from pathlib import Path
 
 COUNTS = """{ professionals(first: 1) { totalCount } customers(first: 1) { totalCount }
   referrals(first: 1) { totalCount } networks(first: 1) { totalCount } }"""
+DEMO_JOBS = '{ professional(id: "pro_demo_001") { jobs(first: 100) { nodes { confirmed } } } }'
 
 
 def free_port() -> int:
@@ -72,6 +73,9 @@ def test_serve_demo_then_seed_into_the_running_store(tmp_path):
         assert demo["customers"]["totalCount"] >= 140
         assert demo["referrals"]["totalCount"] >= 100
         assert demo["networks"]["totalCount"] == 2
+        # Seeded jobs are the operator's record: confirmed.
+        jobs = post(port, DEMO_JOBS, token)["data"]["professional"]["jobs"]["nodes"]
+        assert jobs and all(j["confirmed"] for j in jobs)
 
         # The seed command attaches to the server that `serve` runs on the same folder.
         seeded = subprocess.run(

@@ -25,7 +25,8 @@ from schema.build import sdl
 SCHEMA = sdl()
 KNOWN_CODES = {"VALIDATION", "NOT_FOUND", "CONFLICT", "DUPLICATE", "INVALID_TRANSITION",
                "SELF_REFERRAL", "FORBIDDEN"}
-MUTATION_FIELDS = ["createProfessional", "createCustomer", "recordJob", "createReferral",
+MUTATION_FIELDS = ["createProfessional", "createCustomer", "recordJob", "confirmJob",
+                   "rejectJob", "createReferral",
                    "updateReferralStatus", "createNetwork", "addNetworkMember",
                    "removeNetworkMember", "deleteCustomer"]
 COUNTS = """

@@ -82,7 +82,24 @@ async def test_idempotent_record_and_conflict(make, parties, uid):
     assert (await make.ok("job", **data))["job"] == first["job"]
     conflict = await make.call("job", **{**data, "rating": 2})
     assert conflict["errors"][0]["code"] == "CONFLICT"
-    assert "rating" in conflict["errors"][0]["message"]
+    # The recorded rating: the one a repeat must match, whatever the customer rated since.
+    assert "recordedRating" in conflict["errors"][0]["message"]
+
+
+async def test_a_repeat_matches_the_recorded_rating_after_the_customer_rated(as_, parties, uid):
+    cus, pro = parties
+    data = {"id": uid("job"), "customerId": cus, "professionalId": pro,
+            "completedAt": "2026-03-01T09:30:00+00:00", "rating": 5}
+    record = "mutation($input: RecordJobInput!) { recordJob(input: $input) { " \
+             "job { id rating confirmed } errors { code } } }"
+    professional = as_("professional", pro)
+    first = (await professional.data(record, {"input": data}))["recordJob"]
+    assert first["errors"] == [] and first["job"]["confirmed"] is False
+    confirm = "mutation($id: ID!) { confirmJob(id: $id, rating: 2) { errors { code } } }"
+    assert (await as_("customer", cus).data(confirm, {"id": data["id"]}))["confirmJob"] == {
+        "errors": []}
+    again = (await professional.data(record, {"input": data}))["recordJob"]
+    assert again == {"job": {"id": data["id"], "rating": 2, "confirmed": True}, "errors": []}
 
 
 JOBS = """

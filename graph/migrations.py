@@ -1,0 +1,70 @@
+"""Start-up migrations: bring a store written by an older version to the current shape.
+
+:func:`migrate` runs right after :meth:`graph.store.Store.ensure_schema`, at every start. Each
+step is idempotent and finds its own work (nodes still in the old shape), so it needs no record
+of what ran: on a current store every step is one bounded statement that changes nothing. Large
+stores are changed in batches of ``BATCH`` nodes, one transaction per batch, so that no
+transaction holds the whole store (the embedded store has no ``CALL { ... } IN TRANSACTIONS``).
+
+To add a step, write ``async def step(store: Store) -> int`` (how many nodes it changed) next to
+the data it migrates and append it to :data:`STEPS`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from graph import timeutil
+from graph.store import Store
+
+log = logging.getLogger(__name__)
+
+BATCH = 10_000
+
+# Jobs written before jobs needed their customer's confirmation were all taken as verified; they
+# stay so: confirmed when they were completed (or now, when that is unknown).
+CONFIRM_OLD_JOBS = """
+MATCH (x:Job)
+WHERE x.confirmed IS NULL
+WITH x LIMIT $batch
+SET x.confirmed = true, x.rejected = false,
+    x.confirmedAt = coalesce(x.completedAt, $now),
+    x.recordedRating = coalesce(x.recordedRating, x.rating)
+RETURN count(x) AS changed
+"""
+
+
+async def in_batches(store: Store, statement: str, **params: object) -> int:
+    """Run ``statement`` (taking ``$batch``, returning ``changed``) until it changes nothing."""
+    total = 0
+    while True:
+        rows = await store.run_write(statement, batch=BATCH, **params)
+        changed = int(rows[0]["changed"]) if rows else 0
+        total += changed
+        if changed < BATCH:
+            return total
+
+
+async def confirm_old_jobs(store: Store) -> int:
+    """Jobs without ``confirmed`` become confirmed jobs."""
+    return await in_batches(store, CONFIRM_OLD_JOBS, now=timeutil.to_store(timeutil.now()))
+
+
+Step = Callable[[Store], Awaitable[int | None]]
+
+# The steps, oldest first.
+STEPS: tuple[tuple[str, Step], ...] = (
+    ("confirm jobs recorded before confirmation", confirm_old_jobs),
+)
+
+
+async def migrate(store: Store) -> dict[str, int]:
+    """Run every step; what each changed, by name (nothing, on a current store)."""
+    done: dict[str, int] = {}
+    for name, step in STEPS:
+        changed = await step(store) or 0
+        done[name] = changed
+        if changed:
+            log.info("store migrated", extra={"step": name, "changed": changed})
+    return done
