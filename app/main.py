@@ -72,8 +72,21 @@ async def open_store(settings: Settings, state: AppState) -> Store:
             settings.neo4j_uri, settings.neo4j_user, settings.neo4j_password,
             settings.neo4j_database,
         )
-    await store.ensure_schema()
+    try:
+        await store.ensure_schema()
+    except BaseException:  # a store that cannot be used is not left running
+        await close_store(store, state)
+        raise
     return store
+
+
+async def close_store(store: Store, state: AppState) -> None:
+    """Close the driver, then stop the embedded server if this process runs it."""
+    try:
+        await store.close()
+    finally:
+        if state.server is not None:
+            await asyncio.to_thread(state.server.stop)
 
 
 class Timeout:
@@ -153,18 +166,20 @@ def create_app(
         owned = store is None
         if owned:
             state.store = await open_store(settings, state)
-        if demo:
-            await load_demo_if_empty(state.store)
-        auto = analytics.AutoRefresh(state.store, settings.analytics_refresh_after,
-                                     settings.analytics_min_interval)
+        # Whatever fails from here on (the demo load, uvicorn's bind after start-up), the
+        # store this lifespan opened is closed and its embedded server stopped.
         try:
-            yield
+            if demo:
+                await load_demo_if_empty(state.store)
+            auto = analytics.AutoRefresh(state.store, settings.analytics_refresh_after,
+                                         settings.analytics_min_interval)
+            try:
+                yield
+            finally:
+                auto.close()
         finally:
-            auto.close()
             if owned:
-                await state.store.close()
-                if state.server is not None:
-                    await asyncio.to_thread(state.server.stop)
+                await close_store(state.store, state)
 
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok")
