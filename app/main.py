@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from app.auth import AuthMiddleware, auth_secret
+from app.metrics import Metrics, MetricsMiddleware
 from app.settings import Settings
 from graph import analytics, bulk
 from graph.embedded import EmbeddedServer
@@ -160,6 +161,8 @@ def create_app(
     if store is not None:
         state.store = store
     graphql = GraphQLApp(settings, state)
+    metrics = Metrics(settings, state)
+    metrics.instrument(graphql.schema)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -194,6 +197,7 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/metrics", metrics.endpoint),
         ],
         lifespan=lifespan,
     )
@@ -201,6 +205,7 @@ def create_app(
     app.add_middleware(AuthMiddleware, settings=settings)
     app.add_middleware(Timeout, seconds=settings.request_timeout)
     app.add_middleware(AccessLog)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)  # outermost: sees every answer
     return app
 
 
