@@ -176,3 +176,17 @@ async def test_embedded_store_restarts_are_counted(tmp_data_dir, settings):
             assert time.monotonic() < deadline, "the watchdog did not restart the store"
             await asyncio.sleep(0.5)
         assert samples(await scrape(http), "rg_embedded_store_restarts")[()] == 1
+
+
+async def test_a_timed_out_request_counts_as_timeout(store, settings):
+    app = create_app(settings.with_overrides(metrics_token=SCRAPE, request_timeout=1e-6),
+                     store=store)
+    admin = bearer(mint(settings, "admin"))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://t") as http:
+        body = (await http.post("/graphql", json={"query": COUNT}, headers=admin)).json()
+        assert body["errors"][0]["extensions"]["code"] == "TIMEOUT"
+        families = await scrape(http)
+    outcomes = {dict(k)["outcome"]: v for k, v in samples(families, "rg_graphql_requests").items()}
+    assert outcomes == {"timeout": 1.0}
+    assert samples(families, "rg_graphql_errors")[(("code", "TIMEOUT"),)] == 1
