@@ -60,16 +60,14 @@ def serve(args: argparse.Namespace) -> int:
 
 
 async def _with_store(settings: Settings, work: Callable[..., Awaitable[None]]) -> None:
-    from app.main import AppState, open_store
+    from app.main import AppState, close_store, open_store
 
     state = AppState()
     store = await open_store(settings, state)
     try:
         await work(store)
     finally:
-        await store.close()
-        if state.server is not None:
-            await asyncio.to_thread(state.server.stop)
+        await close_store(store, state)
 
 
 def _load(settings: Settings, dataset_factory: Callable[[], object], label: str) -> int:

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app import graphiql
 from app.auth import AuthMiddleware, auth_secret
 from app.graphql_http import SpecView
+from app.metrics import Metrics, MetricsMiddleware
 from app.settings import Settings
 from graph import analytics, bulk, migrations
 from graph.embedded import EmbeddedServer
@@ -76,9 +77,22 @@ async def open_store(settings: Settings, state: AppState) -> Store:
             settings.neo4j_uri, settings.neo4j_user, settings.neo4j_password,
             settings.neo4j_database,
         )
-    await store.ensure_schema()
-    await migrations.migrate(store)
+    try:
+        await store.ensure_schema()
+        await migrations.migrate(store)
+    except BaseException:  # a store that cannot be used is not left running
+        await close_store(store, state)
+        raise
     return store
+
+
+async def close_store(store: Store, state: AppState) -> None:
+    """Close the driver, then stop the embedded server if this process runs it."""
+    try:
+        await store.close()
+    finally:
+        if state.server is not None:
+            await asyncio.to_thread(state.server.stop)
 
 
 class Timeout:
@@ -152,24 +166,28 @@ def create_app(
     if store is not None:
         state.store = store
     graphql = GraphQLApp(settings, state)
+    metrics = Metrics(settings, state)
+    metrics.instrument(graphql.schema)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         owned = store is None
         if owned:
             state.store = await open_store(settings, state)
-        if demo:
-            await load_demo_if_empty(state.store)
-        auto = analytics.AutoRefresh(state.store, settings.analytics_refresh_after,
-                                     settings.analytics_min_interval)
+        # Whatever fails from here on (the demo load, uvicorn's bind after start-up), the
+        # store this lifespan opened is closed and its embedded server stopped.
         try:
-            yield
+            if demo:
+                await load_demo_if_empty(state.store)
+            auto = analytics.AutoRefresh(state.store, settings.analytics_refresh_after,
+                                         settings.analytics_min_interval)
+            try:
+                yield
+            finally:
+                auto.close()
         finally:
-            auto.close()
             if owned:
-                await state.store.close()
-                if state.server is not None:
-                    await asyncio.to_thread(state.server.stop)
+                await close_store(state.store, state)
 
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok")
@@ -184,6 +202,7 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/metrics", metrics.endpoint),
             *([] if settings.production else [graphiql.static_route()]),
         ],
         lifespan=lifespan,
@@ -192,6 +211,7 @@ def create_app(
     app.add_middleware(AuthMiddleware, settings=settings)
     app.add_middleware(Timeout, seconds=settings.request_timeout)
     app.add_middleware(AccessLog)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)  # outermost: sees every answer
     return app
 
 

@@ -42,6 +42,7 @@ class Settings:
     rate_burst: int = 100
     analytics_refresh_after: int = 1000
     analytics_min_interval: float = 600.0
+    metrics_token: str | None = None
 
     @property
     def embedded(self) -> bool:
@@ -77,6 +78,17 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise SettingsError(f"{name} must be a number, got {raw!r}") from None
 
 
+MIN_METRICS_TOKEN = 16
+
+
+def _metrics_token(env: Mapping[str, str]) -> str | None:
+    token = env.get("RG_METRICS_TOKEN") or None
+    # A scrape token is a shared secret sent by the scraper: long enough not to be guessed.
+    if token is not None and len(token) < MIN_METRICS_TOKEN:
+        raise SettingsError(f"RG_METRICS_TOKEN must be at least {MIN_METRICS_TOKEN} characters")
+    return token
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read every setting from ``env`` (the process environment by default)."""
     env = os.environ if env is None else env
@@ -105,4 +117,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         rate_burst=_int(env, "RG_RATE_BURST", 100),
         analytics_refresh_after=_int(env, "RG_ANALYTICS_REFRESH_AFTER", 1000),
         analytics_min_interval=_float(env, "RG_ANALYTICS_MIN_INTERVAL", 600.0),
+        metrics_token=_metrics_token(env),
     )

@@ -5,18 +5,66 @@ service's event loop and threads never touch the JVM. Usage::
 
     python -m graph._embedded_main ROOT DATABASE HTTP_PORT BOLT_PORT
 
-The root password comes on standard input, so that it never shows in a process listing.
+The root password comes on standard input, so that it never shows in a process listing. The
+parent then keeps that pipe open for as long as it wants the server: end of file on standard
+input (the parent closed it, or died in any way, even ``kill -9``, and the kernel closed it) stops
+the server and ends this process, so that the store never outlives the service.
 """
 
 from __future__ import annotations
 
+import os
+import select
 import signal
 import sys
+import threading
+
+# Signals that stop the server; blocked in the main thread, which waits for them with sigwait.
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+PARENT_CHECK_SECONDS = 1.0
+# Once the parent is gone, the server gets this long to close its files before the process ends
+# regardless: nobody is left to kill it.
+ORPHAN_GRACE_SECONDS = 15.0
+
+
+def _watch_parent(parent: int, main_thread: int, stdin: int) -> None:
+    """Wait for end of file on standard input or a change of parent, then stop the server.
+
+    The pipe is the main signal. The parent-pid check is a second line for a pipe that some other
+    process inherited by accident (a bare ``fork`` in the parent) and so never reaches end of
+    file. ``prctl(PR_SET_PDEATHSIG)`` would not do here: it fires when the *thread* that started
+    this process ends, and the service starts the store from worker threads (start-up, the
+    watchdog's restarts) that may end while the service lives on.
+    """
+    while True:
+        ready, _, _ = select.select([stdin], [], [], PARENT_CHECK_SECONDS)
+        if ready and not os.read(stdin, 4096):
+            break
+        if os.getppid() != parent:
+            break
+    signal.pthread_kill(main_thread, signal.SIGTERM)
+    threading.Timer(ORPHAN_GRACE_SECONDS, os._exit, args=(1,)).start()
 
 
 def main(argv: list[str]) -> int:
     root, database, http_port, bolt_port = argv[0], argv[1], int(argv[2]), int(argv[3])
-    password = sys.stdin.readline().strip()
+    parent = os.getppid()
+    # Blocked before the watcher starts, so that its signal waits for sigwait below even when
+    # the parent goes while the server is still starting.
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    stdin = sys.stdin.fileno()
+    line = b""
+    while not line.endswith(b"\n"):
+        chunk = os.read(stdin, 1)
+        if not chunk:
+            return 1  # the parent went before sending the password
+        line += chunk
+    password = line.decode().strip()
+    threading.Thread(
+        target=_watch_parent, args=(parent, threading.get_ident(), stdin),
+        name="parent-watch", daemon=True,
+    ).start()
+
     from arcadedb_embedded.server import ArcadeDBServer
 
     server = ArcadeDBServer(
@@ -29,13 +77,16 @@ def main(argv: list[str]) -> int:
             "bolt_port": bolt_port,
         },
     )
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+    # Starting the JVM may have unblocked the signals in this thread again.
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     server.start()
     server.create_database(database)  # creates it only when missing
     print("READY", flush=True)
-    signal.sigwait({signal.SIGTERM, signal.SIGINT})
+    signal.sigwait(STOP_SIGNALS)
     server.stop()
-    return 0
+    # The JVM's own threads must not keep the process alive once the server has stopped.
+    sys.stdout.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""The command line as a user runs it: serve the demo network, seed into the same folder."""
+"""The command line as a user runs it: serve the demo network, seed into the same folder; the
+store child never outlives the service, however the service ends."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+
+from graph.embedded import store_process_alive
 
 COUNTS = """{ professionals(first: 1) { totalCount } customers(first: 1) { totalCount }
   referrals(first: 1) { totalCount } networks(first: 1) { totalCount } }"""
@@ -50,6 +53,54 @@ def cli_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEO4J_", "RG_"))}
     env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
     return env
+
+
+def start_serve(data_dir: Path, port: int, log: Path, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--data-dir",
+         str(data_dir), *extra],
+        env=cli_env(), stdout=subprocess.DEVNULL, stderr=log.open("ab"),
+    )
+
+
+def store_pid(data_dir: Path) -> int:
+    return int(json.loads((data_dir / "server.json").read_text())["pid"])
+
+
+def parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1])
+
+
+def stores_of(data_dir: Path) -> list[int]:
+    """Live store processes serving ``data_dir`` (found by their command line, so that a child
+    whose pid no file records is found too)."""
+    needle = str(data_dir.resolve()).encode()
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if needle in cmdline and store_process_alive(int(entry.name)):
+            pids.append(int(entry.name))
+    return pids
+
+
+def wait_until(check, seconds: float, message: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, message
+        time.sleep(0.2)
+
+
+def admin_token(data_dir: Path) -> str:
+    minted = subprocess.run(
+        [sys.executable, "-m", "app.cli", "token", "--role", "admin", "--data-dir",
+         str(data_dir)], env=cli_env(), capture_output=True, text=True, check=True,
+    )
+    return minted.stdout.strip()
 
 
 def test_serve_demo_then_seed_into_the_running_store(tmp_path):
@@ -110,3 +161,104 @@ async def test_loading_a_data_set_twice_leaves_one_copy(store):
     await bulk.load(store, data)
     assert await store.read(count) == first
     assert first[0]["pros"] == 12 and first[0]["links"] > 0
+
+
+def test_a_killed_serve_takes_its_store_with_it(tmp_path):
+    data_dir, port = tmp_path / "data", free_port()
+    serve = start_serve(data_dir, port, tmp_path / "serve.log")
+    try:
+        wait_ready(port, serve)
+        child = store_pid(data_dir)
+        assert store_process_alive(child) and parent_of(child) == serve.pid
+    finally:
+        serve.kill()  # SIGKILL: no handler, no lifespan, no atexit runs in serve
+        serve.wait(timeout=30)
+    wait_until(lambda: not store_process_alive(child), 10,
+               "the store outlived the service that started it")
+    assert stores_of(data_dir) == []
+
+
+def test_a_serve_that_fails_at_start_up_leaves_no_store(tmp_path):
+    data_dir, port = tmp_path / "data", free_port()
+    with socket.socket() as taken:  # uvicorn binds only after the lifespan started the store
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        failed = subprocess.run(
+            [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--data-dir",
+             str(data_dir)], env=cli_env(), capture_output=True, text=True, timeout=180,
+        )
+    assert failed.returncode != 0
+    assert (data_dir / "arcadedb" / "databases" / "referrals").exists(), "the store never started"
+    wait_until(lambda: stores_of(data_dir) == [], 10, "a failed start-up left its store running")
+    assert not (data_dir / "server.json").exists()
+
+
+
+async def test_a_serve_whose_store_fails_its_schema_leaves_no_store(tmp_path):
+    # Given a folder whose data breaks a constraint that start-up creates (two professionals
+    # with one id, written before the constraint existed) ...
+    from graph.embedded import EmbeddedServer
+    from graph.store import connect
+
+    data_dir = tmp_path / "data"
+    with EmbeddedServer(data_dir) as address:
+        store = connect(address.uri, address.user, address.password, address.database)
+        await store.run_write("CREATE (:Professional {id: $id}), (:Professional {id: $id})",
+                              id="pro_duplicate")
+        await store.close()
+    # ... serve starts the store, fails to ensure the schema, and stops the store again.
+    failed = subprocess.run(
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(free_port()), "--data-dir",
+         str(data_dir)], env=cli_env(), capture_output=True, text=True, timeout=180,
+    )
+    assert failed.returncode != 0
+    assert "ConstraintError" in failed.stderr
+    wait_until(lambda: stores_of(data_dir) == [], 10, "a failed start-up left its store running")
+    assert not (data_dir / "server.json").exists()
+
+
+PRO = """mutation { createProfessional(input: {name: "Kept Across", trades: ["tiling"]})
+  { professional { id } errors { code } } }"""
+NODE = 'query($id: ID!) { professional(id: $id) { name } }'
+
+
+def post_vars(port: int, query: str, token: str, variables: dict) -> dict:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query, "variables": variables}).encode(),
+        headers={"content-type": "application/json", "authorization": f"Bearer {token}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def test_an_attached_serve_restarts_the_store_when_its_owner_dies(tmp_path):
+    data_dir, owner_port, other_port = tmp_path / "data", free_port(), free_port()
+    owner = start_serve(data_dir, owner_port, tmp_path / "owner.log")
+    other = None
+    try:
+        wait_ready(owner_port, owner)
+        first = store_pid(data_dir)
+        other = start_serve(data_dir, other_port, tmp_path / "other.log")
+        wait_ready(other_port, other)
+        assert store_pid(data_dir) == first, "the second serve must attach, not start a store"
+        token = admin_token(data_dir)
+        pro = post(other_port, PRO, token)["data"]["createProfessional"]["professional"]["id"]
+
+        owner.kill()
+        owner.wait(timeout=30)
+        wait_until(lambda: not store_process_alive(first), 10, "the owner's store outlived it")
+
+        # The attached service starts a store of its own on the folder, on the same port,
+        # and answers again without a restart of its own.
+        wait_ready(other_port, other, seconds=120)
+        second = store_pid(data_dir)
+        assert second != first and parent_of(second) == other.pid
+        body = post_vars(other_port, NODE, token, {"id": pro})
+        assert body == {"data": {"professional": {"name": "Kept Across"}}}
+    finally:
+        for proc in (owner, other):
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+                proc.wait(timeout=60)
+    wait_until(lambda: stores_of(data_dir) == [], 10, "stopping the service left its store")
