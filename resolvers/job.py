@@ -72,7 +72,7 @@ async def record_job(info: Info, data: types.RecordJobInput) -> types.JobPayload
     async def run() -> models.Job:
         ensure(access.can_record_job(viewer(info), data.professional_id),
                ["input", "professionalId"])
-        return await jobs.record_job(info.context.store, new)
+        return await jobs.record_job(info.context.store, new, viewer(info))
 
     return await mutate(
         run,
