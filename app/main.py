@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from app.auth import AuthMiddleware, auth_secret
+from app.erasure import ErasedCustomers
 from app.settings import Settings
 from graph import analytics, bulk
 from graph.embedded import EmbeddedServer
@@ -183,6 +184,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.app_state = state
+    # Inside the token check, which sets the principal it looks at.
+    app.add_middleware(ErasedCustomers, store=lambda: state.store)
     app.add_middleware(AuthMiddleware, settings=settings)
     app.add_middleware(Timeout, seconds=settings.request_timeout)
     app.add_middleware(AccessLog)
