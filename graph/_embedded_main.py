@@ -16,13 +16,11 @@ where the erasure has already overwritten the record.
 
 from __future__ import annotations
 
-import logging
+import contextlib
 import signal
 import sys
 from pathlib import Path
 from typing import Any
-
-log = logging.getLogger("graph.embedded.child")
 
 WAL_ROTATE_SECONDS = 15.0
 WAL_PATTERN = "txlog_*.wal"
@@ -40,10 +38,7 @@ class WalRotator:
     def __init__(self, java_db: Any, folder: Path) -> None:
         self.folder = folder
         self.enabled = True
-        try:
-            manager = java_db.getEmbedded().getTransactionManager()
-        except Exception:
-            manager = java_db.getTransactionManager()
+        manager = java_db.getEmbedded().getTransactionManager()
         cls = manager.getClass()
         lock_field = cls.getDeclaredField("walMaintenanceLock")
         lock_field.setAccessible(True)
@@ -53,7 +48,11 @@ class WalRotator:
         self._manager = manager
 
     def _dirty(self) -> bool:
-        return any(p.stat().st_size > WAL_HEADER for p in self.folder.glob(WAL_PATTERN))
+        for path in self.folder.glob(WAL_PATTERN):
+            with contextlib.suppress(OSError):  # ArcadeDB may drop the file meanwhile
+                if path.stat().st_size > WAL_HEADER:
+                    return True
+        return False
 
     def tick(self) -> None:
         if not self.enabled or not self._dirty():
