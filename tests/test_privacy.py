@@ -166,6 +166,12 @@ async def test_node_by_id_reads_alike_for_unknown_erased_and_unreadable(as_, gql
                   for i in (uid("job"), theirs)]
     assert job_bodies[0] == job_bodies[1]
     assert job_bodies[0]["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    their_referral = await make.referral(stranger, other, await make.customer())
+    their_network = await make.network()
+    for unknown, unreadable in ((uid("ref"), their_referral), (uid("net"), their_network)):
+        bodies = [await client.post(NODE, {"id": i}) for i in (unknown, unreadable)]
+        assert bodies[0] == bodies[1], unknown
+        assert bodies[0]["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     # The good case: one's own objects read.
     assert (await client.data(NODE, {"id": me}))["node"] == {"id": me}
 
