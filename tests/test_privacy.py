@@ -28,6 +28,8 @@ ACCEPT = """mutation($id: ID!) { acceptNetworkInvitation(networkId: $id) {
 INVITED = """query($id: ID!) { network(id: $id) {
   invited { totalCount nodes { id name } } members { totalCount nodes { id } } } }"""
 BALANCE = "query($id: ID!) { professional(id: $id) { reciprocity { given received } } }"
+TREND = "query($id: ID!) { professional(id: $id) { reciprocityTrend(months: 2) { month } } }"
+PROFILE = "query($id: ID!) { professional(id: $id) { id networks { id } } }"
 NETWORK_FIGURES = """query($id: ID!) { network(id: $id) {
   reciprocity { referrals givers(limit: 10) { professional { id } } }
   imbalancedPairs(minGap: 1) { a { id } b { id } }
@@ -257,8 +259,11 @@ async def test_an_organiser_invites_and_reads_nothing_until_accepted(as_, circle
     assert [p["id"] for p in data["invited"]["nodes"]] == [outsider]
     assert outsider not in [p["id"] for p in data["members"]["nodes"]]
     # Nothing beyond the public profile: no reciprocity, and it counts nowhere.
-    refused = await organiser.post(BALANCE, {"id": outsider})
-    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    for query in (BALANCE, TREND):
+        refused = await organiser.post(query, {"id": outsider})
+        assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    profile = (await organiser.data(PROFILE, {"id": outsider}))["professional"]
+    assert profile == {"id": outsider, "networks": []}
     figures = (await organiser.data(NETWORK_FIGURES, {"id": net}))["network"]
     assert figures["reciprocity"]["referrals"] == 1
     everyone = {p["professional"]["id"] for p in figures["reciprocity"]["givers"]}
@@ -280,6 +285,9 @@ async def test_an_organiser_invites_and_reads_nothing_until_accepted(as_, circle
         "given": 2, "received": 1}
     figures = (await organiser.data(NETWORK_FIGURES, {"id": net}))["network"]
     assert figures["reciprocity"]["referrals"] == 4
+    assert "errors" not in await organiser.post(TREND, {"id": outsider})
+    profile = (await organiser.data(PROFILE, {"id": outsider}))["professional"]
+    assert profile["networks"] == [{"id": net}]
     # Accepting again changes nothing.
     again = (await invitee.data(ACCEPT, {"id": net}))["acceptNetworkInvitation"]
     assert again["errors"] == [] and again["network"]["members"]["totalCount"] == 3
