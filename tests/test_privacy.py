@@ -14,6 +14,7 @@ from app.main import create_app
 from graph import customers, networks
 from graph.embedded import EmbeddedServer
 from graph.store import connect
+from schema.build import build_schema as build_served
 from tests.conftest import GraphQLClient, mutation_text
 
 ID_TAKEN = "id is taken"
@@ -452,3 +453,15 @@ async def test_erased_personal_data_leaves_the_embedded_store_within_60_s(tmp_pa
     finally:
         await store.close()
         await asyncio.to_thread(server.stop)
+
+
+def test_the_invitation_part_of_the_contract_is_served():
+    schema = build_served()._schema
+    assert list(schema.type_map["MembershipStatus"].values) == ["INVITED", "ACTIVE"]
+    invited = schema.type_map["Network"].fields["invited"]
+    assert str(invited.type) == "ProfessionalConnection!"
+    assert {name: (str(a.type), a.default_value) for name, a in invited.args.items()} == {
+        "first": ("Int", 50), "after": ("String", None)}
+    accept = schema.mutation_type.fields["acceptNetworkInvitation"]
+    assert str(accept.type) == "NetworkPayload!"
+    assert {name: str(a.type) for name, a in accept.args.items()} == {"networkId": "ID!"}
