@@ -436,20 +436,26 @@ async def test_erased_personal_data_leaves_the_embedded_store_within_60_s(tmp_pa
     store = connect(address.uri, address.user, address.password, address.database)
     try:
         await store.ensure_schema()
-        name = f"Quentin {uuid.uuid4().hex[:12]}"
-        area = f"Area{uuid.uuid4().hex[:12]}"
-        created = await customers.create_customer(store, customers.NewCustomer(name, area))
-        # The grep sees what is there: the new customer is in the write-ahead log.
-        assert _holding(folder, name.encode())
-        await customers.erase_customer(store, created.id)
+        # A record longer than the tombstone's and one shorter (the erasure grows it).
+        private = [(f"Quentin {uuid.uuid4().hex[:12]}", f"Area{uuid.uuid4().hex[:12]}"),
+                   (f"Q{uuid.uuid4().hex[:5]}", f"A{uuid.uuid4().hex[:4]}")]
+        ids = []
+        for name, area in private:
+            created = await customers.create_customer(store, customers.NewCustomer(name, area))
+            ids.append(created.id)
+        # The grep sees what is there: the new customers are on disk.
+        assert all(_holding(folder, name.encode()) for name, _ in private)
+        for customer_id in ids:
+            await customers.erase_customer(store, customer_id)
+        needles = [text.encode() for pair in private for text in pair]
         deadline = time.monotonic() + 60
-        while (_holding(folder, name.encode()) or _holding(folder, area.encode())) \
-                and time.monotonic() < deadline:
+        while any(_holding(folder, n) for n in needles) and time.monotonic() < deadline:
             await asyncio.sleep(1)
-        assert _holding(folder, name.encode()) == []
-        assert _holding(folder, area.encode()) == []
-        # The store still works, with its data.
-        assert (await customers.customers_by_ids(store, [created.id]))[0] is not None
+        assert {n.decode(): _holding(folder, n) for n in needles} == {
+            n.decode(): [] for n in needles}
+        # The store still works, with its tombstones.
+        found = await customers.customers_by_ids(store, ids)
+        assert [c.name for c in found if c is not None] == [customers.ERASED_NAME] * 2
     finally:
         await store.close()
         await asyncio.to_thread(server.stop)
