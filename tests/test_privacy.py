@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from app.main import create_app
-from graph import customers, networks
+from graph import customers, networks, professionals, referrals
 from graph.embedded import EmbeddedServer
 from graph.store import connect
 from schema.build import build_schema as build_served
@@ -443,11 +443,17 @@ async def test_erased_personal_data_leaves_the_embedded_store_within_60_s(tmp_pa
         for name, area in private:
             created = await customers.create_customer(store, customers.NewCustomer(name, area))
             ids.append(created.id)
+        # A note about the first customer, in a referral it made: free text about it, erased too.
+        pro = await professionals.create_professional(
+            store, professionals.NewProfessional(name="Pat Plumber", trades=["plumbing"]))
+        note = f"Note{uuid.uuid4().hex[:12]}"
+        await referrals.create_referral(store, referrals.NewReferral(
+            referrer_id=ids[0], professional_id=pro.id, referee_id=ids[1], note=note))
         # The grep sees what is there: the new customers are on disk.
         assert all(_holding(folder, name.encode()) for name, _ in private)
         for customer_id in ids:
             await customers.erase_customer(store, customer_id)
-        needles = [text.encode() for pair in private for text in pair]
+        needles = [text.encode() for pair in private for text in pair] + [note.encode()]
         deadline = time.monotonic() + 60
         while any(_holding(folder, n) for n in needles) and time.monotonic() < deadline:
             await asyncio.sleep(1)
