@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import graphiql
 from app.auth import AuthMiddleware, auth_secret
+from app.erasure import ErasedCustomers
 from app.graphql_http import SpecView
 from app.metrics import Metrics, MetricsMiddleware
 from app.settings import Settings
@@ -208,6 +209,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.app_state = state
+    # Inside the token check, which sets the principal it looks at.
+    app.add_middleware(ErasedCustomers, store=lambda: state.store)
     app.add_middleware(AuthMiddleware, settings=settings)
     app.add_middleware(Timeout, seconds=settings.request_timeout)
     app.add_middleware(AccessLog)

@@ -45,7 +45,7 @@ LOAD_MEMBERSHIPS = """
 UNWIND $rows AS r
 MATCH (p:Professional {id: r.professionalId}), (n:Network {id: r.networkId})
 MERGE (p)-[m:MEMBER_OF]->(n)
-ON CREATE SET m.since = r.since
+ON CREATE SET m.since = r.since, m.status = 'ACTIVE'
 """
 
 LOAD_JOBS = """
@@ -96,7 +96,7 @@ CREATE (:Network {id: r.id, name: r.name, createdAt: r.createdAt})
 CREATE_MEMBERSHIPS = """
 UNWIND $rows AS r
 MATCH (p:Professional {id: r.professionalId}), (n:Network {id: r.networkId})
-CREATE (p)-[:MEMBER_OF {since: r.since}]->(n)
+CREATE (p)-[:MEMBER_OF {since: r.since, status: 'ACTIVE'}]->(n)
 """
 CREATE_JOBS = """
 UNWIND $rows AS r

@@ -50,6 +50,7 @@ RETURN pair[0] AS customer, pair[1] AS professional,
 ERASED_NAME = "Erased customer"
 
 CUSTOMER_EXISTS = "MATCH (c:Customer {id: $id}) RETURN c.id AS id"
+CUSTOMER_ERASED = "MATCH (c:Customer {id: $id}) WHERE c.erased = true RETURN c.id AS id"
 CLEAR_NOTES_MADE = "MATCH (:Customer {id: $id})-[:MADE]->(r:Referral) REMOVE r.note"
 CLEAR_NOTES_RECEIVED = "MATCH (:Customer {id: $id})<-[:INTRODUCES]-(r:Referral) REMOVE r.note"
 ERASE_CUSTOMER = """
@@ -82,6 +83,9 @@ async def create_customer(store: Store, data: NewCustomer) -> Customer:
         read=CUSTOMER_BY_ID,
         create=create,
         same={"name": name, "area": area},
+        # An erased customer's id stays taken for good: re-creating it would bring back a
+        # party whose data was erased, and its answer would tell the id was erased.
+        readable=lambda row: not row.get("erased"),
     )
     return Customer.from_row(row)
 
@@ -128,3 +132,8 @@ async def erase_customer(store: Store, customer_id: str) -> str:
         return customer_id
 
     return await store.write(work)
+
+
+async def is_erased(store: Store, customer_id: str) -> bool:
+    """Whether the customer was erased (an unknown id is not)."""
+    return bool(await store.read(CUSTOMER_ERASED, id=customer_id))

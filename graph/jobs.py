@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from graph import rules, timeutil
+from graph.access import Principal, can_read_job
 from graph.errors import InvalidTransition, NotFound, ValidationError
 from graph.idempotent import create_once
 from graph.ids import check_id, client_or_new_id
 from graph.lists import ListKey, fetch_pages, newest_first, party_map, with_parties
 from graph.models import Job
 from graph.pagination import Page
-from graph.store import ConstraintError, Store, Tx
+from graph.store import ConstraintError, Row, Store, Tx
 
 JOB_MAP = """x {.id, .trade, .completedAt, .rating, .value, .recordedRating, .confirmed,
   .confirmedAt, .rejected,
@@ -37,10 +38,14 @@ MATCH (x:Job {{id: id}})
 RETURN {JOB_MAP} AS row
 """
 
+# Fixed words, without the id: an unknown and an erased customer give byte-identical errors.
+NO_CUSTOMER = "no customer with this id"
+NO_PROFESSIONAL = "no professional with this id"
+
 JOB_PARTIES = """
 OPTIONAL MATCH (c:Customer {id: $customerId})
 OPTIONAL MATCH (p:Professional {id: $professionalId})
-RETURN c IS NOT NULL AS customer, p.trades AS trades
+RETURN c IS NOT NULL AND c.erased IS NULL AS customer, p.trades AS trades
 """
 
 CREATE_JOB = """
@@ -99,8 +104,12 @@ class NewJob:
     id: str | None = None
 
 
-async def record_job(store: Store, data: NewJob, confirmed: bool = False) -> Job:
-    """Record a job; ``confirmed`` for an admin's record, else it waits for its customer."""
+async def record_job(
+    store: Store, data: NewJob, confirmed: bool = False, viewer: Principal | None = None
+) -> Job:
+    """Record a job; ``confirmed`` for an admin's record, else it waits for its customer.
+    ``viewer`` is the caller, when it may not read every job: a re-used id of a job it may not
+    read is a CONFLICT that says only that the id is taken."""
     node_id = client_or_new_id(data.id, "Job", ["input", "id"])
     customer_id = check_id(data.customer_id, "Customer", ["input", "customerId"])
     professional_id = check_id(data.professional_id, "Professional", ["input", "professionalId"])
@@ -113,10 +122,11 @@ async def record_job(store: Store, data: NewJob, confirmed: bool = False) -> Job
         parties = await tx.one(JOB_PARTIES, customerId=customer_id, professionalId=professional_id)
         assert parties is not None
         if not parties["customer"]:
-            raise NotFound(f"no customer {customer_id}", ["input", "customerId"])
+            # An erased customer is no party to new jobs; it looks exactly like an unknown one.
+            raise NotFound(NO_CUSTOMER, ["input", "customerId"])
         trades = parties["trades"]
         if trades is None:
-            raise NotFound(f"no professional {professional_id}", ["input", "professionalId"])
+            raise NotFound(NO_PROFESSIONAL, ["input", "professionalId"])
         trade = trades[0] if asked_trade is None else asked_trade
         if trade not in trades:
             raise ValidationError(
@@ -141,8 +151,13 @@ async def record_job(store: Store, data: NewJob, confirmed: bool = False) -> Job
     }
     if asked_trade is not None:
         same["trade"] = asked_trade
+
+    def readable(row: Row) -> bool:
+        return viewer is None or can_read_job(viewer, row["customerId"], row["professionalId"])
+
     row = await create_once(
-        store, label="Job", node_id=node_id, read=JOB_BY_ID, create=create, same=same
+        store, label="Job", node_id=node_id, read=JOB_BY_ID, create=create, same=same,
+        readable=readable,
     )
     return Job.from_row(row)
 

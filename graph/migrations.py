@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from graph import timeutil
+from graph import networks, timeutil
 from graph.store import Store
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,7 @@ Step = Callable[[Store], Awaitable[int | None]]
 # The steps, oldest first.
 STEPS: tuple[tuple[str, Step], ...] = (
     ("confirm jobs recorded before confirmation", confirm_old_jobs),
+    ("memberships without a status become ACTIVE", networks.migrate_memberships),
 )
 
 

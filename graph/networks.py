@@ -1,9 +1,17 @@
-"""Networks (chapters, local business groups) and their membership."""
+"""Networks (chapters, local business groups) and their membership.
+
+A membership is ``(:Professional)-[:MEMBER_OF {since, status}]->(:Network)``. An organiser's
+addition is an invitation (``INVITED``) that the professional itself accepts; until then the
+organiser reads nothing of the professional beyond its public profile. An admin's addition, seeds
+and bulk loads are ``ACTIVE`` at once. Only active memberships count anywhere: member lists,
+reciprocity, gaps, partners and every access rule that rests on membership.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 from graph import rules, timeutil
 from graph.errors import NotFound
@@ -16,6 +24,18 @@ from graph.professionals import professional_map
 from graph.store import Store, Tx
 
 NETWORK_MAP = "n {.id, .name, .createdAt}"
+
+
+
+class MembershipStatus(StrEnum):
+    INVITED = "INVITED"
+    ACTIVE = "ACTIVE"
+
+
+ACTIVE = MembershipStatus.ACTIVE.value
+INVITED = MembershipStatus.INVITED.value
+# The only membership pattern a query may use to count members: active ones.
+MEMBER = "MEMBER_OF {status: 'ACTIVE'}"
 
 NETWORK_BY_ID = f"MATCH (n:Network {{id: $id}}) RETURN {NETWORK_MAP} AS row"
 
@@ -42,27 +62,49 @@ MATCH (n:Network) WHERE $ids IS NULL OR n.id IN $ids RETURN count(n) AS total
 # Networks of each professional, for Professional.networks (one round trip per batch).
 NETWORKS_OF_PROFESSIONALS = f"""
 UNWIND $ids AS id
-MATCH (:Professional {{id: id}})-[:MEMBER_OF]->(n:Network)
+MATCH (:Professional {{id: id}})-[:{MEMBER}]->(n:Network)
 RETURN id, {NETWORK_MAP} AS row
 ORDER BY row.id
 """
 
 MEMBERS_OF_NETWORKS = by_id(
-    "(:Network {id: k.owner})<-[:MEMBER_OF]-(x:Professional)", professional_map("x")
+    f"(:Network {{id: k.owner}})<-[:{MEMBER}]-(x:Professional)", professional_map("x")
+)
+INVITED_TO_NETWORKS = by_id(
+    "(:Network {id: k.owner})<-[:MEMBER_OF {status: 'INVITED'}]-(x:Professional)",
+    professional_map("x"),
 )
 
+# The membership's status, null when there is none (a store written before statuses existed
+# holds memberships without one until migrate_memberships has run; they count as active).
 MEMBERSHIP_PARTIES = """
 OPTIONAL MATCH (n:Network {id: $networkId})
 OPTIONAL MATCH (p:Professional {id: $professionalId})
 RETURN n IS NOT NULL AS network, p IS NOT NULL AS professional,
-       EXISTS { (p)-[:MEMBER_OF]->(n) } AS member
+       head([(p)-[m:MEMBER_OF]->(n) | coalesce(m.status, 'ACTIVE')]) AS status
 """
 
 ADD_MEMBER = """
 MATCH (n:Network {id: $networkId}), (p:Professional {id: $professionalId})
 MERGE (p)-[m:MEMBER_OF]->(n)
-ON CREATE SET m.since = $now
+ON CREATE SET m.since = $now, m.status = $status
 """
+
+# An invitation becomes a membership; `since` is when it became active.
+ACTIVATE_MEMBER = """
+MATCH (:Professional {id: $professionalId})-[m:MEMBER_OF]->(:Network {id: $networkId})
+SET m.status = 'ACTIVE', m.since = $now
+"""
+
+# One batch of memberships written before statuses existed.
+MIGRATE_MEMBERSHIPS = """
+MATCH (:Professional)-[m:MEMBER_OF]->(:Network)
+WHERE m.status IS NULL
+WITH m LIMIT $limit
+SET m.status = 'ACTIVE'
+RETURN count(m) AS changed
+"""
+MIGRATION_BATCH = 5000
 
 REMOVE_MEMBER = """
 MATCH (:Professional {id: $professionalId})-[m:MEMBER_OF]->(:Network {id: $networkId})
@@ -118,52 +160,121 @@ async def list_networks(
     return make_page(items, page, count, key=lambda n: (n.id,))
 
 
-async def _membership(tx: Tx, network_id: str, professional_id: str) -> bool:
-    """Whether the professional is a member; NOT_FOUND when either does not exist."""
+async def _membership(tx: Tx, network_id: str, professional_id: str) -> str | None:
+    """The membership's status (None when there is none); NOT_FOUND when either party does not
+    exist."""
     row = await tx.one(MEMBERSHIP_PARTIES, networkId=network_id, professionalId=professional_id)
     assert row is not None
     if not row["network"]:
         raise NotFound(f"no network {network_id}", ["input", "networkId"])
     if not row["professional"]:
         raise NotFound(f"no professional {professional_id}", ["input", "professionalId"])
-    return bool(row["member"])
+    return None if row["status"] is None else str(row["status"])
 
 
-async def add_member(store: Store, network_id: str, professional_id: str) -> Network:
-    """Make the professional a member (a no-op if it already is)."""
+async def _network(tx: Tx, network_id: str) -> Network:
+    row = await tx.one(NETWORK_BY_ID, id=network_id)
+    assert row is not None
+    return Network.from_row(row["row"])
+
+
+async def add_member(
+    store: Store, network_id: str, professional_id: str, invite: bool = False
+) -> Network:
+    """Make the professional a member, or with ``invite`` invite it (an organiser's addition).
+
+    Inviting a member or an invited professional changes nothing; adding an invited one at once
+    (an admin) makes it active.
+    """
     check_id(network_id, "Network", ["input", "networkId"])
     check_id(professional_id, "Professional", ["input", "professionalId"])
 
     async def work(tx: Tx) -> Network:
-        if not await _membership(tx, network_id, professional_id):
-            now = timeutil.to_store(timeutil.now())
-            await tx.run(ADD_MEMBER, networkId=network_id, professionalId=professional_id, now=now)
-        row = await tx.one(NETWORK_BY_ID, id=network_id)
-        assert row is not None
-        return Network.from_row(row["row"])
+        status = await _membership(tx, network_id, professional_id)
+        now = timeutil.to_store(timeutil.now())
+        if status is None:
+            await tx.run(ADD_MEMBER, networkId=network_id, professionalId=professional_id,
+                         now=now, status=INVITED if invite else ACTIVE)
+        elif status == INVITED and not invite:
+            await tx.run(ACTIVATE_MEMBER, networkId=network_id, professionalId=professional_id,
+                         now=now)
+        return await _network(tx, network_id)
 
     return await store.write(work)
 
 
-async def remove_member(store: Store, network_id: str, professional_id: str) -> Network:
-    """End a membership; NOT_FOUND when the professional is not a member."""
+# The words of every refusal a professional meets about its own membership: an unknown network,
+# one that never invited it and one it is not a member of are indistinguishable.
+NO_INVITATION = "no invitation to this network"
+NOT_A_MEMBER = "not a member of this network"
+
+
+async def accept_invitation(store: Store, network_id: str, professional_id: str) -> Network:
+    """The invited professional accepts; accepting again changes nothing."""
+    check_id(network_id, "Network", ["networkId"])
+
+    async def work(tx: Tx) -> Network:
+        row = await tx.one(MEMBERSHIP_PARTIES, networkId=network_id,
+                           professionalId=professional_id)
+        status = None if row is None else row["status"]
+        if status is None:
+            raise NotFound(NO_INVITATION, ["networkId"])
+        if status == INVITED:
+            await tx.run(ACTIVATE_MEMBER, networkId=network_id, professionalId=professional_id,
+                         now=timeutil.to_store(timeutil.now()))
+        return await _network(tx, network_id)
+
+    return await store.write(work)
+
+
+async def remove_member(
+    store: Store, network_id: str, professional_id: str, leaving: bool = False
+) -> Network:
+    """End a membership or withdraw an invitation; NOT_FOUND when there is neither. With
+    ``leaving`` the professional itself leaves (or declines), and an unknown network gives the
+    same error as one it is not a member of."""
     check_id(network_id, "Network", ["input", "networkId"])
     check_id(professional_id, "Professional", ["input", "professionalId"])
 
     async def work(tx: Tx) -> Network:
-        if not await _membership(tx, network_id, professional_id):
+        if leaving:
+            row = await tx.one(MEMBERSHIP_PARTIES, networkId=network_id,
+                               professionalId=professional_id)
+            status = None if row is None else row["status"]
+        else:
+            status = await _membership(tx, network_id, professional_id)
+        if status is None:
             raise NotFound(
-                f"{professional_id} is not a member of {network_id}", ["input", "professionalId"]
+                NOT_A_MEMBER if leaving else f"{professional_id} is not a member of {network_id}",
+                ["input", "networkId" if leaving else "professionalId"],
             )
         await tx.run(REMOVE_MEMBER, networkId=network_id, professionalId=professional_id)
-        row = await tx.one(NETWORK_BY_ID, id=network_id)
-        assert row is not None
-        return Network.from_row(row["row"])
+        return await _network(tx, network_id)
 
     return await store.write(work)
 
 
 async def members_of_networks(store: Store, keys: Sequence[ListKey]) -> list[Page[Professional]]:
+    """Active members of each network."""
     return await fetch_pages(
         store, MEMBERS_OF_NETWORKS, keys, Professional.from_row, lambda p: (p.id,)
     )
+
+
+async def invited_to_networks(store: Store, keys: Sequence[ListKey]) -> list[Page[Professional]]:
+    """Professionals invited to each network that have not accepted yet."""
+    return await fetch_pages(
+        store, INVITED_TO_NETWORKS, keys, Professional.from_row, lambda p: (p.id,)
+    )
+
+
+async def migrate_memberships(store: Store) -> int:
+    """Mark memberships written before statuses existed as ACTIVE (what they were), in batches;
+    running it again changes nothing. Returns how many it changed."""
+    changed = 0
+    while True:
+        rows = await store.run_write(MIGRATE_MEMBERSHIPS, limit=MIGRATION_BATCH)
+        done = int(rows[0]["changed"]) if rows else 0
+        changed += done
+        if done < MIGRATION_BATCH:
+            return changed

@@ -72,16 +72,16 @@ RETURN q.id AS id, count(DISTINCT c) AS shared
 
 NETWORK_MEMBERS = """
 MATCH (n:Network {id: $id})
-OPTIONAL MATCH (n)<-[:MEMBER_OF]-(m:Professional)
+OPTIONAL MATCH (n)<-[:MEMBER_OF {status: 'ACTIVE'}]-(m:Professional)
 RETURN n.id AS network, collect({id: m.id, trades: m.trades}) AS members
 """
 OUTSIDE_HIRES = """
-MATCH (n:Network {id: $id})<-[:MEMBER_OF]-(:Professional)<-[:DONE_BY]-(k:Job)
-      <-[:BOOKED]-(c:Customer)
+MATCH (n:Network {id: $id})<-[:MEMBER_OF {status: 'ACTIVE'}]-(:Professional)
+      <-[:DONE_BY]-(k:Job)<-[:BOOKED]-(c:Customer)
 WHERE k.confirmed = true
 WITH DISTINCT n, c
 MATCH (c)-[:BOOKED]->(j:Job)-[:DONE_BY]->(o:Professional)
-WHERE j.confirmed = true AND NOT EXISTS { (o)-[:MEMBER_OF]->(n) }
+WHERE j.confirmed = true AND NOT EXISTS { (o)-[:MEMBER_OF {status: 'ACTIVE'}]->(n) }
   AND ($since IS NULL OR j.completedAt >= $since) AND ($until IS NULL OR j.completedAt < $until)
 RETURN DISTINCT j.trade AS trade, c.id AS customer, o.id AS professional
 """
@@ -90,7 +90,7 @@ OFFERING = """
 UNWIND $trades AS t
 CALL (t) {
   MATCH (q:Professional)
-  WHERE t IN q.trades AND NOT EXISTS { (q)-[:MEMBER_OF]->(:Network {id: $id}) }
+  WHERE t IN q.trades AND NOT EXISTS { (q)-[:MEMBER_OF {status: 'ACTIVE'}]->(:Network {id: $id}) }
   WITH q ORDER BY coalesce(q.reputation, 0.0) DESC, q.id LIMIT $limit
   RETURN collect(q.id) AS ids
 }

@@ -36,7 +36,8 @@ CREATE (p:Professional {id: $id, name: $name, trades: $trades, area: $area, crea
 _FILTER = """
 WHERE ($trade IS NULL OR $trade IN p.trades)
   AND ($area IS NULL OR toLower(p.area) = $area)
-  AND ($networkId IS NULL OR EXISTS { (p)-[:MEMBER_OF]->(:Network {id: $networkId}) })
+  AND ($networkId IS NULL
+       OR EXISTS { (p)-[:MEMBER_OF {status: 'ACTIVE'}]->(:Network {id: $networkId}) })
 """
 
 PROFESSIONALS_PAGE = f"""

@@ -55,12 +55,12 @@ RETURN substring(r.createdAt, 0, 7) AS month, count(r) AS n
 
 NETWORK_MEMBERS = """
 MATCH (n:Network {id: $id})
-OPTIONAL MATCH (n)<-[:MEMBER_OF]-(p:Professional)
+OPTIONAL MATCH (n)<-[:MEMBER_OF {status: 'ACTIVE'}]-(p:Professional)
 RETURN n.id AS network, collect(p.id) AS members
 """
 MEMBER_REFERRALS = """
-MATCH (n:Network {id: $id})<-[:MEMBER_OF]-(a:Professional)-[:MADE]->(r:Referral)
-      -[:FOR]->(b:Professional)-[:MEMBER_OF]->(n)
+MATCH (n:Network {id: $id})<-[:MEMBER_OF {status: 'ACTIVE'}]-(a:Professional)-[:MADE]->(r:Referral)
+      -[:FOR]->(b:Professional)-[:MEMBER_OF {status: 'ACTIVE'}]->(n)
 WHERE ($since IS NULL OR r.createdAt >= $since) AND ($until IS NULL OR r.createdAt < $until)
 RETURN a.id AS a, b.id AS b, count(r) AS n
 """

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from graph import rules, timeutil
+from graph.access import Principal, can_read_referral
 from graph.errors import (
     Duplicate,
     InvalidTransition,
@@ -30,7 +31,7 @@ from graph.lists import (
 )
 from graph.models import OPEN_STATUSES, TRANSITIONS, Referral, ReferralStatus
 from graph.pagination import Page, PageRequest
-from graph.store import ConstraintError, Store, Tx
+from graph.store import ConstraintError, Row, Store, Tx
 
 # Pattern comprehensions start at the bound node: the embedded store scans the whole label
 # when a comprehension starts at an unbound one, Neo4j plans either direction well.
@@ -49,14 +50,15 @@ MATCH (x:Referral {{id: id}})
 RETURN {REFERRAL_MAP} AS row
 """
 
-# Existence of the three parties, and whether the referrer has a confirmed job with the
-# professional (completed before now, so before the referral; a later confirmation of an older
-# job sets verified then, see graph.jobs.VERIFY_REFERRALS).
+# Existence of the three parties (an erased customer counts as none), and whether the referrer
+# has a confirmed job with the professional (completed before now, so before the referral; a
+# later confirmation of an older job sets verified then, see graph.jobs.VERIFY_REFERRALS).
 _PARTIES = """
 OPTIONAL MATCH (a:{label} {{id: $referrerId}})
 OPTIONAL MATCH (p:Professional {{id: $professionalId}})
 OPTIONAL MATCH (c:Customer {{id: $refereeId}})
-RETURN a IS NOT NULL AS referrer, p IS NOT NULL AS professional, c IS NOT NULL AS referee,
+RETURN a IS NOT NULL AND a.erased IS NULL AS referrer, p IS NOT NULL AS professional,
+       c IS NOT NULL AND c.erased IS NULL AS referee,
        size([(a)-[:BOOKED]->(j:Job)-[:DONE_BY]->(p) WHERE j.confirmed = true | 1]) > 0
          AS verified
 """
@@ -151,7 +153,11 @@ def open_key(referrer_id: str, professional_id: str, referee_id: str) -> str:
     return f"{referrer_id}|{professional_id}|{referee_id}"
 
 
-async def create_referral(store: Store, data: NewReferral) -> Referral:
+async def create_referral(
+    store: Store, data: NewReferral, viewer: Principal | None = None
+) -> Referral:
+    """Create a referral. ``viewer`` is the caller, when it may not read every referral: a
+    re-used id of a referral it may not read is a CONFLICT that says only that the id is taken."""
     node_id = client_or_new_id(data.id, "Referral", ["input", "id"])
     label = _referrer_label(data.referrer_id)
     referrer_id = data.referrer_id
@@ -181,7 +187,8 @@ async def create_referral(store: Store, data: NewReferral) -> Referral:
             ("referrer", "referrerId"), ("professional", "professionalId"), ("referee", "refereeId")
         ):
             if not parties[role]:
-                raise NotFound(f"no {role} with id {ids[field]}", ["input", field])
+                # Fixed words: an unknown and an erased party give byte-identical errors.
+                raise NotFound(f"no {role} with this id", ["input", field])
         if await tx.one(OPEN_REFERRAL, openKey=key) is not None:
             raise duplicate()
         create_query = (
@@ -192,9 +199,13 @@ async def create_referral(store: Store, data: NewReferral) -> Referral:
             now=timeutil.to_store(timeutil.now()), openKey=key, **ids,
         )
 
+    def readable(row: Row) -> bool:
+        parties = (row["referrerId"], row["professionalId"], row["refereeId"])
+        return viewer is None or can_read_referral(viewer, parties)
+
     row = await create_once(
         store, label="Referral", node_id=node_id, read=REFERRAL_BY_ID, create=create,
-        same={**ids, "note": note}, on_constraint=duplicate,
+        same={**ids, "note": note}, on_constraint=duplicate, readable=readable,
     )
     return Referral.from_row(row)
 
@@ -254,8 +265,10 @@ async def update_status(
 
 async def _check_conversion_job(tx: Tx, referral: Referral, job_id: str) -> None:
     job = await tx.one(JOB_FOR_CONVERSION, jobId=job_id)
-    if job is None:
-        raise NotFound(f"no job {job_id}", ["input", "jobId"])
+    # A job of another professional is one the caller may not read: it gets the very error of
+    # an unknown job, so that conversions cannot probe for jobs.
+    if job is None or job["professionalId"] != referral.professional_id:
+        raise NotFound("no job with this id", ["input", "jobId"])
     parties = (job["customerId"], job["professionalId"])
     if parties != (referral.referee_id, referral.professional_id):
         raise ValidationError(

@@ -145,7 +145,8 @@ async def _require_party(store: Store, party_id: str, field: str) -> None:
                               [field])
     rows = await store.read(PARTY_EXISTS[label], id=party_id)
     if not rows or not rows[0]["live"]:
-        raise NotFound(f"no {label.lower()} {party_id}", [field])
+        # Fixed words: an unknown and an erased customer give byte-identical errors.
+        raise NotFound(f"no {label.lower()} with this id", [field])
 
 
 def _path(G: nx.DiGraph, trust_value: float, nodes: Sequence[Hashable]) -> Path:

@@ -32,6 +32,16 @@ async def customer(info: Info, id: str) -> types.Customer | None:
     return types.Customer.from_model(found)
 
 
+async def nameable(info: Info, customer_id: str) -> bool:
+    """Whether the viewer may name this customer in a query (a trust path's target): it exists,
+    is not erased and the viewer may read it. Callers refuse the other three cases alike."""
+    found = await info.context.loaders.customer_by_id.load(customer_id)
+    if found is None or found.erased:
+        return False
+    return access.can_read_customer(viewer(info), customer_id,
+                                    await permissions.hired(info, customer_id))
+
+
 async def related(info: Info, customer_id: str) -> types.Customer:
     """A customer reached through an object the viewer may read (a job or a referral); its
     private fields keep their own checks."""

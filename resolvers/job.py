@@ -74,7 +74,8 @@ async def record_job(info: Info, data: types.RecordJobInput) -> types.JobPayload
         ensure(access.can_record_job(principal, data.professional_id),
                ["input", "professionalId"])
         # An admin's record is confirmed; a professional's waits for its customer.
-        return await jobs.record_job(info.context.store, new, confirmed=principal.admin)
+        return await jobs.record_job(info.context.store, new, confirmed=principal.admin,
+                                     viewer=principal)
 
     return await mutate(run, _payload)
 

@@ -48,6 +48,7 @@ class Loaders:
         self.network_by_id = _loader(store, networks.networks_by_ids)
         self.networks_by_professional = _loader(store, networks.networks_of_professionals)
         self.members_by_network = _loader(store, networks.members_of_networks)
+        self.invited_by_network = _loader(store, networks.invited_to_networks)
         self.jobs_by_professional = _loader(store, jobs.jobs_of_professionals)
         self.jobs_by_customer = _loader(store, jobs.jobs_of_customers)
         self.referrals_received_by_professional = _loader(store, _referral_pages("received"))

@@ -73,18 +73,48 @@ async def create_network(info: Info, data: types.CreateNetworkInput) -> types.Ne
 
 
 async def add_member(info: Info, data: types.NetworkMemberInput) -> types.NetworkPayload:
+    """An admin adds at once; an organiser invites, and the professional accepts."""
     async def run() -> Network:
-        ensure(access.can_manage_network(viewer(info), data.network_id), ["input", "networkId"])
-        return await networks.add_member(info.context.store, data.network_id, data.professional_id)
+        principal = viewer(info)
+        ensure(access.can_manage_network(principal, data.network_id), ["input", "networkId"])
+        return await networks.add_member(info.context.store, data.network_id,
+                                         data.professional_id, invite=not principal.admin)
 
     return await mutate(run, _payload)
 
 
 async def remove_member(info: Info, data: types.NetworkMemberInput) -> types.NetworkPayload:
+    """Organisers and admins remove members and withdraw invitations; a professional leaves
+    (or declines an invitation) itself."""
     async def run() -> Network:
-        ensure(access.can_manage_network(viewer(info), data.network_id), ["input", "networkId"])
+        principal = viewer(info)
+        leaving = principal.is_(data.professional_id)
+        ensure(leaving or access.can_manage_network(principal, data.network_id),
+               ["input", "networkId"])
         return await networks.remove_member(
-            info.context.store, data.network_id, data.professional_id
+            info.context.store, data.network_id, data.professional_id, leaving=leaving
         )
 
     return await mutate(run, _payload)
+
+
+async def accept_invitation(info: Info, network_id: str) -> types.NetworkPayload:
+    """The invited professional itself, nobody else (an admin adds at once instead)."""
+    async def run() -> Network:
+        principal = viewer(info)
+        ensure(principal.role is Role.PROFESSIONAL and principal.sub is not None, ["networkId"])
+        assert principal.sub is not None
+        return await networks.accept_invitation(info.context.store, network_id, principal.sub)
+
+    return await mutate(run, _payload)
+
+
+async def invited(
+    info: Info, network_id: str, first: int | None, after: str | None
+) -> professional_types.ProfessionalConnection:
+    require(access.can_manage_network(viewer(info), network_id))
+    key = ListKey(network_id, page_request(info, first, after, ID_KEY), total=wants_total(info))
+    page = await info.context.loaders.invited_by_network.load(key)
+    return professional_types.ProfessionalConnection.of(
+        page, professional_types.Professional.from_model
+    )

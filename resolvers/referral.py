@@ -121,7 +121,7 @@ async def create_referral(info: Info, data: types.CreateReferralInput) -> types.
 
     async def run() -> models.Referral:
         ensure(access.can_refer_as(viewer(info), data.referrer_id), ["input", "referrerId"])
-        return await referrals.create_referral(info.context.store, new)
+        return await referrals.create_referral(info.context.store, new, viewer(info))
 
     return await mutate(run, _payload)
 

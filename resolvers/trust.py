@@ -5,6 +5,7 @@ from __future__ import annotations
 from graph import access, trust
 from graph.ids import kind_of
 from graph.models import Referral
+from resolvers import customer as customer_resolvers
 from resolvers import job as job_resolvers
 from resolvers.common import guarded
 from resolvers.context import Info
@@ -35,7 +36,11 @@ def _arg(value: int | None, default: int) -> int:
 async def trust_paths(
     info: Info, source: str, target: str, limit: int | None, max_hops: int | None
 ) -> list[types.TrustPath]:
-    require(access.can_trace_from(viewer(info), source))
+    principal = viewer(info)
+    require(access.can_trace_from(principal, source))
+    if not principal.admin and kind_of(target) == "Customer":
+        # An unknown, an erased and an unreadable customer are refused alike.
+        require(await customer_resolvers.nameable(info, target))
     found = await guarded(trust.trust_paths(
         info.context.store, source, target, _arg(limit, 3), _arg(max_hops, 5)))
     return [types.TrustPath.of(p) for p in found]

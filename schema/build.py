@@ -22,7 +22,7 @@ from schema.customer import Customer, CustomerMutation, CustomerQuery
 from schema.errors import ErrorMasking
 from schema.guards import ArgumentLimits, AuthGate, argument_limits
 from schema.job import Job, JobMutation
-from schema.network import Network, NetworkMutation, NetworkQuery
+from schema.network import MembershipStatus, Network, NetworkMutation, NetworkQuery
 from schema.node import NodeQuery
 from schema.partners import PartnersMutation
 from schema.professional import Professional, ProfessionalMutation, ProfessionalQuery
@@ -67,7 +67,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        types=[Professional, Customer, Job, Referral, Network, DeletePayload],
+        types=[Professional, Customer, Job, Referral, Network, DeletePayload, MembershipStatus],
         extensions=extensions,
     )
 

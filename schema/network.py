@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from graph import models
+from graph.networks import MembershipStatus as _MembershipStatus
 from resolvers import network as resolve
 from resolvers.context import Info
 from schema.common import Connection, Node, UserError
@@ -16,6 +17,9 @@ if TYPE_CHECKING:
     from schema.partners import NetworkGaps
     from schema.professional import ProfessionalConnection
     from schema.reciprocity import NetworkReciprocity, PairImbalance
+
+
+MembershipStatus = strawberry.enum(_MembershipStatus, name="MembershipStatus")
 
 
 @strawberry.type
@@ -33,6 +37,14 @@ class Network(Node):
         self, info: Info, first: int | None = 50, after: str | None = None
     ) -> Annotated[ProfessionalConnection, strawberry.lazy("schema.professional")]:
         return await resolve.members(info, self.id, first, after)
+
+    @strawberry.field(description="Professionals an organiser invited who have not accepted "
+                      "yet (organisers of the network, admins). Until a professional accepts, "
+                      "the network's organisers read nothing of it beyond its public profile.")
+    async def invited(
+        self, info: Info, first: int | None = 50, after: str | None = None
+    ) -> Annotated[ProfessionalConnection, strawberry.lazy("schema.professional")]:
+        return await resolve.invited(info, self.id, first, after)
 
     @strawberry.field
     async def reciprocity(
@@ -105,6 +117,14 @@ class NetworkMutation:
     @strawberry.mutation
     async def add_network_member(self, info: Info, input: NetworkMemberInput) -> NetworkPayload:
         return await resolve.add_member(info, input)
+
+    @strawberry.mutation(description="The invited professional itself accepts an organiser's "
+                         "invitation (addNetworkMember by an organiser invites; by an admin it "
+                         "adds at once). A member may also leave with removeNetworkMember.")
+    async def accept_network_invitation(
+        self, info: Info, network_id: strawberry.ID
+    ) -> NetworkPayload:
+        return await resolve.accept_invitation(info, network_id)
 
     @strawberry.mutation
     async def remove_network_member(

@@ -276,7 +276,7 @@ MATCH (p:Professional)-[:MADE]->(:Referral)-[:FOR]->(:Professional)
 RETURN DISTINCT p.id AS id LIMIT 500
 """
 NETWORK_SIZES = """
-MATCH (n:Network)<-[:MEMBER_OF]-(p:Professional)
+MATCH (n:Network)<-[:MEMBER_OF {status: 'ACTIVE'}]-(p:Professional)
 RETURN n.id AS id, count(p) AS members
 """
 

@@ -196,7 +196,8 @@ async def test_an_organiser_reads_and_manages_its_networks(as_, make, world):
     assert data["network"]["members"]["nodes"] == [{"id": world["plumber"]}]
     added = await organiser.data(mutation_text("add_member"), {"input": {
         "networkId": world["net"], "professionalId": world["roofer"]}})
-    assert added["addNetworkMember"]["network"]["members"]["totalCount"] == 2
+    # An organiser's addition is an invitation: not a member until the professional accepts.
+    assert added["addNetworkMember"]["network"]["members"]["totalCount"] == 1
     removed = await organiser.data(mutation_text("remove_member"), {"input": {
         "networkId": world["net"], "professionalId": world["roofer"]}})
     assert removed["removeNetworkMember"]["errors"] == []

@@ -173,7 +173,9 @@ async def test_conversion_needs_a_job_of_the_referee_with_the_professional(make,
     wrong_customer_job = await make.job(referrer, pro)
     cases = [
         ({}, "VALIDATION"),
-        ({"jobId": wrong_pro_job}, "VALIDATION"),
+        # Another professional's job is one the referral's professional may not read: it
+        # reads exactly like an unknown job.
+        ({"jobId": wrong_pro_job}, "NOT_FOUND"),
         ({"jobId": wrong_customer_job}, "VALIDATION"),
         ({"jobId": "job_doesnotexist"}, "NOT_FOUND"),
         ({"jobId": referee}, "VALIDATION"),

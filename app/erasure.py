@@ -1,0 +1,58 @@
+"""Refuse the tokens of erased customers.
+
+A customer's token stays cryptographically valid after ``deleteCustomer`` until it expires, so
+the signature alone cannot refuse it. The store is the source of truth (an erasure made through
+another service process counts at once): every request of a customer principal asks it, one
+point lookup by the unique id. Erasure is final, so erased ids are also remembered in the
+process and asked no more.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.auth import _reply
+from graph import customers
+from graph.access import Principal, Role
+from graph.errors import StoreUnavailable
+from graph.store import Store
+
+MAX_REMEMBERED = 100_000
+ERASED_MESSAGE = "invalid token: its customer was erased"
+
+
+class ErasedCustomers:
+    """ASGI middleware behind the token check: a request whose principal is an erased customer
+    gets 401 before any resolver runs."""
+
+    def __init__(self, app: ASGIApp, store: Callable[[], Store]) -> None:
+        self.app = app
+        self.store = store  # a getter: the lifespan opens the store after the app is built
+        self._erased: OrderedDict[str, None] = OrderedDict()
+
+    async def erased(self, customer_id: str) -> bool:
+        if customer_id in self._erased:
+            return True
+        if not await customers.is_erased(self.store(), customer_id):
+            return False
+        self._erased[customer_id] = None
+        if len(self._erased) > MAX_REMEMBERED:
+            self._erased.popitem(last=False)  # forgotten ids are simply asked again
+        return True
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        principal: Principal | None = scope.get("state", {}).get("principal")
+        if (scope["type"] == "http" and principal is not None
+                and principal.role is Role.CUSTOMER and principal.sub is not None):
+            try:
+                refused = await self.erased(principal.sub)
+            except StoreUnavailable:
+                refused = False  # the request fails as unavailable on its own first read
+            if refused:
+                await _reply(send, 401, ERASED_MESSAGE, "UNAUTHENTICATED",
+                             [(b"www-authenticate", b'Bearer error="invalid_token"')])
+                return
+        await self.app(scope, receive, send)
