@@ -34,6 +34,7 @@ async def create_once(
     same: Mapping[str, Any],
     on_constraint: Callable[[], DomainError] | None = None,
     readable: Callable[[Row], bool] = _readable_by_all,
+    field_names: Mapping[str, str] | None = None,
 ) -> Row:
     """Create the object with ``create`` unless ``read`` finds ``node_id``.
 
@@ -42,6 +43,7 @@ async def create_once(
     ``on_constraint`` names the error to raise when a unique constraint other than the id
     refuses the create. ``readable`` says whether the caller may read an existing object; when
     it may not, the id is taken whatever the data (even the same data returns nothing of it).
+    ``field_names`` names a stored property by its input field in the CONFLICT message.
     """
 
     async def work(tx: Tx) -> tuple[Row, bool]:
@@ -65,7 +67,8 @@ async def create_once(
     if not fresh:
         if not readable(row):
             raise Conflict(ID_TAKEN, ["input", "id"])
-        differing = sorted(k for k, v in same.items() if row.get(k) != v)
+        names = field_names or {}
+        differing = sorted(names.get(k, k) for k, v in same.items() if row.get(k) != v)
         if differing:
             raise Conflict(
                 f"{node_id} already names a {label} with different {', '.join(differing)}",

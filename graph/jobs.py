@@ -157,7 +157,7 @@ async def record_job(
 
     row = await create_once(
         store, label="Job", node_id=node_id, read=JOB_BY_ID, create=create, same=same,
-        readable=readable,
+        readable=readable, field_names={"recordedRating": "rating"},
     )
     return Job.from_row(row)
 
