@@ -74,15 +74,15 @@ async def create_customer(store: Store, data: NewCustomer) -> Customer:
         now = timeutil.to_store(timeutil.now())
         await tx.run(CREATE_CUSTOMER, id=node_id, name=name, area=area, now=now)
 
-    row = await create_once(
+    return await create_once(
         store,
         label="Customer",
         node_id=node_id,
         read=CUSTOMER_BY_ID,
         create=create,
         same={"name": name, "area": area},
+        convert=Customer.from_row,
     )
-    return Customer.from_row(row)
 
 
 async def customers_by_ids(store: Store, ids: Sequence[str]) -> list[Customer | None]:

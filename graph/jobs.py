@@ -101,10 +101,10 @@ async def record_job(store: Store, data: NewJob) -> Job:
     }
     if asked_trade is not None:
         same["trade"] = asked_trade
-    row = await create_once(
-        store, label="Job", node_id=node_id, read=JOB_BY_ID, create=create, same=same
+    return await create_once(
+        store, label="Job", node_id=node_id, read=JOB_BY_ID, create=create, same=same,
+        convert=Job.from_row,
     )
-    return Job.from_row(row)
 
 
 async def jobs_by_ids(store: Store, ids: Sequence[str]) -> list[Job | None]:

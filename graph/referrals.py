@@ -188,11 +188,10 @@ async def create_referral(store: Store, data: NewReferral) -> Referral:
             now=timeutil.to_store(timeutil.now()), openKey=key, **ids,
         )
 
-    row = await create_once(
+    return await create_once(
         store, label="Referral", node_id=node_id, read=REFERRAL_BY_ID, create=create,
-        same={**ids, "note": note}, on_constraint=duplicate,
+        same={**ids, "note": note}, convert=Referral.from_row, on_constraint=duplicate,
     )
-    return Referral.from_row(row)
 
 
 async def update_status(

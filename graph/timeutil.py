@@ -23,7 +23,8 @@ def to_store(value: datetime) -> str:
     """``value`` (timezone-aware) as fixed-width UTC text."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("naive datetime")
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    # isoformat pads the year to four digits; strftime("%Y") does not on every platform.
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def from_store(value: str) -> datetime:

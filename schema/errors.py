@@ -1,11 +1,18 @@
-"""Which errors reach clients as they are, and which are masked."""
+"""Which errors reach clients as they are, which are masked, and how each is logged.
+
+A client's mistake (a syntax or validation error, a refused argument, a coded error we raise) is
+logged at info without a traceback; an unavailable store at warning; only a real fault (an
+exception nobody raised on purpose) at error, with its traceback.
+"""
 
 from __future__ import annotations
 
 import logging
 
+import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
+from strawberry.types import ExecutionContext
 
 from graph.errors import StoreUnavailable
 
@@ -16,16 +23,44 @@ UNAVAILABLE = "UNAVAILABLE"
 
 def _expected(error: GraphQLError) -> bool:
     """Errors we raise on purpose carry a code; GraphQL's own (syntax, validation) carry no
-    original exception. Everything else is a fault: logged, and masked for the client."""
+    original exception. Everything else is masked for the client."""
     original = error.original_error
     if original is None:
         return True
     if isinstance(original, GraphQLError):
         return "code" in (original.extensions or {})
-    if isinstance(original, StoreUnavailable):
-        return False
-    log.error("unexpected error", exc_info=original)
     return False
+
+
+def fault(error: GraphQLError) -> BaseException | None:
+    """The exception behind ``error`` when it is a real fault of the service, else None."""
+    original = error.original_error
+    if original is None or isinstance(original, GraphQLError | StoreUnavailable):
+        return None
+    return original
+
+
+def log_error(error: GraphQLError) -> None:
+    path = None if error.path is None else ".".join(str(p) for p in error.path)
+    exception = fault(error)
+    if exception is not None:
+        log.error("unexpected error", exc_info=exception, extra={"path": path})
+    elif isinstance(error.original_error, StoreUnavailable):
+        log.warning("store unavailable", extra={"path": path, "detail": str(error.original_error)})
+    else:
+        code = (error.extensions or {}).get("code")
+        log.info("client error", extra={"path": path, "code": code, "detail": error.message})
+
+
+class Schema(strawberry.Schema):
+    """The schema, logging each error by its kind instead of every one as an error with a
+    traceback (strawberry's default)."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        for error in errors:
+            log_error(error)
 
 
 class ErrorMasking(MaskErrors):
