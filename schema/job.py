@@ -25,7 +25,7 @@ class Job(Node):
     trade: str
     completed_at: datetime
     rating: int | None = strawberry.field(description="1..5, or null when the customer gave none.")
-    value: float | None = strawberry.field(description="Amount paid, >= 0.")
+    value: float | None = strawberry.field(description="Amount paid, 0 to 1e9.")
     customer_id: strawberry.Private[str]
     professional_id: strawberry.Private[str]
     referral_id: strawberry.Private[str | None]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 import pytest
 import strawberry
 
 from app.main import create_app
 from app.settings import Settings
+from graph import models
 from schema.errors import ErrorMasking
 from tests.conftest import GraphQLClient
 
@@ -178,3 +181,40 @@ async def test_bad_arguments_in_a_mutations_selection_fail_before_the_write(gql,
     assert body["data"] is None
     assert body["errors"][0]["extensions"]["code"] == "VALIDATION"
     assert not await exists(nid)
+
+
+CLIENT_MISTAKES = [
+    ("{ nope }", {}),  # validation
+    ("{ networks(first: 101) { totalCount } }", {}),  # argument limit
+    ("query($n: Int) { networks(first: $n) { totalCount } }", {"n": 1.5}),  # variable type
+    ("query($d: DateTime) { professional(id: \"pro_x\") { reciprocity(since: $d) { given } } }",
+     {"d": "yesterday"}),  # bad date
+    ("{ networks(first: 1 }", {}),  # syntax
+]
+
+
+async def test_client_mistakes_are_logged_at_info_without_a_traceback(gql, caplog):
+    caplog.set_level(logging.DEBUG)
+    for query, variables in CLIENT_MISTAKES:
+        assert "errors" in await gql.post(query, variables)
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert [r for r in caplog.records if r.exc_info] == []
+    assert any(r.name == "referral_graph.errors" and r.levelno == logging.INFO
+               for r in caplog.records)
+
+
+async def test_a_fault_is_logged_once_at_error_with_its_traceback(gql, make, caplog,
+                                                                  monkeypatch):
+    cus = await make.customer()
+
+    def broken(cls: type, row: dict) -> None:
+        raise RuntimeError("cannot read the customer")
+
+    monkeypatch.setattr(models.Customer, "from_row", classmethod(broken))
+    caplog.set_level(logging.DEBUG)
+    body = await gql.post("query($id: ID!) { customer(id: $id) { name } }", {"id": cus})
+    assert body["errors"][0]["extensions"]["code"] == "INTERNAL"
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert [(r.name, r.getMessage()) for r in errors] == [
+        ("referral_graph.errors", "unexpected error")]
+    assert "cannot read the customer" in logging.Formatter().formatException(errors[0].exc_info)
