@@ -19,6 +19,7 @@ from graph.errors import StoreUnavailable
 log = logging.getLogger("referral_graph.errors")
 
 UNAVAILABLE = "UNAVAILABLE"
+DETAIL_MAX = 300
 
 
 def _expected(error: GraphQLError) -> bool:
@@ -41,15 +42,18 @@ def fault(error: GraphQLError) -> BaseException | None:
 
 
 def log_error(error: GraphQLError) -> None:
-    path = None if error.path is None else ".".join(str(p) for p in error.path)
+    field = None if error.path is None else ".".join(str(p) for p in error.path)
     exception = fault(error)
     if exception is not None:
-        log.error("unexpected error", exc_info=exception, extra={"path": path})
+        log.error("unexpected error", exc_info=exception, extra={"field": field})
     elif isinstance(error.original_error, StoreUnavailable):
-        log.warning("store unavailable", extra={"path": path, "detail": str(error.original_error)})
+        log.warning("store unavailable",
+                    extra={"field": field, "detail": str(error.original_error)[:DETAIL_MAX]})
     else:
         code = (error.extensions or {}).get("code")
-        log.info("client error", extra={"path": path, "code": code, "detail": error.message})
+        # The message may quote the client's input: a bounded excerpt keeps log lines small.
+        log.info("client error",
+                 extra={"field": field, "code": code, "detail": error.message[:DETAIL_MAX]})
 
 
 class Schema(strawberry.Schema):

@@ -165,3 +165,34 @@ async def test_a_value_at_the_ceiling_is_kept(make, parties):
     payload = await make.ok("job", customerId=cus, professionalId=pro,
                             completedAt="2026-03-01T09:30:00+00:00", value=1e9)
     assert payload["job"]["value"] == 1e9
+
+
+RECORD_JOB = ("mutation($input: RecordJobInput!) { recordJob(input: $input) { job { id } "
+              "errors { code field } } }")
+
+
+@pytest.mark.parametrize("raw", ["NaN", "Infinity", "-Infinity", "1e400"])
+async def test_non_finite_values_write_nothing(gql, parties, uid, exists, raw):
+    # JSON as Python reads it lets NaN and Infinity through, and 1e400 overflows to infinity.
+    cus, pro = parties
+    jid = uid("job")
+    variables = (f'{{"input": {{"id": "{jid}", "customerId": "{cus}", "professionalId": "{pro}", '
+                 f'"completedAt": "2026-01-01T00:00:00+00:00", "value": {raw}}}}}')
+    response = await gql.http.post(
+        "/graphql", content=f'{{"query": "{RECORD_JOB}", "variables": {variables}}}',
+        headers={"authorization": f"Bearer {gql.token}", "content-type": "application/json"},
+    )
+    assert response.json()["data"] is None
+    assert not await exists(jid)
+
+
+async def test_an_infinite_literal_value_is_a_validation_error(gql, parties, uid, exists):
+    cus, pro = parties
+    jid = uid("job")
+    body = await gql.data(
+        f'mutation {{ recordJob(input: {{id: "{jid}", customerId: "{cus}", '
+        f'professionalId: "{pro}", completedAt: "2026-01-01T00:00:00+00:00", value: 1e400}}) '
+        "{ job { id } errors { code field } } }")
+    assert body["recordJob"] == {"job": None,
+                                 "errors": [{"code": "VALIDATION", "field": ["input", "value"]}]}
+    assert not await exists(jid)
