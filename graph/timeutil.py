@@ -28,7 +28,19 @@ def to_store(value: datetime) -> str:
 
 
 def from_store(value: str) -> datetime:
-    return datetime.fromisoformat(value)
+    """Store text as a datetime; an unpadded year (``'999-06-01...'``, written by earlier
+    versions for years before 1000) still reads, so such a row does not break every read.
+
+    >>> from_store('999-06-01T00:00:00.000000+00:00').year
+    999
+    """
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        year, sep, rest = value.partition("-")
+        if not (sep and year.isdigit() and len(year) < 4):
+            raise
+        return datetime.fromisoformat(f"{int(year):04d}-{rest}")
 
 
 def is_aware(value: datetime) -> bool:

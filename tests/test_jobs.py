@@ -196,3 +196,20 @@ async def test_an_infinite_literal_value_is_a_validation_error(gql, parties, uid
     assert body["recordJob"] == {"job": None,
                                  "errors": [{"code": "VALIDATION", "field": ["input", "value"]}]}
     assert not await exists(jid)
+
+
+OLD_JOB = """
+MATCH (c:Customer {id: $c}), (p:Professional {id: $p})
+CREATE (c)-[:BOOKED]->(:Job {id: $id, trade: 'plumbing', completedAt: $at,
+                              createdAt: $at})-[:DONE_BY]->(p)
+"""
+
+
+async def test_a_job_stored_with_an_unpadded_year_still_reads(gql, store, make, uid):
+    # Given a job as earlier versions wrote a year before 1000.
+    cus, pro = await make.customer(), await make.professional()
+    jid = uid("job")
+    await store.run_write(OLD_JOB, c=cus, p=pro, id=jid, at="999-06-01T00:00:00.000000+00:00")
+    # Then the customer's jobs still read.
+    jobs = await gql.data(CUSTOMER_JOBS, {"c": cus})
+    assert [n["id"] for n in jobs["customer"]["jobs"]["nodes"]] == [jid]
