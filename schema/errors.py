@@ -56,7 +56,7 @@ def log_error(error: GraphQLError) -> None:
                  extra={"field": field, "code": code, "detail": error.message[:DETAIL_MAX]})
 
 
-class Schema(strawberry.Schema):
+class LoggingSchema(strawberry.Schema):
     """The schema, logging each error by its kind instead of every one as an error with a
     traceback (strawberry's default)."""
 
