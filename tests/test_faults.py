@@ -117,3 +117,18 @@ async def test_a_create_whose_read_back_fails_writes_nothing(make, uid, exists, 
     assert body["errors"][0]["extensions"]["code"] == "INTERNAL"
     monkeypatch.undo()
     assert not await exists(oid)
+
+
+async def test_a_failing_after_write_listener_does_not_fail_a_committed_write(make, store,
+                                                                              uid, exists):
+    def broken() -> None:
+        raise RuntimeError("listener failed")
+
+    store.after_write.append(broken)
+    try:
+        cid = uid("cus")
+        payload = await make.call("customer", id=cid, name="Committed")
+    finally:
+        store.after_write.remove(broken)
+    assert payload["errors"] == [] and payload["customer"]["id"] == cid
+    assert await exists(cid)
