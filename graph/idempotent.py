@@ -3,8 +3,9 @@
 Same id and same data returns the existing object; same id and different data is ``CONFLICT``.
 Concurrent creates with one id race on the unique constraint: Neo4j serialises them, while the
 embedded store may raise ``ConstraintError`` to the loser, or (inside the loser's transaction)
-hide the node it has just created from a lookup by id when the winner committed first. Either
-way the loser's transaction is rolled back and it re-reads the winner.
+hide the node it has just created from a lookup by id when the winner committed first, and a
+loser may see the winner's effects (its open referral key) before its id. In every case the
+loser's transaction is rolled back and it re-reads the winner.
 """
 
 from __future__ import annotations
@@ -60,11 +61,16 @@ async def create_once(
         try:
             row, result, fresh = await store.write(work)
             break
-        except (ConstraintError, _LostRace) as exc:
+        except (ConstraintError, _LostRace, DomainError) as exc:
+            # The id was free when the transaction began; if it names an object now, a
+            # concurrent create of it won, whatever this one ran into (the winner's open
+            # referral, say), and this create is a repeat of that one.
             rows = await store.read(read, id=node_id)
             if rows:
                 row, result, fresh = rows[0]["row"], convert(rows[0]["row"]), False
                 break
+            if isinstance(exc, DomainError):
+                raise
             if isinstance(exc, ConstraintError) and on_constraint is not None:
                 raise on_constraint() from None
             if attempt == RACE_ATTEMPTS - 1:

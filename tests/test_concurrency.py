@@ -6,7 +6,12 @@ import asyncio
 
 import pytest
 
+from graph.customers import CREATE_CUSTOMER, CUSTOMER_BY_ID
+from graph.errors import Duplicate
+from graph.idempotent import create_once
 from graph.ids import kind_of
+from graph.models import Customer
+from graph.store import Tx
 from tests.conftest import COUNT_BY_ID, MUTATIONS, mutation_text
 
 COUNT_REFERRALS_FOR = """
@@ -75,3 +80,21 @@ async def test_one_job_converts_one_referral_even_under_races(make):
     job = await make.job(referee, pro)
     payloads = await asyncio.gather(*[make.status(r, "CONVERTED", jobId=job) for r in referrals])
     assert sum(1 for p in payloads if not p["errors"]) == 1
+
+
+async def test_a_create_that_meets_the_winner_of_its_own_id_returns_the_winner(store, uid):
+    # Given a create that, inside its transaction, meets the effects of a concurrent create of
+    # the same id (which commits first) and breaks a rule because of it.
+    cid = uid("cus")
+
+    async def create(tx: Tx) -> None:
+        await store.run_write(CREATE_CUSTOMER, id=cid, name="Winner", area=None,
+                              now="2026-01-01T00:00:00.000000+00:00")
+        raise Duplicate("the winner's effects are visible")
+
+    # Then the create answers with the winner, as a repeat of it would.
+    created = await create_once(store, label="Customer", node_id=cid, read=CUSTOMER_BY_ID,
+                                create=create, same={"name": "Winner", "area": None},
+                                convert=Customer.from_row)
+    assert (created.id, created.name) == (cid, "Winner")
+    assert (await store.read(COUNT_BY_ID["Customer"], id=cid))[0]["n"] == 1
