@@ -76,7 +76,7 @@ async def create_customer(store: Store, data: NewCustomer) -> Customer:
         now = timeutil.to_store(timeutil.now())
         await tx.run(CREATE_CUSTOMER, id=node_id, name=name, area=area, now=now)
 
-    row = await create_once(
+    return await create_once(
         store,
         label="Customer",
         node_id=node_id,
@@ -86,8 +86,8 @@ async def create_customer(store: Store, data: NewCustomer) -> Customer:
         # An erased customer's id stays taken for good: re-creating it would bring back a
         # party whose data was erased, and its answer would tell the id was erased.
         readable=lambda row: not row.get("erased"),
+        convert=Customer.from_row,
     )
-    return Customer.from_row(row)
 
 
 async def customers_by_ids(store: Store, ids: Sequence[str]) -> list[Customer | None]:

@@ -155,11 +155,10 @@ async def record_job(
     def readable(row: Row) -> bool:
         return viewer is None or can_read_job(viewer, row["customerId"], row["professionalId"])
 
-    row = await create_once(
+    return await create_once(
         store, label="Job", node_id=node_id, read=JOB_BY_ID, create=create, same=same,
-        readable=readable, field_names={"recordedRating": "rating"},
+        convert=Job.from_row, readable=readable, field_names={"recordedRating": "rating"},
     )
-    return Job.from_row(row)
 
 
 async def confirm_job(store: Store, job_id: str, rating: int | None) -> Job:

@@ -125,11 +125,10 @@ async def create_network(store: Store, data: NewNetwork) -> Network:
     async def create(tx: Tx) -> None:
         await tx.run(CREATE_NETWORK, id=node_id, name=name, now=timeutil.to_store(timeutil.now()))
 
-    row = await create_once(
+    return await create_once(
         store, label="Network", node_id=node_id, read=NETWORK_BY_ID, create=create,
-        same={"name": name},
+        same={"name": name}, convert=Network.from_row,
     )
-    return Network.from_row(row)
 
 
 async def networks_by_ids(store: Store, ids: Sequence[str]) -> list[Network | None]:

@@ -74,15 +74,15 @@ async def create_professional(store: Store, data: NewProfessional) -> Profession
         now = timeutil.to_store(timeutil.now())
         await tx.run(CREATE_PROFESSIONAL, id=node_id, name=name, trades=trades, area=area, now=now)
 
-    row = await create_once(
+    return await create_once(
         store,
         label="Professional",
         node_id=node_id,
         read=PROFESSIONAL_BY_ID,
         create=create,
         same={"name": name, "trades": trades, "area": area},
+        convert=Professional.from_row,
     )
-    return Professional.from_row(row)
 
 
 async def professionals_by_ids(store: Store, ids: Sequence[str]) -> list[Professional | None]:

@@ -203,11 +203,11 @@ async def create_referral(
         parties = (row["referrerId"], row["professionalId"], row["refereeId"])
         return viewer is None or can_read_referral(viewer, parties)
 
-    row = await create_once(
+    return await create_once(
         store, label="Referral", node_id=node_id, read=REFERRAL_BY_ID, create=create,
-        same={**ids, "note": note}, on_constraint=duplicate, readable=readable,
+        same={**ids, "note": note}, convert=Referral.from_row, on_constraint=duplicate,
+        readable=readable,
     )
-    return Referral.from_row(row)
 
 
 async def update_status(

@@ -24,6 +24,12 @@ NOTE_MAX = 2000
 TRADES_MIN, TRADES_MAX = 1, 10
 TRADE_MIN_LEN, TRADE_MAX_LEN = 2, 50
 RATING_MIN, RATING_MAX = 1, 5
+# The largest amount one job may carry. Sums over many jobs (reciprocity, reputation) must stay
+# finite and exact enough to compare: a billion per job leaves room for billions of jobs.
+VALUE_MAX = 1e9
+# Dates before or after these years are typing mistakes, not history; outside them the store's
+# fixed-width text and UTC conversions would no longer hold.
+YEAR_MIN, YEAR_MAX = 1900, 2200
 # A completed job cannot lie in the future; allow for clocks a little ahead of ours.
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -93,14 +99,30 @@ def check_rating(value: int | None, field: Sequence[str]) -> int | None:
 
 
 def check_value(value: float | None, field: Sequence[str]) -> float | None:
-    if value is not None and (not math.isfinite(value) or value < 0):
-        raise ValidationError("a value is a finite amount >= 0", field)
+    """An amount from 0 to ``VALUE_MAX``, or None.
+
+    >>> check_value(1.7e308, ["input", "value"])
+    Traceback (most recent call last):
+    ...
+    graph.errors.ValidationError: a value is a finite amount from 0 to 1000000000
+    """
+    if value is not None and not (math.isfinite(value) and 0 <= value <= VALUE_MAX):
+        raise ValidationError(f"a value is a finite amount from 0 to {VALUE_MAX:.0f}", field)
     return None if value is None else float(value)
 
 
 def check_aware(value: datetime, field: Sequence[str]) -> datetime:
+    """A date-time with a UTC offset, in the years ``YEAR_MIN`` to ``YEAR_MAX``.
+
+    Every date-time that comes in (inputs, window arguments) passes here. The year is checked
+    as given, before any conversion to UTC, which would overflow at the ends of the calendar.
+    """
     if not timeutil.is_aware(value):
         raise ValidationError("a date-time needs a UTC offset, e.g. +00:00", field)
+    if not YEAR_MIN <= value.year <= YEAR_MAX:
+        raise ValidationError(
+            f"a date-time must lie in the years {YEAR_MIN} to {YEAR_MAX}", field
+        )
     return value
 
 

@@ -122,7 +122,12 @@ class Store:
                     raise
                 await asyncio.sleep(random.uniform(0.05, 0.2) * (attempt + 1))
         for listener in self.after_write:
-            listener()
+            # The transaction has committed: a failing listener must not make the caller
+            # report a write that happened as failed.
+            try:
+                listener()
+            except Exception:
+                log.exception("after-write listener failed")
         return result
 
     async def run_write(self, query: str, **params: Any) -> list[Row]:

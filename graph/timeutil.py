@@ -23,11 +23,24 @@ def to_store(value: datetime) -> str:
     """``value`` (timezone-aware) as fixed-width UTC text."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("naive datetime")
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    # isoformat pads the year to four digits; strftime("%Y") does not on every platform.
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def from_store(value: str) -> datetime:
-    return datetime.fromisoformat(value)
+    """Store text as a datetime; an unpadded year (``'999-06-01...'``, written by earlier
+    versions for years before 1000) still reads, so such a row does not break every read.
+
+    >>> from_store('999-06-01T00:00:00.000000+00:00').year
+    999
+    """
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        year, sep, rest = value.partition("-")
+        if not (sep and year.isdigit() and len(year) < 4):
+            raise
+        return datetime.fromisoformat(f"{int(year):04d}-{rest}")
 
 
 def is_aware(value: datetime) -> bool:

@@ -23,8 +23,21 @@ ID_KEY = 1
 TIME_KEY = 2
 
 
+def declared_default(info: Info, name: str, value: int | None) -> int:
+    """``value``, or when it is null the default the schema declares for the argument ``name``
+    (its Python name) of the field being resolved: ``first: null`` means no ``first``."""
+    if value is not None:
+        return value
+    argument = info.get_argument_definition(name)
+    default = None if argument is None else argument.default
+    if not isinstance(default, int):
+        raise TypeError(f"{info.field_name}.{name} declares no integer default")
+    return default
+
+
 def page_request(info: Info, first: int | None, after: str | None, key_len: int) -> PageRequest:
     """Checked page arguments; a bad ``first`` or ``after`` fails the query as a whole."""
+    first = declared_default(info, "first", first)
     try:
         return PageRequest.of(first, after, key_len, info.context.settings.max_first)
     except PageArgumentError as exc:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from graph import access, analytics, partners
 from resolvers import professional as professional_resolvers
-from resolvers.common import guarded, window
+from resolvers.common import declared_default, guarded, window
 from resolvers.context import Info
 from resolvers.permissions import require, viewer
 
@@ -29,7 +29,7 @@ async def recommendations(
 ) -> list[types.PartnerRecommendation]:
     require(access.can_read_party_private(viewer(info), professional_id))
     found = await guarded(partners.recommendations(
-        info.context.store, professional_id, 10 if limit is None else limit,
+        info.context.store, professional_id, declared_default(info, "limit", limit),
         bool(include_same_trade)))
     return [types.PartnerRecommendation(score=r.score, shared_customers=r.shared_customers,
                                         reasons=r.reasons, partner_id=r.partner_id)

@@ -7,7 +7,7 @@ from datetime import datetime
 from graph import access, reciprocity
 from graph.access import Role
 from resolvers import professional as professional_resolvers
-from resolvers.common import guarded, window
+from resolvers.common import declared_default, guarded, window
 from resolvers.context import Info
 from resolvers.permissions import require, viewer
 
@@ -44,7 +44,7 @@ async def balance(
 async def trend(info: Info, professional_id: str, months: int | None) -> list[types.MonthBalance]:
     require(await _may_read_balance(info, professional_id))
     rows = await guarded(reciprocity.trend(info.context.store, professional_id,
-                                           12 if months is None else months))
+                                           declared_default(info, "months", months)))
     return [types.MonthBalance(month=str(m.member), given=m.given, received=m.received,
                                balance=m.balance) for m in rows]
 
@@ -73,7 +73,7 @@ async def imbalanced_pairs(
 ) -> list[types.PairImbalance]:
     require(access.can_manage_network(viewer(info), network_id))
     pairs = await guarded(reciprocity.imbalanced_pairs(
-        info.context.store, network_id, 3 if min_gap is None else min_gap))
+        info.context.store, network_id, declared_default(info, "min_gap", min_gap)))
     return [types.PairImbalance(a_to_b=p.a_to_b, b_to_a=p.b_to_a, gap=p.gap, a_id=str(p.a),
                                 b_id=str(p.b)) for p in pairs]
 

@@ -7,7 +7,7 @@ from graph.ids import kind_of
 from graph.models import Referral
 from resolvers import customer as customer_resolvers
 from resolvers import job as job_resolvers
-from resolvers.common import guarded
+from resolvers.common import declared_default, guarded
 from resolvers.context import Info
 from resolvers.permissions import require, viewer
 
@@ -28,11 +28,6 @@ async def party(
     return await job_resolvers.professional(info, party_id)
 
 
-def _arg(value: int | None, default: int) -> int:
-    # The argument guard has refused null and out-of-range values before any resolver runs.
-    return default if value is None else value
-
-
 async def trust_paths(
     info: Info, source: str, target: str, limit: int | None, max_hops: int | None
 ) -> list[types.TrustPath]:
@@ -42,7 +37,8 @@ async def trust_paths(
         # An unknown, an erased and an unreadable customer are refused alike.
         require(await customer_resolvers.nameable(info, target))
     found = await guarded(trust.trust_paths(
-        info.context.store, source, target, _arg(limit, 3), _arg(max_hops, 5)))
+        info.context.store, source, target, declared_default(info, "limit", limit),
+        declared_default(info, "max_hops", max_hops)))
     return [types.TrustPath.of(p) for p in found]
 
 
@@ -51,7 +47,8 @@ async def trusted_professionals(
 ) -> list[types.TrustedProfessional]:
     require(access.can_read_party_private(viewer(info), customer_id))
     found = await guarded(trust.trusted_professionals(
-        info.context.store, customer_id, _arg(max_hops, 4), _arg(limit, 10), trade))
+        info.context.store, customer_id, declared_default(info, "max_hops", max_hops),
+        declared_default(info, "limit", limit), trade))
     return [
         types.TrustedProfessional(
             professional=professional_types.Professional.from_model(pro), trust=path.trust,

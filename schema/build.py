@@ -19,7 +19,7 @@ from strawberry.tools import merge_types
 from app.settings import Settings
 from schema.common import DeletePayload
 from schema.customer import Customer, CustomerMutation, CustomerQuery
-from schema.errors import ErrorMasking
+from schema.errors import ErrorMasking, LoggingSchema
 from schema.guards import ArgumentLimits, AuthGate, argument_limits
 from schema.job import Job, JobMutation
 from schema.network import MembershipStatus, Network, NetworkMutation, NetworkQuery
@@ -64,7 +64,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     ]
     if settings.production:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(
+    return LoggingSchema(
         query=Query,
         mutation=Mutation,
         types=[Professional, Customer, Job, Referral, Network, DeletePayload, MembershipStatus],

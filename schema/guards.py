@@ -27,8 +27,7 @@ from app.settings import Settings
 from graph.errors import ValidationError
 from graph.pagination import PageArgumentError, decode_cursor
 from graph.reciprocity import MAX_MONTHS
-from graph.rules import clean_trade
-from graph.timeutil import is_aware
+from graph.rules import check_aware, clean_trade
 
 
 def _operation(document: Any, name: str | None) -> OperationDefinitionNode | None:
@@ -114,8 +113,9 @@ def argument_limits(settings: Settings) -> dict[str, int]:
 
 class ArgumentLimits(_PreExecution):
     """``first``, ``limit`` and ``maxHops`` anywhere in the operation (literals or variables)
-    must lie in 1..their configured maximum; ``after``, ``since``, ``until``, ``trade``,
-    ``months`` and ``minGap`` must keep their rules (see ``RULES``).
+    must lie in 1..their configured maximum, or be null for the argument's default; ``after``,
+    ``since``, ``until``, ``trade``, ``months`` and ``minGap`` must keep their rules (see
+    ``RULES``).
 
     Checking before execution matters most for mutations: a bad page argument in the selection
     of a mutation's result would otherwise fail only after the mutation had written."""
@@ -163,14 +163,18 @@ class ArgumentLimits(_PreExecution):
                 return
 
 
-def _aware(value: Any) -> str | None:
+def _datetime(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         return None  # not a date-time at all: the DateTime scalar refuses it
-    return None if is_aware(parsed) else "needs a UTC offset, e.g. +00:00"
+    try:
+        check_aware(parsed, [])
+    except ValidationError as exc:
+        return exc.message
+    return None
 
 
 def _out_of_order(since: Any, until: Any) -> bool:
@@ -202,15 +206,21 @@ def _cursor(value: Any) -> str | None:
     return None
 
 
+def _int(value: Any) -> bool:
+    """Whether ``value`` is an integer to check; null (the argument's default) and values of
+    another type (which GraphQL's own coercion refuses) are not."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 # Rules for arguments by name, wherever they appear; each returns what is wrong, or None.
 RULES: dict[str, Callable[[Any], str | None]] = {
     "after": _cursor,
-    "since": _aware,
-    "until": _aware,
+    "since": _datetime,
+    "until": _datetime,
     "trade": _trade,
-    "months": lambda v: None if v is None or 1 <= v <= MAX_MONTHS
+    "months": lambda v: None if not _int(v) or 1 <= v <= MAX_MONTHS
     else f"must be between 1 and {MAX_MONTHS}",
-    "minGap": lambda v: None if v is None or v >= 1 else "must be at least 1",
+    "minGap": lambda v: None if not _int(v) or v >= 1 else "must be at least 1",
 }
 CHECKED = {"first", "limit", "maxHops", *RULES}
 
@@ -224,13 +234,14 @@ def _argument_error(
             return None
         return GraphQLError(f"{name} on {field}: {problem}",
                             extensions={"code": "VALIDATION", "argument": name})
-    if value is not None and not isinstance(value, int):
-        return None  # a value of another type fails GraphQL's own validation
+    if not _int(value):
+        # null means the argument's default, as the schema declares (the resolver applies it);
+        # a value of another type fails GraphQL's own coercion.
+        return None
     maximum = limits[name]
-    if value is None or not 1 <= value <= maximum:
-        got = "null" if value is None else value
+    if not 1 <= value <= maximum:
         return GraphQLError(
-            f"{name} must be between 1 and {maximum}, got {got} (limit {name} on {field})",
+            f"{name} must be between 1 and {maximum}, got {value} (limit {name} on {field})",
             extensions={"code": "VALIDATION", "limit": name},
         )
     return None

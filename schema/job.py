@@ -27,7 +27,7 @@ class Job(Node):
     rating: int | None = strawberry.field(description=(
         "1..5, or null when the customer gave none. Until the customer confirms a job a "
         "professional recorded, the professional's rating; then the customer's."))
-    value: float | None = strawberry.field(description="Amount paid, >= 0.")
+    value: float | None = strawberry.field(description="Amount paid, 0 to 1e9.")
     confirmed: bool = strawberry.field(description=(
         "True once the customer confirmed the job, or when an admin recorded it (imports, "
         "seeds). Only confirmed jobs are verified experiences: they alone make HIRED trust "

@@ -9,9 +9,10 @@ import httpx
 import pytest
 
 from app.main import create_app
+from graph import models
 from graph.embedded import EmbeddedServer
 from graph.store import Store, Tx, connect
-from tests.conftest import GraphQLClient
+from tests.conftest import GraphQLClient, mutation_text
 
 QUERY = "{ professionals(first: 1) { totalCount } }"
 
@@ -81,3 +82,53 @@ async def test_a_mutation_that_fails_on_its_last_check_writes_nothing(make, stor
         "MATCH (r:Referral {id: $id}) RETURN r.status AS status, size(r.statusHistory) AS n, "
         "size([(r)-[:CONVERTED_TO]->(j) | j]) AS links", id=rid)
     assert row == [{"status": "ACCEPTED", "n": 2, "links": 0}]
+
+
+class ReadBackFault(RuntimeError):
+    """Raised by a read-back the test breaks on purpose."""
+
+
+@pytest.mark.parametrize("kind", ["professional", "customer", "network", "job", "referral"])
+async def test_a_create_whose_read_back_fails_writes_nothing(make, uid, exists, monkeypatch,
+                                                             kind):
+    # Given the parties, and a read-back of the new object that fails: the fault comes after
+    # the create statement, inside the unit of work that must then roll back.
+    cus, ref, pro = await make.customer(), await make.customer(), await make.professional()
+    model = {"professional": models.Professional, "customer": models.Customer,
+             "network": models.Network, "job": models.Job, "referral": models.Referral}[kind]
+    prefix = {"professional": "pro", "customer": "cus", "network": "net", "job": "job",
+              "referral": "ref"}[kind]
+    inputs = {
+        "professional": {"name": "Half Done", "trades": ["plumbing"]},
+        "customer": {"name": "Half Done"},
+        "network": {"name": "Half Done"},
+        "job": {"customerId": cus, "professionalId": pro,
+                "completedAt": "2026-01-10T10:00:00+00:00"},
+        "referral": {"referrerId": cus, "professionalId": pro, "refereeId": ref},
+    }[kind]
+    oid = uid(prefix)
+
+    def broken(cls: type, row: dict) -> None:
+        raise ReadBackFault("the read-back failed")
+
+    monkeypatch.setattr(model, "from_row", classmethod(broken))
+    # When the create runs, then it fails as a fault and the object is not there.
+    body = await make.gql.post(mutation_text(kind), {"input": {"id": oid, **inputs}})
+    assert body["errors"][0]["extensions"]["code"] == "INTERNAL"
+    monkeypatch.undo()
+    assert not await exists(oid)
+
+
+async def test_a_failing_after_write_listener_does_not_fail_a_committed_write(make, store,
+                                                                              uid, exists):
+    def broken() -> None:
+        raise RuntimeError("listener failed")
+
+    store.after_write.append(broken)
+    try:
+        cid = uid("cus")
+        payload = await make.call("customer", id=cid, name="Committed")
+    finally:
+        store.after_write.remove(broken)
+    assert payload["errors"] == [] and payload["customer"]["id"] == cid
+    assert await exists(cid)

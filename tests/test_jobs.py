@@ -123,3 +123,110 @@ async def test_jobs_lists_are_newest_first(gql, make, parties):
     rest = await gql.data(JOBS, {"c": cus, "p": pro, "after": cursor})
     assert [n["id"] for n in rest["customer"]["jobs"]["nodes"]] == [ids[0]]
     assert rest["customer"]["jobs"]["pageInfo"]["hasNextPage"] is False
+
+
+CUSTOMER_JOBS = """query($c: ID!) { customer(id: $c) { jobs { totalCount nodes { id } } } }"""
+TRUST_TO = """query($c: ID!, $p: ID!) { trustPaths(from: $c, to: $p) { trust } }"""
+
+
+@pytest.mark.parametrize("completed_at", [
+    "0999-06-01T00:00:00+00:00",
+    "1899-12-31T23:59:59+00:00",
+    "2201-01-01T00:00:00+00:00",
+    "0001-01-01T00:00:00+01:00",  # would overflow on conversion to UTC
+    "9999-12-31T23:59:59-01:00",
+])
+async def test_a_date_outside_the_supported_years_is_refused_and_writes_nothing(
+    gql, make, parties, uid, exists, completed_at
+):
+    cus, pro = parties
+    jid = uid("job")
+    payload = await make.call("job", id=jid, customerId=cus, professionalId=pro,
+                              completedAt=completed_at)
+    assert payload["job"] is None
+    assert [(e["code"], e["field"]) for e in payload["errors"]] == [
+        ("VALIDATION", ["input", "completedAt"])]
+    assert "1900 to 2200" in payload["errors"][0]["message"]
+    assert not await exists(jid)
+    # Reads that touch the customer and the professional still work.
+    jobs = await gql.data(CUSTOMER_JOBS, {"c": cus})
+    assert jobs["customer"]["jobs"]["totalCount"] == 0
+    assert "errors" not in await gql.post(TRUST_TO, {"c": cus, "p": pro})
+
+
+@pytest.mark.parametrize("completed_at", ["1900-01-01T00:00:00+00:00",
+                                          "1900-01-01T00:30:00+01:00"])
+async def test_dates_from_1900_are_kept_and_read_back(gql, make, parties, completed_at):
+    cus, pro = parties
+    jid = await make.job(cus, pro, completedAt=completed_at)
+    jobs = await gql.data(CUSTOMER_JOBS, {"c": cus})
+    assert [n["id"] for n in jobs["customer"]["jobs"]["nodes"]] == [jid]
+
+
+@pytest.mark.parametrize("value", [1.7e308, 1e9 + 1])
+async def test_a_value_above_the_ceiling_is_refused_and_writes_nothing(
+    gql, make, parties, uid, exists, value
+):
+    cus, pro = parties
+    jid = uid("job")
+    payload = await make.call("job", id=jid, customerId=cus, professionalId=pro,
+                              completedAt="2026-03-01T09:30:00+00:00", value=value)
+    assert [(e["code"], e["field"]) for e in payload["errors"]] == [
+        ("VALIDATION", ["input", "value"])]
+    assert "1000000000" in payload["errors"][0]["message"]
+    assert not await exists(jid)
+
+
+async def test_a_value_at_the_ceiling_is_kept(make, parties):
+    cus, pro = parties
+    payload = await make.ok("job", customerId=cus, professionalId=pro,
+                            completedAt="2026-03-01T09:30:00+00:00", value=1e9)
+    assert payload["job"]["value"] == 1e9
+
+
+RECORD_JOB = ("mutation($input: RecordJobInput!) { recordJob(input: $input) { job { id } "
+              "errors { code field } } }")
+
+
+@pytest.mark.parametrize("raw", ["NaN", "Infinity", "-Infinity", "1e400"])
+async def test_non_finite_values_write_nothing(gql, parties, uid, exists, raw):
+    # JSON as Python reads it lets NaN and Infinity through, and 1e400 overflows to infinity.
+    cus, pro = parties
+    jid = uid("job")
+    variables = (f'{{"input": {{"id": "{jid}", "customerId": "{cus}", "professionalId": "{pro}", '
+                 f'"completedAt": "2026-01-01T00:00:00+00:00", "value": {raw}}}}}')
+    response = await gql.http.post(
+        "/graphql", content=f'{{"query": "{RECORD_JOB}", "variables": {variables}}}',
+        headers={"authorization": f"Bearer {gql.token}", "content-type": "application/json"},
+    )
+    assert response.json()["data"] is None
+    assert not await exists(jid)
+
+
+async def test_an_infinite_literal_value_is_a_validation_error(gql, parties, uid, exists):
+    cus, pro = parties
+    jid = uid("job")
+    body = await gql.data(
+        f'mutation {{ recordJob(input: {{id: "{jid}", customerId: "{cus}", '
+        f'professionalId: "{pro}", completedAt: "2026-01-01T00:00:00+00:00", value: 1e400}}) '
+        "{ job { id } errors { code field } } }")
+    assert body["recordJob"] == {"job": None,
+                                 "errors": [{"code": "VALIDATION", "field": ["input", "value"]}]}
+    assert not await exists(jid)
+
+
+OLD_JOB = """
+MATCH (c:Customer {id: $c}), (p:Professional {id: $p})
+CREATE (c)-[:BOOKED]->(:Job {id: $id, trade: 'plumbing', completedAt: $at,
+                              createdAt: $at})-[:DONE_BY]->(p)
+"""
+
+
+async def test_a_job_stored_with_an_unpadded_year_still_reads(gql, store, make, uid):
+    # Given a job as earlier versions wrote a year before 1000.
+    cus, pro = await make.customer(), await make.professional()
+    jid = uid("job")
+    await store.run_write(OLD_JOB, c=cus, p=pro, id=jid, at="999-06-01T00:00:00.000000+00:00")
+    # Then the customer's jobs still read.
+    jobs = await gql.data(CUSTOMER_JOBS, {"c": cus})
+    assert [n["id"] for n in jobs["customer"]["jobs"]["nodes"]] == [jid]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 import pytest
 import strawberry
 
 from app.main import create_app
 from app.settings import Settings
+from graph import models
 from schema.errors import ErrorMasking
 from tests.conftest import GraphQLClient
 
@@ -113,8 +116,51 @@ async def test_omitted_variables_fall_back_to_defaults(gql):
     assert "errors" not in await gql.post(omitted)
     with_default = "query($n: Int = 500) { networks(first: $n) { totalCount } }"
     assert (await gql.post(with_default))["errors"][0]["extensions"]["limit"] == "first"
-    explicit_null = await gql.post(omitted, {"n": None})
-    assert "got null" in explicit_null["errors"][0]["message"]
+
+
+CUSTOMER_JOBS = """query($c: ID!, $n: Int) { customer(id: $c) {
+  jobs(first: $n) { totalCount nodes { id } } } }"""
+CUSTOMER_JOBS_NULL = """query($c: ID!) { customer(id: $c) {
+  jobs(first: null) { totalCount nodes { id } } } }"""
+TRUSTED_NULL = """query($c: ID!, $l: Int, $h: Int) { customer(id: $c) {
+  trustedProfessionals(limit: $l, maxHops: $h) { trust } } }"""
+
+
+async def test_first_null_means_the_declared_default(gql, make):
+    # Given more jobs than the default page of 20.
+    cus, pro = await make.customer(), await make.professional()
+    for day in range(1, 23):
+        await make.job(cus, pro, completedAt=f"2026-01-{day:02d}T10:00:00+00:00")
+    # When first is null, as a variable or a literal, then the page is the default size.
+    for body in (await gql.post(CUSTOMER_JOBS, {"c": cus, "n": None}),
+                 await gql.post(CUSTOMER_JOBS_NULL, {"c": cus})):
+        assert "errors" not in body, body
+        jobs = body["data"]["customer"]["jobs"]
+        assert (jobs["totalCount"], len(jobs["nodes"])) == (22, 20)
+    assert len((await gql.data(CUSTOMER_JOBS, {"c": cus, "n": 3}))["customer"]["jobs"]
+               ["nodes"]) == 3
+    assert "errors" not in await gql.post(TRUSTED_NULL, {"c": cus, "l": None, "h": None})
+
+
+RECIPROCITY = """query($id: ID!, $since: DateTime, $until: DateTime) {
+  professional(id: $id) { reciprocity(since: $since, until: $until) { given } } }"""
+
+
+@pytest.mark.parametrize(("since", "until"), [
+    ("0999-06-01T00:00:00+00:00", None),
+    (None, "2201-01-01T00:00:00+00:00"),
+    ("0001-01-01T00:00:00+01:00", None),
+])
+async def test_window_dates_outside_the_supported_years_are_refused(gql, make, since, until):
+    pro = await make.professional()
+    body = await gql.post(RECIPROCITY, {"id": pro, "since": since, "until": until})
+    assert body["data"] is None
+    error = body["errors"][0]
+    assert error["extensions"]["code"] == "VALIDATION"
+    assert "1900 to 2200" in error["message"]
+    ok = await gql.post(RECIPROCITY, {"id": pro, "since": "1900-01-01T00:00:00+00:00",
+                                      "until": "2200-12-31T00:00:00+00:00"})
+    assert "errors" not in ok
 
 
 MUTATE_AND_READ = """mutation($input: CreateNetworkInput!, $since: DateTime, $until: DateTime) {
@@ -125,6 +171,7 @@ MUTATE_AND_READ = """mutation($input: CreateNetworkInput!, $since: DateTime, $un
 @pytest.mark.parametrize(("since", "until"), [
     ("2026-01-01T00:00:00", None),  # no UTC offset
     ("2026-03-01T00:00:00+00:00", "2026-02-01T00:00:00+00:00"),  # since after until
+    ("0999-03-01T00:00:00+00:00", None),  # outside the supported years
 ])
 async def test_bad_arguments_in_a_mutations_selection_fail_before_the_write(gql, uid, exists,
                                                                             since, until):
@@ -134,3 +181,40 @@ async def test_bad_arguments_in_a_mutations_selection_fail_before_the_write(gql,
     assert body["data"] is None
     assert body["errors"][0]["extensions"]["code"] == "VALIDATION"
     assert not await exists(nid)
+
+
+CLIENT_MISTAKES = [
+    ("{ nope }", {}),  # validation
+    ("{ networks(first: 101) { totalCount } }", {}),  # argument limit
+    ("query($n: Int) { networks(first: $n) { totalCount } }", {"n": 1.5}),  # variable type
+    ("query($d: DateTime) { professional(id: \"pro_x\") { reciprocity(since: $d) { given } } }",
+     {"d": "yesterday"}),  # bad date
+    ("{ networks(first: 1 }", {}),  # syntax
+]
+
+
+async def test_client_mistakes_are_logged_at_info_without_a_traceback(gql, caplog):
+    caplog.set_level(logging.DEBUG)
+    for query, variables in CLIENT_MISTAKES:
+        assert "errors" in await gql.post(query, variables)
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert [r for r in caplog.records if r.exc_info] == []
+    assert any(r.name == "referral_graph.errors" and r.levelno == logging.INFO
+               for r in caplog.records)
+
+
+async def test_a_fault_is_logged_once_at_error_with_its_traceback(gql, make, caplog,
+                                                                  monkeypatch):
+    cus = await make.customer()
+
+    def broken(cls: type, row: dict) -> None:
+        raise RuntimeError("cannot read the customer")
+
+    monkeypatch.setattr(models.Customer, "from_row", classmethod(broken))
+    caplog.set_level(logging.DEBUG)
+    body = await gql.post("query($id: ID!) { customer(id: $id) { name } }", {"id": cus})
+    assert body["errors"][0]["extensions"]["code"] == "INTERNAL"
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert [(r.name, r.getMessage()) for r in errors] == [
+        ("referral_graph.errors", "unexpected error")]
+    assert "cannot read the customer" in logging.Formatter().formatException(errors[0].exc_info)
