@@ -17,6 +17,7 @@ import pkgutil
 import re
 import shutil
 import subprocess
+import textwrap
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -82,7 +83,8 @@ class Finding:
 
     def __str__(self) -> str:
         kind = "warning" if self.severity == WARNING else "error"
-        return f"{kind}: {self.message}\n  at: {self.excerpt!r}\n  in: {self.statement.strip()}"
+        statement = textwrap.indent(textwrap.dedent(self.statement).strip(), "      ").lstrip()
+        return f"{kind}: {self.message}\n  at: {self.excerpt!r}\n  in: {statement}"
 
 
 def is_noise(severity: int, message: str) -> bool:
@@ -100,7 +102,10 @@ class CypherLinter:
         self.prefix = prefix
 
     def lint(self, statements: Iterable[str]) -> list[Finding]:
-        distinct = list({normalise(s): s for s in statements}.values())
+        first: dict[str, str] = {}
+        for statement in statements:
+            first.setdefault(normalise(statement), statement)
+        distinct = list(first.values())
         findings: list[Finding] = []
         for start in range(0, len(distinct), BATCH):
             findings.extend(self._lint_batch(distinct[start : start + BATCH]))
