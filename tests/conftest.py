@@ -22,6 +22,9 @@ from graph.ids import PREFIXES, kind_of, new_id
 from graph.migrations import migrate
 from graph.store import Store, connect
 
+# Notes every Cypher statement sent, for the Neo4j lint (tests/test_cypher_lint.py, run last).
+pytest_plugins = ["cypher_capture"]
+
 
 @pytest.fixture(scope="session")
 def bolt(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BoltAddress]:
