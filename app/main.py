@@ -65,12 +65,15 @@ async def open_store(settings: Settings, state: AppState) -> Store:
     if settings.embedded:
         state.server = EmbeddedServer(settings.data_dir)
         address = await asyncio.to_thread(state.server.start)
-        store = connect(address.uri, address.user, address.password, address.database)
+        store = connect(address.uri, address.user, address.password, address.database,
+                        timeout=settings.store_timeout,
+                        batch_timeout=settings.store_batch_timeout)
     else:
         assert settings.neo4j_uri is not None
         store = connect(
             settings.neo4j_uri, settings.neo4j_user, settings.neo4j_password,
-            settings.neo4j_database,
+            settings.neo4j_database, timeout=settings.store_timeout,
+            batch_timeout=settings.store_batch_timeout,
         )
     await store.ensure_schema()
     return store

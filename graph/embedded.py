@@ -211,6 +211,22 @@ class EmbeddedServer:
         self._watchdog = threading.Thread(target=self._watch, daemon=True)
         self._watchdog.start()
 
+    def freeze(self) -> None:
+        """Stop the server process where it stands (SIGSTOP), for fault tests: its sockets stay
+        open and accept connections, but nothing answers, as with a hung store. The watchdog
+        sees a live process and leaves it be; :meth:`thaw` lets it run on."""
+        self._signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """Let a frozen server run on (SIGCONT)."""
+        self._signal(signal.SIGCONT)
+
+    def _signal(self, sig: signal.Signals) -> None:
+        with self._lock:
+            if self._proc is None:
+                raise RuntimeError("no server process of this object's own to signal")
+            self._proc.send_signal(sig)
+
     def _terminate(self) -> None:
         with self._lock:
             proc, self._proc = self._proc, None
