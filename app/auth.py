@@ -1,4 +1,4 @@
-"""Bearer tokens: verification, minting, and a per-token rate limit.
+"""Bearer tokens: verification, minting, and the rate limits around them.
 
 Tokens are JWTs signed with HS256 and the secret in ``RG_AUTH_SECRET`` (or, with
 ``RG_AUTH_JWKS_URL``, verified against an identity provider's published keys). Claims: ``role``
@@ -9,18 +9,16 @@ and customers) and ``networks`` (the networks an organiser runs).
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import secrets
 import time
-from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jwt
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.ratelimit import RateLimits, retry_after
 from app.settings import Settings
 from graph.access import Principal, Role
 from graph.ids import kind_of
@@ -114,37 +112,6 @@ class Verifier:
         return principal_from_claims(claims)
 
 
-@dataclass
-class _Bucket:
-    tokens: float
-    updated: float
-
-
-class RateLimiter:
-    """A token bucket per key: ``per_minute`` sustained, ``burst`` at once. In memory, per
-    process; behind a load balancer each instance limits on its own."""
-
-    def __init__(self, per_minute: int, burst: int, max_keys: int = 100_000) -> None:
-        self.rate = per_minute / 60.0
-        self.burst = float(burst)
-        self.max_keys = max_keys
-        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
-
-    def allow(self, key: str, now: float | None = None) -> float:
-        """0 when allowed; otherwise the seconds to wait."""
-        now = time.monotonic() if now is None else now
-        bucket = self._buckets.pop(key, None) or _Bucket(self.burst, now)
-        bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
-        bucket.updated = now
-        self._buckets[key] = bucket
-        if len(self._buckets) > self.max_keys:
-            self._buckets.popitem(last=False)
-        if bucket.tokens >= 1:
-            bucket.tokens -= 1
-            return 0.0
-        return (1 - bucket.tokens) / self.rate if self.rate else 60.0
-
-
 async def _reply(send: Send, status: int, message: str, code: str,
                  headers: list[tuple[bytes, bytes]] | None = None) -> None:
     body = json.dumps({"data": None, "errors": [
@@ -159,18 +126,24 @@ async def _reply(send: Send, status: int, message: str, code: str,
 
 class AuthMiddleware:
     """Verifies the bearer token of GraphQL requests, puts the principal (or None) into
-    ``scope["state"]``, and applies the rate limit per token (per client address without one).
-    A request with a bad token is refused outright; one with none goes on as anonymous, and the
+    ``scope["state"]``, and applies the rate limits (see app/ratelimit.py): first the client
+    address's, which every request spends from, valid token or not; then the principal's. A
+    request with a bad token is refused outright; one with none goes on as anonymous, and the
     schema then answers only ``{ __typename }``."""
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.verifier = Verifier(settings)
-        self.limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
+        self.limits = RateLimits(settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/graphql"):
             await self.app(scope, receive, send)
+            return
+        address = self.limits.address(scope)
+        wait = self.limits.spend_address(address)
+        if wait > 0:
+            await _too_many(send, wait)
             return
         token = _bearer(scope)
         principal = None
@@ -181,17 +154,19 @@ class AuthMiddleware:
                 await _reply(send, 401, f"invalid token: {exc}", "UNAUTHENTICATED",
                              [(b"www-authenticate", b'Bearer error="invalid_token"')])
                 return
-            key = hashlib.sha256(token.encode()).hexdigest()[:24]
-        else:
-            client = scope.get("client")
-            key = f"anonymous:{client[0] if client else '-'}"
-        wait = self.limiter.allow(key)
+        wait = self.limits.spend_principal(principal, address)
         if wait > 0:
-            await _reply(send, 429, "too many requests; slow down", "RATE_LIMITED",
-                         [(b"retry-after", str(max(1, round(wait))).encode())])
+            await _too_many(send, wait)
             return
-        scope.setdefault("state", {})["principal"] = principal
+        state = scope.setdefault("state", {})
+        state["principal"] = principal
+        state["client_address"] = address
         await self.app(scope, receive, send)
+
+
+async def _too_many(send: Send, wait: float) -> None:
+    await _reply(send, 429, "too many requests; slow down", "RATE_LIMITED",
+                 [(b"retry-after", retry_after(wait))])
 
 
 def _bearer(scope: Scope) -> str | None:
