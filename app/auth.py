@@ -3,13 +3,17 @@
 Tokens are JWTs signed with HS256 and the secret in ``RG_AUTH_SECRET`` (or, with
 ``RG_AUTH_JWKS_URL``, verified against an identity provider's published keys). Claims: ``role``
 (admin, organiser, professional, customer), ``sub`` (the party's id; required for professionals
-and customers) and ``networks`` (the networks an organiser runs).
+and customers), ``networks`` (the networks an organiser runs), and ``exp`` (required, at most
+``RG_AUTH_MAX_TTL`` ahead). Every claim is checked for its type and shape: a token that does not
+fit is refused as a whole.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import math
+import re
 import secrets
 import time
 from pathlib import Path
@@ -26,6 +30,11 @@ from graph.ids import kind_of
 ALGORITHM = "HS256"
 DEFAULT_TTL = 3600
 MIN_SECRET = 32  # bytes; RFC 7518 asks HS256 keys to be at least as long as the hash
+MAX_TOKEN = 8192  # characters; a real token is well under 2000
+MAX_NETWORKS = 100
+# Subjects of admin and organiser tokens: an identity provider's user id ("auth0|123", an
+# email, a UUID), never markup or control characters.
+SUBJECT = re.compile(r"^[A-Za-z0-9._:@|+-]{1,128}$")
 
 
 class TokenError(ValueError):
@@ -49,20 +58,55 @@ def auth_secret(settings: Settings) -> str:
     return path.read_text().strip()
 
 
+def _time(claims: dict[str, Any], name: str) -> float | None:
+    """A time claim: absent, or a finite number of seconds since the epoch. (PyJWT reads
+    ``"exp": "9999999999"`` as a number; a string, a bool or NaN is refused here.)"""
+    value = claims.get(name)
+    if value is None and name not in claims:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise TokenError(f"{name} must be a number of seconds since the epoch")
+    return float(value)
+
+
+def check_lifetime(claims: dict[str, Any], max_ttl: int, now: float | None = None) -> None:
+    """``exp`` required; the token valid now (``nbf``, ``iat`` not in the future) and for at
+    most ``max_ttl`` seconds, from ``iat`` and from now: a stolen token is worth little."""
+    now = time.time() if now is None else now
+    exp, iat, nbf = _time(claims, "exp"), _time(claims, "iat"), _time(claims, "nbf")
+    if exp is None:
+        raise TokenError("exp is required")
+    if exp <= now:
+        raise TokenError("the token has expired")
+    if iat is not None and iat > now:
+        raise TokenError("iat is in the future")
+    if nbf is not None and nbf > now:
+        raise TokenError("the token is not valid yet (nbf)")
+    if exp - now > max_ttl or (iat is not None and exp - iat > max_ttl):
+        raise TokenError(f"the token is valid for longer than {max_ttl} s (RG_AUTH_MAX_TTL)")
+
+
 def principal_from_claims(claims: dict[str, Any]) -> Principal:
-    try:
-        role = Role(str(claims.get("role")))
-    except ValueError:
-        raise TokenError("role must be admin, organiser, professional or customer") from None
+    """The principal a token names; a TokenError for any claim out of shape."""
+    role_claim = claims.get("role")
+    if not isinstance(role_claim, str) or role_claim not in {r.value for r in Role}:
+        raise TokenError("role must be admin, organiser, professional or customer")
+    role = Role(role_claim)
     sub = claims.get("sub")
     if role in (Role.PROFESSIONAL, Role.CUSTOMER):
         expected = "Professional" if role is Role.PROFESSIONAL else "Customer"
         if not isinstance(sub, str) or kind_of(sub) != expected:
             raise TokenError(f"a {role.value} token needs sub = a {expected} id")
-    networks = claims.get("networks") or []
-    if not isinstance(networks, list) or not all(isinstance(n, str) for n in networks):
-        raise TokenError("networks must be a list of network ids")
-    return Principal(role, sub if isinstance(sub, str) else None, frozenset(networks))
+    elif sub is not None and not (isinstance(sub, str) and SUBJECT.match(sub)):
+        raise TokenError("sub must be 1 to 128 letters, digits or ._:@|+- characters")
+    networks = claims.get("networks")
+    if networks is not None:
+        if role is not Role.ORGANISER:
+            raise TokenError("only an organiser token names networks")
+        if (not isinstance(networks, list) or len(networks) > MAX_NETWORKS
+                or not all(isinstance(n, str) and kind_of(n) == "Network" for n in networks)):
+            raise TokenError(f"networks must be a list of at most {MAX_NETWORKS} network ids")
+    return Principal(role, sub, frozenset(networks or ()))
 
 
 def mint(
@@ -70,6 +114,8 @@ def mint(
     ttl: int = DEFAULT_TTL,
 ) -> str:
     """A signed token for the given principal, valid for ``ttl`` seconds."""
+    if not 0 < ttl <= settings.auth_max_ttl:
+        raise TokenError(f"ttl must be between 1 and {settings.auth_max_ttl} s (RG_AUTH_MAX_TTL)")
     now = int(time.time())
     claims: dict[str, Any] = {"role": role, "iat": now, "exp": now + ttl}
     if sub:
@@ -91,6 +137,8 @@ class Verifier:
         self._secret = None if self._jwks else auth_secret(settings)
 
     async def verify(self, token: str) -> Principal:
+        if len(token) > MAX_TOKEN:
+            raise TokenError("the token is too long")
         options: Any = {"require": ["exp"]}
         try:
             if self._jwks is not None:
@@ -109,6 +157,7 @@ class Verifier:
                 )
         except jwt.PyJWTError as exc:
             raise TokenError(str(exc)) from None
+        check_lifetime(claims, self.settings.auth_max_ttl)
         return principal_from_claims(claims)
 
 
