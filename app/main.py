@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from app.auth import AuthMiddleware, auth_secret
+from app.headers import SecurityHeaders
 from app.settings import Settings
 from graph import analytics, bulk
 from graph.embedded import EmbeddedServer
@@ -189,6 +190,7 @@ def create_app(
     app.add_middleware(AuthMiddleware, settings=settings)
     app.add_middleware(Timeout, seconds=settings.request_timeout)
     app.add_middleware(AccessLog)
+    app.add_middleware(SecurityHeaders)  # outermost: every response gets the headers
     return app
 
 
