@@ -22,7 +22,7 @@ from typing import Any
 import jwt
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.ratelimit import RateLimits, retry_after
+from app.ratelimit import RateLimits, too_many
 from app.settings import Settings
 from graph.access import Principal, Role
 from graph.ids import kind_of
@@ -175,25 +175,21 @@ async def _reply(send: Send, status: int, message: str, code: str,
 
 class AuthMiddleware:
     """Verifies the bearer token of GraphQL requests, puts the principal (or None) into
-    ``scope["state"]``, and applies the rate limits (see app/ratelimit.py): first the client
-    address's, which every request spends from, valid token or not; then the principal's. A
-    request with a bad token is refused outright; one with none goes on as anonymous, and the
-    schema then answers only ``{ __typename }``."""
+    ``scope["state"]``, and spends from the principal's rate-limit bucket (the client address's
+    was spent before, by app.ratelimit.AddressLimit, whatever the token). A request with a bad
+    token is refused outright; one with none goes on as anonymous, and the schema then answers
+    only ``{ __typename }``."""
 
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings, limits: RateLimits | None = None) -> None:
         self.app = app
         self.verifier = Verifier(settings)
-        self.limits = RateLimits(settings)
+        self.limits = limits or RateLimits(settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/graphql"):
             await self.app(scope, receive, send)
             return
-        address = self.limits.address(scope)
-        wait = self.limits.spend_address(address)
-        if wait > 0:
-            await _too_many(send, wait)
-            return
+        state = scope.setdefault("state", {})
         token = _bearer(scope)
         principal = None
         if token is not None:
@@ -203,19 +199,13 @@ class AuthMiddleware:
                 await _reply(send, 401, f"invalid token: {exc}", "UNAUTHENTICATED",
                              [(b"www-authenticate", b'Bearer error="invalid_token"')])
                 return
+        address = state.get("client_address") or self.limits.address(scope)
         wait = self.limits.spend_principal(principal, address)
         if wait > 0:
-            await _too_many(send, wait)
+            await too_many(send, wait)
             return
-        state = scope.setdefault("state", {})
         state["principal"] = principal
-        state["client_address"] = address
         await self.app(scope, receive, send)
-
-
-async def _too_many(send: Send, wait: float) -> None:
-    await _reply(send, 429, "too many requests; slow down", "RATE_LIMITED",
-                 [(b"retry-after", retry_after(wait))])
 
 
 def _bearer(scope: Scope) -> str | None:

@@ -18,6 +18,7 @@ from strawberry.asgi import GraphQL
 
 from app.auth import AuthMiddleware, auth_secret
 from app.headers import SecurityHeaders
+from app.ratelimit import AddressLimit, RateLimits
 from app.settings import Settings
 from graph import analytics, bulk
 from graph.embedded import EmbeddedServer
@@ -187,8 +188,10 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.app_state = state
-    app.add_middleware(AuthMiddleware, settings=settings)
+    app.state.rate_limits = limits = RateLimits(settings)
+    app.add_middleware(AuthMiddleware, settings=settings, limits=limits)
     app.add_middleware(Timeout, seconds=settings.request_timeout)
+    app.add_middleware(AddressLimit, limits=limits)
     app.add_middleware(AccessLog)
     app.add_middleware(SecurityHeaders)  # outermost: every response gets the headers
     return app

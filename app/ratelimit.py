@@ -1,7 +1,8 @@
 """Rate limits: a token bucket per client address and one per principal.
 
-Every GraphQL request spends from the bucket of its client address, whatever it carries (no
-token, an invalid one, a valid one), so that minting or guessing many tokens buys nothing. A
+Every request (but ``/healthz``) spends from the bucket of its client address, whatever it
+carries (no token, an invalid one, a valid one), so that minting or guessing many tokens buys
+nothing. A
 request with a valid token then also spends from the bucket of its principal, so that one party
 spread over many addresses is limited too. The address bucket is the larger one: several people
 behind one NAT share it.
@@ -18,13 +19,14 @@ The buckets live in memory, per process: behind a load balancer each instance li
 from __future__ import annotations
 
 import ipaddress
+import json
 import math
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from starlette.types import Scope
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.settings import IPNetwork, Settings
 from graph.access import Principal
@@ -33,6 +35,9 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 MAX_KEYS = 100_000
 IPV6_PREFIX = 64
 UNKNOWN = "-"  # a peer without an address (a Unix socket)
+# The liveness probe answers from memory and must answer even under a flood; /readyz touches
+# the store, so it is limited like everything else.
+UNLIMITED = frozenset({"/healthz"})
 
 
 @dataclass
@@ -161,6 +166,7 @@ class RateLimits:
     """Both limits of one application, from its settings."""
 
     def __init__(self, settings: Settings) -> None:
+        # One instance per application, shared by AddressLimit and the AuthMiddleware.
         self.proxies = settings.trusted_proxies
         self.per_address = RateLimiter(settings.rate_limit_address, settings.rate_burst_address)
         self.per_principal = RateLimiter(settings.rate_limit, settings.rate_burst)
@@ -179,6 +185,35 @@ class RateLimits:
         return self.per_principal.allow(key)
 
 
-def retry_after(wait: float) -> bytes:
-    """The Retry-After value: whole seconds, at least 1."""
-    return str(max(1, math.ceil(wait))).encode()
+async def too_many(send: Send, wait: float) -> None:
+    """429 with Retry-After in whole seconds (at least 1), and a GraphQL-shaped error body."""
+    body = json.dumps({"data": None, "errors": [{
+        "message": "too many requests; slow down", "extensions": {"code": "RATE_LIMITED"},
+    }]}).encode()
+    await send({"type": "http.response.start", "status": 429, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+        (b"retry-after", str(max(1, math.ceil(wait))).encode()),
+    ]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class AddressLimit:
+    """Spends from the client address's bucket for every HTTP request but the liveness probe,
+    before anything reads the token or the body, and leaves the address in
+    ``scope["state"]["client_address"]``."""
+
+    def __init__(self, app: ASGIApp, limits: RateLimits) -> None:
+        self.app = app
+        self.limits = limits
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in UNLIMITED:
+            await self.app(scope, receive, send)
+            return
+        address = self.limits.address(scope)
+        wait = self.limits.spend_address(address)
+        if wait > 0:
+            await too_many(send, wait)
+            return
+        scope.setdefault("state", {})["client_address"] = address
+        await self.app(scope, receive, send)

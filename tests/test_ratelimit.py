@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from app.auth import AuthMiddleware, mint
+from app.auth import mint
 from app.main import create_app
 from app.ratelimit import RateLimits, address_key, client_ip
 from app.settings import Settings
@@ -66,6 +66,16 @@ async def test_invalid_tokens_spend_from_the_address_bucket(store, settings):
         assert await statuses(http, [{}]) == [429]
 
 
+async def test_readiness_probes_spend_from_the_address_bucket_liveness_probes_do_not(
+    store, settings
+):
+    s = limited(settings)
+    async with client(create_app(s, store=store)) as http:
+        assert [(await http.get("/readyz")).status_code for _ in range(4)] == [200] * 3 + [429]
+        assert (await http.post("/graphql", json=TYPENAME)).status_code == 429
+        assert [(await http.get("/healthz")).status_code for _ in range(5)] == [200] * 5
+
+
 async def test_one_principal_is_limited_across_addresses_and_tokens(store, settings, uid):
     s = limited(settings, rate_burst_address=100, rate_burst=2)
     sub = uid("pro")
@@ -115,10 +125,7 @@ async def test_a_trusted_proxy_forwards_the_client_address(store, settings):
 
 
 def limits_of(app: Any) -> RateLimits:
-    layer = app.middleware_stack  # built by the first request
-    while not isinstance(layer, AuthMiddleware):
-        layer = layer.app
-    return layer.limits
+    return app.state.rate_limits
 
 
 def scope(peer: str | None, *headers: tuple[str, str]) -> dict[str, Any]:
