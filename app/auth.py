@@ -32,6 +32,7 @@ DEFAULT_TTL = 3600
 MIN_SECRET = 32  # bytes; RFC 7518 asks HS256 keys to be at least as long as the hash
 MAX_TOKEN = 8192  # characters; a real token is well under 2000
 MAX_NETWORKS = 100
+JWKS_TIMEOUT = 5.0  # seconds to fetch the identity provider's keys
 # Subjects of admin and organiser tokens: an identity provider's user id ("auth0|123", an
 # email, a UUID), never markup or control characters.
 SUBJECT = re.compile(r"^[A-Za-z0-9._:@|+-]{1,128}$")
@@ -133,7 +134,11 @@ def mint(
 class Verifier:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._jwks = jwt.PyJWKClient(settings.auth_jwks_url) if settings.auth_jwks_url else None
+        # A slow identity provider must not hold requests for PyJWT's default 30 s; an unknown
+        # key id refetches the key set at most every 30 s (PyJWT's cooldown), so forged key ids
+        # cannot make the service hammer the provider.
+        self._jwks = (jwt.PyJWKClient(settings.auth_jwks_url, timeout=JWKS_TIMEOUT)
+                      if settings.auth_jwks_url else None)
         self._secret = None if self._jwks else auth_secret(settings)
 
     async def verify(self, token: str) -> Principal:
