@@ -64,7 +64,9 @@ SCHEMA_STATEMENTS = (
 
 PING = "RETURN 1 AS ok"
 TRANSIENT_ATTEMPTS = 4
-DEFAULT_TIMEOUT = 3.0
+# Budgets for callers that give none (scripts, the test suite's shared store); the service
+# passes RG_STORE_TIMEOUT (3 s) and RG_STORE_BATCH_TIMEOUT.
+DEFAULT_TIMEOUT = 10.0
 DEFAULT_BATCH_TIMEOUT = 600.0
 # Connections idle for longer are checked (one RESET) before they are handed out again, so a
 # request after a store restart does not fail on a connection the store already closed.
