@@ -27,6 +27,10 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
 
 
+def _duration(seconds: int) -> str:
+    return f"{seconds // 3600} h" if seconds >= 3600 else f"{seconds // 60} min"
+
+
 def server_options(settings: Settings) -> dict[str, Any]:
     """How ``serve`` runs uvicorn. No ``server`` header: the banner only tells an attacker which
     server and version to aim at. The ``date`` header stays (HTTP asks an origin server with a
@@ -58,7 +62,7 @@ def serve(args: argparse.Namespace) -> int:
             print(f"referral-graph: {exc}", file=sys.stderr)
             return 2
         print(
-            f"referral-graph: an admin token for the demo (valid {ttl // 3600} h); in GraphiQL "
+            f"referral-graph: an admin token for the demo (valid {_duration(ttl)}); in GraphiQL "
             f'open Headers and paste:\n  {{"Authorization": "Bearer {token}"}}',
             file=sys.stderr,
         )
