@@ -1,26 +1,28 @@
-"""Bearer tokens: verification, minting, and a per-token rate limit.
+"""Bearer tokens: verification, minting, and the rate limits around them.
 
 Tokens are JWTs signed with HS256 and the secret in ``RG_AUTH_SECRET`` (or, with
 ``RG_AUTH_JWKS_URL``, verified against an identity provider's published keys). Claims: ``role``
 (admin, organiser, professional, customer), ``sub`` (the party's id; required for professionals
-and customers) and ``networks`` (the networks an organiser runs).
+and customers), ``networks`` (the networks an organiser runs), and ``exp`` (required, at most
+``RG_AUTH_MAX_TTL`` ahead). Every claim is checked for its type and shape: a token that does not
+fit is refused as a whole.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
+import math
+import re
 import secrets
 import time
-from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jwt
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.ratelimit import RateLimits, too_many
 from app.settings import Settings
 from graph.access import Principal, Role
 from graph.ids import kind_of
@@ -28,6 +30,12 @@ from graph.ids import kind_of
 ALGORITHM = "HS256"
 DEFAULT_TTL = 3600
 MIN_SECRET = 32  # bytes; RFC 7518 asks HS256 keys to be at least as long as the hash
+MAX_TOKEN = 8192  # characters; a real token is well under 2000
+MAX_NETWORKS = 100
+JWKS_TIMEOUT = 5.0  # seconds to fetch the identity provider's keys
+# Subjects of admin and organiser tokens: an identity provider's user id ("auth0|123", an
+# email, a UUID), never markup or control characters.
+SUBJECT = re.compile(r"^[A-Za-z0-9._:@|+-]{1,128}$")
 
 
 class TokenError(ValueError):
@@ -51,20 +59,55 @@ def auth_secret(settings: Settings) -> str:
     return path.read_text().strip()
 
 
+def _time(claims: dict[str, Any], name: str) -> float | None:
+    """A time claim: absent, or a finite number of seconds since the epoch. (PyJWT reads
+    ``"exp": "9999999999"`` as a number; a string, a bool or NaN is refused here.)"""
+    value = claims.get(name)
+    if value is None and name not in claims:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise TokenError(f"{name} must be a number of seconds since the epoch")
+    return float(value)
+
+
+def check_lifetime(claims: dict[str, Any], max_ttl: int, now: float | None = None) -> None:
+    """``exp`` required; the token valid now (``nbf``, ``iat`` not in the future) and for at
+    most ``max_ttl`` seconds, from ``iat`` and from now: a stolen token is worth little."""
+    now = time.time() if now is None else now
+    exp, iat, nbf = _time(claims, "exp"), _time(claims, "iat"), _time(claims, "nbf")
+    if exp is None:
+        raise TokenError("exp is required")
+    if exp <= now:
+        raise TokenError("the token has expired")
+    if iat is not None and iat > now:
+        raise TokenError("iat is in the future")
+    if nbf is not None and nbf > now:
+        raise TokenError("the token is not valid yet (nbf)")
+    if exp - now > max_ttl or (iat is not None and exp - iat > max_ttl):
+        raise TokenError(f"the token is valid for longer than {max_ttl} s (RG_AUTH_MAX_TTL)")
+
+
 def principal_from_claims(claims: dict[str, Any]) -> Principal:
-    try:
-        role = Role(str(claims.get("role")))
-    except ValueError:
-        raise TokenError("role must be admin, organiser, professional or customer") from None
+    """The principal a token names; a TokenError for any claim out of shape."""
+    role_claim = claims.get("role")
+    if not isinstance(role_claim, str) or role_claim not in {r.value for r in Role}:
+        raise TokenError("role must be admin, organiser, professional or customer")
+    role = Role(role_claim)
     sub = claims.get("sub")
     if role in (Role.PROFESSIONAL, Role.CUSTOMER):
         expected = "Professional" if role is Role.PROFESSIONAL else "Customer"
         if not isinstance(sub, str) or kind_of(sub) != expected:
             raise TokenError(f"a {role.value} token needs sub = a {expected} id")
-    networks = claims.get("networks") or []
-    if not isinstance(networks, list) or not all(isinstance(n, str) for n in networks):
-        raise TokenError("networks must be a list of network ids")
-    return Principal(role, sub if isinstance(sub, str) else None, frozenset(networks))
+    elif sub is not None and not (isinstance(sub, str) and SUBJECT.match(sub)):
+        raise TokenError("sub must be 1 to 128 letters, digits or ._:@|+- characters")
+    networks = claims.get("networks")
+    if networks is not None:
+        if role is not Role.ORGANISER:
+            raise TokenError("only an organiser token names networks")
+        if (not isinstance(networks, list) or len(networks) > MAX_NETWORKS
+                or not all(isinstance(n, str) and kind_of(n) == "Network" for n in networks)):
+            raise TokenError(f"networks must be a list of at most {MAX_NETWORKS} network ids")
+    return Principal(role, sub, frozenset(networks or ()))
 
 
 def mint(
@@ -72,6 +115,8 @@ def mint(
     ttl: int = DEFAULT_TTL,
 ) -> str:
     """A signed token for the given principal, valid for ``ttl`` seconds."""
+    if not 0 < ttl <= settings.auth_max_ttl:
+        raise TokenError(f"ttl must be between 1 and {settings.auth_max_ttl} s (RG_AUTH_MAX_TTL)")
     now = int(time.time())
     claims: dict[str, Any] = {"role": role, "iat": now, "exp": now + ttl}
     if sub:
@@ -89,10 +134,16 @@ def mint(
 class Verifier:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._jwks = jwt.PyJWKClient(settings.auth_jwks_url) if settings.auth_jwks_url else None
+        # A slow identity provider must not hold requests for PyJWT's default 30 s; an unknown
+        # key id refetches the key set at most every 30 s (PyJWT's cooldown), so forged key ids
+        # cannot make the service hammer the provider.
+        self._jwks = (jwt.PyJWKClient(settings.auth_jwks_url, timeout=JWKS_TIMEOUT)
+                      if settings.auth_jwks_url else None)
         self._secret = None if self._jwks else auth_secret(settings)
 
     async def verify(self, token: str) -> Principal:
+        if len(token) > MAX_TOKEN:
+            raise TokenError("the token is too long")
         options: Any = {"require": ["exp"]}
         try:
             if self._jwks is not None:
@@ -111,38 +162,8 @@ class Verifier:
                 )
         except jwt.PyJWTError as exc:
             raise TokenError(str(exc)) from None
+        check_lifetime(claims, self.settings.auth_max_ttl)
         return principal_from_claims(claims)
-
-
-@dataclass
-class _Bucket:
-    tokens: float
-    updated: float
-
-
-class RateLimiter:
-    """A token bucket per key: ``per_minute`` sustained, ``burst`` at once. In memory, per
-    process; behind a load balancer each instance limits on its own."""
-
-    def __init__(self, per_minute: int, burst: int, max_keys: int = 100_000) -> None:
-        self.rate = per_minute / 60.0
-        self.burst = float(burst)
-        self.max_keys = max_keys
-        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
-
-    def allow(self, key: str, now: float | None = None) -> float:
-        """0 when allowed; otherwise the seconds to wait."""
-        now = time.monotonic() if now is None else now
-        bucket = self._buckets.pop(key, None) or _Bucket(self.burst, now)
-        bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
-        bucket.updated = now
-        self._buckets[key] = bucket
-        if len(self._buckets) > self.max_keys:
-            self._buckets.popitem(last=False)
-        if bucket.tokens >= 1:
-            bucket.tokens -= 1
-            return 0.0
-        return (1 - bucket.tokens) / self.rate if self.rate else 60.0
 
 
 async def _reply(send: Send, status: int, message: str, code: str,
@@ -159,19 +180,21 @@ async def _reply(send: Send, status: int, message: str, code: str,
 
 class AuthMiddleware:
     """Verifies the bearer token of GraphQL requests, puts the principal (or None) into
-    ``scope["state"]``, and applies the rate limit per token (per client address without one).
-    A request with a bad token is refused outright; one with none goes on as anonymous, and the
-    schema then answers only ``{ __typename }``."""
+    ``scope["state"]``, and spends from the principal's rate-limit bucket (the client address's
+    was spent before, by app.ratelimit.AddressLimit, whatever the token). A request with a bad
+    token is refused outright; one with none goes on as anonymous, and the schema then answers
+    only ``{ __typename }``."""
 
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings, limits: RateLimits | None = None) -> None:
         self.app = app
         self.verifier = Verifier(settings)
-        self.limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
+        self.limits = limits or RateLimits(settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/graphql"):
             await self.app(scope, receive, send)
             return
+        state = scope.setdefault("state", {})
         token = _bearer(scope)
         principal = None
         if token is not None:
@@ -181,16 +204,12 @@ class AuthMiddleware:
                 await _reply(send, 401, f"invalid token: {exc}", "UNAUTHENTICATED",
                              [(b"www-authenticate", b'Bearer error="invalid_token"')])
                 return
-            key = hashlib.sha256(token.encode()).hexdigest()[:24]
-        else:
-            client = scope.get("client")
-            key = f"anonymous:{client[0] if client else '-'}"
-        wait = self.limiter.allow(key)
+        address = state.get("client_address") or self.limits.address(scope)
+        wait = self.limits.spend_principal(principal, address)
         if wait > 0:
-            await _reply(send, 429, "too many requests; slow down", "RATE_LIMITED",
-                         [(b"retry-after", str(max(1, round(wait))).encode())])
+            await too_many(send, wait)
             return
-        scope.setdefault("state", {})["principal"] = principal
+        state["principal"] = principal
         await self.app(scope, receive, send)
 
 

@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from app import logs
 from app.settings import Settings, SettingsError, load_settings
@@ -26,6 +27,20 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
 
 
+def _duration(seconds: int) -> str:
+    return f"{seconds // 3600} h" if seconds >= 3600 else f"{seconds // 60} min"
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """How ``serve`` runs uvicorn. No ``server`` header: the banner only tells an attacker which
+    server and version to aim at. The ``date`` header stays (HTTP asks an origin server with a
+    clock to send it, and caches rely on it)."""
+    return {
+        "host": settings.host, "port": settings.port, "log_config": None, "access_log": False,
+        "server_header": False, "date_header": True,
+    }
+
+
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -41,13 +56,14 @@ def serve(args: argparse.Namespace) -> int:
     )
     if args.demo:
         try:
-            token = mint(settings, "admin", "admin:demo", ttl=DEMO_TOKEN_TTL)
+            ttl = min(DEMO_TOKEN_TTL, settings.auth_max_ttl)
+            token = mint(settings, "admin", "admin:demo", ttl=ttl)
         except TokenError as exc:
             print(f"referral-graph: {exc}", file=sys.stderr)
             return 2
         print(
-            "referral-graph: an admin token for the demo (valid 24 h); in GraphiQL open Headers "
-            f'and paste:\n  {{"Authorization": "Bearer {token}"}}',
+            f"referral-graph: an admin token for the demo (valid {_duration(ttl)}); in GraphiQL "
+            f'open Headers and paste:\n  {{"Authorization": "Bearer {token}"}}',
             file=sys.stderr,
         )
     try:
@@ -55,7 +71,7 @@ def serve(args: argparse.Namespace) -> int:
     except TokenError as exc:
         print(f"referral-graph: {exc}", file=sys.stderr)
         return 2
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+    uvicorn.run(app, **server_options(settings))
     return 0
 
 
@@ -189,7 +205,8 @@ def parser() -> argparse.ArgumentParser:
                    choices=["admin", "organiser", "professional", "customer"])
     t.add_argument("--sub", default=None, help="the party's id (professionals and customers)")
     t.add_argument("--networks", default=None, help="comma-separated network ids (organisers)")
-    t.add_argument("--ttl", type=int, default=3600, help="seconds the token is valid")
+    t.add_argument("--ttl", type=int, default=3600,
+                   help="seconds the token is valid (at most RG_AUTH_MAX_TTL, default 24 h)")
     store_options(t)
     t.set_defaults(func=token)
 
@@ -213,7 +230,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"referral-graph: {exc}", file=sys.stderr)
         return 2
     logs.configure(settings.log_level)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except SettingsError as exc:  # a bad command-line override (--port 0)
+        print(f"referral-graph: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -19,7 +19,9 @@ from app import graphiql
 from app.auth import AuthMiddleware, auth_secret
 from app.erasure import ErasedCustomers
 from app.graphql_http import SpecView
+from app.headers import SecurityHeaders
 from app.metrics import Metrics, MetricsMiddleware
+from app.ratelimit import AddressLimit, RateLimits
 from app.settings import Settings
 from graph import analytics, bulk, migrations
 from graph.embedded import EmbeddedServer
@@ -71,12 +73,15 @@ async def open_store(settings: Settings, state: AppState) -> Store:
     if settings.embedded:
         state.server = EmbeddedServer(settings.data_dir)
         address = await asyncio.to_thread(state.server.start)
-        store = connect(address.uri, address.user, address.password, address.database)
+        store = connect(address.uri, address.user, address.password, address.database,
+                        timeout=settings.store_timeout,
+                        batch_timeout=settings.store_batch_timeout)
     else:
         assert settings.neo4j_uri is not None
         store = connect(
             settings.neo4j_uri, settings.neo4j_user, settings.neo4j_password,
-            settings.neo4j_database,
+            settings.neo4j_database, timeout=settings.store_timeout,
+            batch_timeout=settings.store_batch_timeout,
         )
     try:
         await store.ensure_schema()
@@ -209,12 +214,15 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.app_state = state
+    app.state.rate_limits = limits = RateLimits(settings)
     # Inside the token check, which sets the principal it looks at.
     app.add_middleware(ErasedCustomers, store=lambda: state.store)
-    app.add_middleware(AuthMiddleware, settings=settings)
+    app.add_middleware(AuthMiddleware, settings=settings, limits=limits)
     app.add_middleware(Timeout, seconds=settings.request_timeout)
+    app.add_middleware(AddressLimit, limits=limits)
     app.add_middleware(AccessLog)
-    app.add_middleware(MetricsMiddleware, metrics=metrics)  # outermost: sees every answer
+    app.add_middleware(MetricsMiddleware, metrics=metrics)  # sees every answer
+    app.add_middleware(SecurityHeaders)  # outermost: every response gets the headers
     return app
 
 

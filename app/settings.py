@@ -5,11 +5,15 @@ Nothing else in the project reads ``os.environ``: the frozen :class:`Settings` i
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class SettingsError(ValueError):
@@ -40,6 +44,12 @@ class Settings:
     auth_audience: str | None = None
     rate_limit: int = 1200
     rate_burst: int = 100
+    rate_limit_address: int = 3000
+    rate_burst_address: int = 300
+    trusted_proxies: tuple[IPNetwork, ...] = ()
+    auth_max_ttl: int = 24 * 3600
+    store_timeout: float = 3.0
+    store_batch_timeout: float = 600.0
     analytics_refresh_after: int = 1000
     analytics_min_interval: float = 600.0
     metrics_token: str | None = None
@@ -54,8 +64,86 @@ class Settings:
         return self.env == "production"
 
     def with_overrides(self, **changes: Any) -> Settings:
-        """A copy with command-line overrides applied (``None`` values are ignored)."""
-        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+        """A copy with command-line overrides applied (``None`` values are ignored), checked
+        like the environment is."""
+        return validate(replace(self, **{k: v for k, v in changes.items() if v is not None}))
+
+
+ENVIRONMENTS = ("development", "production")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DAY = 24 * 3600
+# The accepted range of each numeric setting, inclusive; a low bound of 0 with ``positive`` set
+# means "more than 0" (a timeout of 0 would time out everything). A number not listed here must
+# still be finite and not negative.
+RANGES: dict[str, tuple[float, float, bool]] = {
+    "port": (1, 65535, False),
+    "max_depth": (1, 1000, False),
+    "max_aliases": (1, 10_000, False),
+    "max_first": (1, 10_000, False),
+    "max_hops": (1, 20, False),
+    "max_limit": (1, 1000, False),
+    "max_tokens": (1, 1_000_000, False),
+    "request_timeout": (0, DAY, True),
+    "rate_limit": (1, 10_000_000, False),
+    "rate_burst": (1, 10_000_000, False),
+    "rate_limit_address": (1, 10_000_000, False),
+    "rate_burst_address": (1, 10_000_000, False),
+    "auth_max_ttl": (60, 365 * DAY, False),
+    "store_timeout": (0, 600, True),
+    "store_batch_timeout": (0, 7 * DAY, True),
+    "analytics_refresh_after": (0, 1_000_000_000, False),
+    "analytics_min_interval": (0, 365 * DAY, False),
+}
+MIN_SECRET = 32  # bytes; RFC 7518 asks HS256 keys to be at least as long as the hash
+BOLT_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
+
+
+def variable(name: str) -> str:
+    """The environment variable behind a Settings field."""
+    return name.upper() if name.startswith("neo4j_") else f"RG_{name.upper()}"
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if math.isfinite(x) and x == int(x) else repr(x)
+
+
+def validate(settings: Settings) -> Settings:
+    """``settings`` if every value is usable; a SettingsError naming the first variable that is
+    not. Run at start-up, so that a bad value stops the service with one clear line instead of
+    failing later (a negative timeout would otherwise time out every request)."""
+    for f in fields(settings):
+        value = getattr(settings, f.name)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        low, high, positive = RANGES.get(f.name, (0, math.inf, False))
+        above_low = low < value if positive else low <= value
+        if math.isfinite(value) and above_low and value <= high:
+            continue
+        lower = f"more than {_num(low)}" if positive else f"at least {_num(low)}"
+        upper = "" if high == math.inf else f" and at most {_num(high)}"
+        raise SettingsError(f"{variable(f.name)} must be {lower}{upper}, got {_num(value)}")
+    if settings.env not in ENVIRONMENTS:
+        raise SettingsError(f"RG_ENV must be one of {', '.join(ENVIRONMENTS)}, "
+                            f"got {settings.env!r}")
+    if settings.log_level not in LOG_LEVELS:
+        raise SettingsError(f"RG_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, "
+                            f"got {settings.log_level!r}")
+    if not settings.host:
+        raise SettingsError("RG_HOST must not be empty")
+    if settings.neo4j_uri is not None:
+        scheme = settings.neo4j_uri.partition("://")[0]
+        if scheme not in BOLT_SCHEMES or "://" not in settings.neo4j_uri:
+            raise SettingsError(f"NEO4J_URI must start with one of "
+                                f"{', '.join(s + '://' for s in BOLT_SCHEMES)}, "
+                                f"got {settings.neo4j_uri!r}")
+    if settings.auth_secret is not None and len(settings.auth_secret.encode()) < MIN_SECRET:
+        raise SettingsError(f"RG_AUTH_SECRET must be at least {MIN_SECRET} bytes long")
+    if settings.auth_jwks_url is not None and not settings.auth_jwks_url.startswith(
+        ("https://", "http://")
+    ):
+        raise SettingsError(f"RG_AUTH_JWKS_URL must be an http(s) URL, "
+                            f"got {settings.auth_jwks_url!r}")
+    return settings
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -73,9 +161,27 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     if raw is None or raw == "":
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if not math.isfinite(value):  # float() reads "nan" and "inf" too
+        raise SettingsError(f"{name} must be a finite number, got {raw!r}")
+    return value
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[IPNetwork, ...]:
+    """A comma-separated list of IP addresses and CIDR blocks."""
+    found = []
+    for item in (part.strip() for part in env.get(name, "").split(",")):
+        if not item:
+            continue
+        try:
+            found.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise SettingsError(
+                f"{name} must list IP addresses or CIDR blocks, got {item!r}"
+            ) from None
+    return tuple(found)
 
 
 MIN_METRICS_TOKEN = 16
@@ -92,7 +198,7 @@ def _metrics_token(env: Mapping[str, str]) -> str | None:
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read every setting from ``env`` (the process environment by default)."""
     env = os.environ if env is None else env
-    return Settings(
+    return validate(Settings(
         neo4j_uri=env.get("NEO4J_URI") or None,
         neo4j_user=env.get("NEO4J_USER", "neo4j"),
         neo4j_password=env.get("NEO4J_PASSWORD", ""),
@@ -117,5 +223,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         rate_burst=_int(env, "RG_RATE_BURST", 100),
         analytics_refresh_after=_int(env, "RG_ANALYTICS_REFRESH_AFTER", 1000),
         analytics_min_interval=_float(env, "RG_ANALYTICS_MIN_INTERVAL", 600.0),
+        rate_limit_address=_int(env, "RG_RATE_LIMIT_ADDRESS", 3000),
+        rate_burst_address=_int(env, "RG_RATE_BURST_ADDRESS", 300),
+        trusted_proxies=_networks(env, "RG_TRUSTED_PROXIES"),
+        auth_max_ttl=_int(env, "RG_AUTH_MAX_TTL", 24 * 3600),
+        store_timeout=_float(env, "RG_STORE_TIMEOUT", 3.0),
+        store_batch_timeout=_float(env, "RG_STORE_BATCH_TIMEOUT", 600.0),
         metrics_token=_metrics_token(env),
-    )
+    ))

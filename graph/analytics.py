@@ -143,8 +143,9 @@ async def run(store: Store, job: BatchJob) -> int:
 async def refresh(store: Store) -> RefreshResult:
     """Recompute and store reputation and trade complementarity."""
     started = time.perf_counter()
-    professionals = await run(store, ReputationJob())
-    trades = await run(store, ComplementarityJob())
+    with store.batch():  # whole-graph reads and writes outlast the per-call budget
+        professionals = await run(store, ReputationJob())
+        trades = await run(store, ComplementarityJob())
     seconds = time.perf_counter() - started
     log.info("analytics refreshed", extra={"professionals": professionals, "trades": trades,
                                            "seconds": round(seconds, 2)})

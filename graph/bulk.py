@@ -191,11 +191,12 @@ async def load(
     """Load ``data`` batch by batch, one transaction per batch; ``progress(name, n)`` is called
     after each batch with the number of rows it held."""
     empty = await is_empty(store)
-    for name, query, rows in data.statements(empty):
-        for chunk in batches(_clean(name, rows), batch_size):
-            await store.run_write(query, rows=list(chunk))
-            if progress is not None:
-                progress(name, len(chunk))
+    with store.batch():  # a batch of thousands of rows outlasts the per-call budget
+        for name, query, rows in data.statements(empty):
+            for chunk in batches(_clean(name, rows), batch_size):
+                await store.run_write(query, rows=list(chunk))
+                if progress is not None:
+                    progress(name, len(chunk))
 
 
 async def is_empty(store: Store) -> bool:

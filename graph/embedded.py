@@ -26,6 +26,7 @@ import logging
 import os
 import secrets
 import select
+import signal
 import socket
 import subprocess
 import sys
@@ -44,6 +45,7 @@ START_TIMEOUT = 120.0
 STOP_TIMEOUT = 30.0
 WATCH_SECONDS = 1.0
 CHILD_MODULE = "graph._embedded_main"
+FREEZE_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,11 @@ def _port_open(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.settimeout(0.5)
         return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _stopped(task: Path) -> bool:
+    """Whether a thread (``/proc/PID/task/TID``) is stopped by a signal: state T."""
+    return (task / "stat").read_text().rpartition(")")[2].split()[0] == "T"
 
 
 def store_process_alive(pid: int) -> bool:
@@ -323,6 +330,32 @@ class EmbeddedServer:
         with self._folder_lock():
             self._spawn(self._password())
         self._start_watchdog()
+
+    def freeze(self) -> None:
+        """Stop the server process where it stands (SIGSTOP), for fault tests: its sockets stay
+        open and accept connections, but nothing answers, as with a hung store. The watchdog
+        sees a live process and leaves it be; :meth:`thaw` lets it run on."""
+        pid = self._signal(signal.SIGSTOP)
+        # The stop reaches each thread when it next runs; wait until all have stopped, so that
+        # the caller's next request meets a frozen server.
+        threads = Path(f"/proc/{pid}/task")
+        deadline = time.monotonic() + FREEZE_TIMEOUT
+        while threads.is_dir() and time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                if all(_stopped(t) for t in threads.iterdir()):
+                    return
+            time.sleep(0.01)
+
+    def thaw(self) -> None:
+        """Let a frozen server run on (SIGCONT)."""
+        self._signal(signal.SIGCONT)
+
+    def _signal(self, sig: signal.Signals) -> int:
+        with self._lock:
+            if self._proc is None:
+                raise RuntimeError("no server process of this object's own to signal")
+            self._proc.send_signal(sig)
+            return self._proc.pid
 
     def _terminate(self) -> None:
         with self._lock:

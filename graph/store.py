@@ -3,19 +3,29 @@
 One code path for Neo4j 5 and the embedded ArcadeDB server. :class:`Store` owns no policy: the
 domain modules hand it named Cypher constants and parameters. It counts round trips so that tests
 can prove batching, and turns connection failures into :class:`~graph.errors.StoreUnavailable`.
+
+Every call is bounded in time. A store that is down refuses connections, which the driver's own
+timeouts catch; a store that hangs (a frozen process, a stalled disk) keeps its connections open
+and would hold every request until the request timeout. So each read, write and ping runs under
+a deadline (``timeout``, a few seconds) and fails as StoreUnavailable past it. Batch work (bulk
+loads, analytics refreshes, schema creation) legitimately runs longer statements and takes the
+larger ``batch_timeout`` inside :meth:`Store.batch`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 import neo4j
 from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction
 from neo4j.exceptions import (
+    ConnectionPoolError,
     ConstraintError,
     ServiceUnavailable,
     SessionExpired,
@@ -54,6 +64,19 @@ SCHEMA_STATEMENTS = (
 
 PING = "RETURN 1 AS ok"
 TRANSIENT_ATTEMPTS = 4
+# Budgets for callers that give none (scripts, the test suite's shared store); the service
+# passes RG_STORE_TIMEOUT (3 s) and RG_STORE_BATCH_TIMEOUT.
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_BATCH_TIMEOUT = 600.0
+# Connections idle for longer are checked (one RESET) before they are handed out again, so a
+# request after a store restart does not fail on a connection the store already closed.
+LIVENESS_CHECK = 30.0
+
+# The driver's ways of saying that the store cannot be reached (a full pool waited out too).
+UNREACHABLE = (ServiceUnavailable, SessionExpired, ConnectionPoolError, OSError)
+
+# Set inside Store.batch(): the calls of the current task take the batch budget.
+_in_batch: ContextVar[bool] = ContextVar("store_batch", default=False)
 
 
 class Tx:
@@ -76,12 +99,36 @@ class Tx:
 class Store:
     """The database behind the service: a driver and a database name."""
 
-    def __init__(self, driver: AsyncDriver, database: str) -> None:
+    def __init__(
+        self, driver: AsyncDriver, database: str, timeout: float = DEFAULT_TIMEOUT,
+        batch_timeout: float = DEFAULT_BATCH_TIMEOUT,
+    ) -> None:
         self.driver = driver
         self.database = database
+        self.timeout = timeout
+        self.batch_timeout = batch_timeout
         self.round_trips = 0
         # Called after every committed write transaction (the analytics auto-refresh counts).
         self.after_write: list[Callable[[], None]] = []
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Store calls made inside (by this task and the tasks it starts) may each run up to
+        ``batch_timeout`` instead of ``timeout``: bulk loads and whole-graph jobs."""
+        token = _in_batch.set(True)
+        try:
+            yield
+        finally:
+            _in_batch.reset(token)
+
+    @property
+    def budget(self) -> float:
+        """Seconds the next call may take."""
+        return self.batch_timeout if _in_batch.get() else self.timeout
+
+    def _late(self, budget: float) -> StoreUnavailable:
+        log.warning("store call timed out", extra={"seconds": budget})
+        return StoreUnavailable(f"the store did not answer within {budget:g} s")
 
     async def read(self, query: str, **params: Any) -> list[Row]:
         """Run one read query as an auto-commit transaction.
@@ -91,18 +138,41 @@ class Store:
         connection fails at once (as StoreUnavailable) instead of being retried.
         """
         self.round_trips += 1
+        budget = self.budget
         try:
-            async with self.driver.session(
+            async with asyncio.timeout(budget), self.driver.session(
                 database=self.database, default_access_mode=neo4j.READ_ACCESS
             ) as session:
                 result = await session.run(query, params)
                 return [record.data() async for record in result]
-        except (ServiceUnavailable, SessionExpired, OSError) as exc:
+        except TimeoutError as exc:
+            raise self._late(budget) from exc
+        except UNREACHABLE as exc:
             raise StoreUnavailable(str(exc)) from exc
 
     async def write(self, work: Callable[[Tx], Awaitable[T]]) -> T:
-        """Run ``work`` in one managed write transaction; anything it raises rolls it back."""
+        """Run ``work`` in one managed write transaction; anything it raises rolls it back.
 
+        Past the budget the transaction is abandoned (the driver drops its connection, and the
+        store rolls back what it had not committed) and StoreUnavailable is raised. A commit
+        already under way when the deadline falls may still land: clients retry with their own
+        ids, which makes the retry idempotent."""
+        budget = self.budget
+        try:
+            async with asyncio.timeout(budget):
+                result = await self._write(work)
+        except TimeoutError as exc:
+            raise self._late(budget) from exc
+        for listener in self.after_write:
+            # The transaction has committed: a failing listener must not make the caller
+            # report a write that happened as failed.
+            try:
+                listener()
+            except Exception:
+                log.exception("after-write listener failed")
+        return result
+
+    async def _write(self, work: Callable[[Tx], Awaitable[T]]) -> T:
         async def unit(tx: AsyncManagedTransaction) -> T:
             return await work(Tx(tx, self))
 
@@ -111,7 +181,7 @@ class Store:
                 async with self.driver.session(database=self.database) as session:
                     result = await session.execute_write(unit)
                 break
-            except (ServiceUnavailable, SessionExpired, OSError) as exc:
+            except UNREACHABLE as exc:
                 raise StoreUnavailable(str(exc)) from exc
             except TransientError:
                 # The embedded store refuses concurrent changes to one record (two referrals
@@ -121,13 +191,6 @@ class Store:
                 if attempt == TRANSIENT_ATTEMPTS - 1:
                     raise
                 await asyncio.sleep(random.uniform(0.05, 0.2) * (attempt + 1))
-        for listener in self.after_write:
-            # The transaction has committed: a failing listener must not make the caller
-            # report a write that happened as failed.
-            try:
-                listener()
-            except Exception:
-                log.exception("after-write listener failed")
         return result
 
     async def run_write(self, query: str, **params: Any) -> list[Row]:
@@ -140,33 +203,43 @@ class Store:
 
     async def ensure_schema(self) -> None:
         """Create constraints and indexes if missing; safe to run at every start."""
-        for statement in SCHEMA_STATEMENTS:
-            await self.run_write(statement)
+        with self.batch():  # an index over a large store takes its time to build
+            for statement in SCHEMA_STATEMENTS:
+                await self.run_write(statement)
 
     async def ping(self) -> bool:
-        """Whether the store answers now: one try, no retries, for readiness probes."""
+        """Whether the store answers now: one try, no retries, within the (short) timeout, for
+        readiness probes."""
         try:
-            async with self.driver.session(database=self.database) as session:
+            async with asyncio.timeout(self.timeout), self.driver.session(
+                database=self.database
+            ) as session:
                 result = await session.run(PING)
                 record = await result.single()
         except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError, OSError):
-            return False
+            return False  # TimeoutError is an OSError
         return record is not None and record["ok"] == 1
 
     async def close(self) -> None:
         await self.driver.close()
 
 
-def connect(uri: str, user: str, password: str, database: str) -> Store:
-    """Open a driver for ``uri``. Short timeouts make a store outage fail fast, not hang."""
+def connect(
+    uri: str, user: str, password: str, database: str, *, timeout: float = DEFAULT_TIMEOUT,
+    batch_timeout: float = DEFAULT_BATCH_TIMEOUT,
+) -> Store:
+    """Open a driver for ``uri``. Short timeouts make a store outage fail fast, not hang:
+    ``timeout`` bounds each call (see the module's notes), ``batch_timeout`` batch work."""
     driver = AsyncGraphDatabase.driver(
         uri,
         auth=(user, password),
-        connection_timeout=3.0,
-        connection_acquisition_timeout=5.0,
+        connection_timeout=min(3.0, timeout),
+        # A full pool waits no longer for a free connection than a call may take in all.
+        connection_acquisition_timeout=timeout,
+        liveness_check_timeout=LIVENESS_CHECK,
         # Retries of a failed transaction stop after this long: with the store down a request
         # fails within about 3 s (with backoff) instead of hanging.
         max_transaction_retry_time=1.0,
         max_connection_pool_size=100,
     )
-    return Store(driver, database)
+    return Store(driver, database, timeout, batch_timeout)

@@ -27,6 +27,7 @@ from schema.node import NodeQuery
 from schema.partners import PartnersMutation
 from schema.professional import Professional, ProfessionalMutation, ProfessionalQuery
 from schema.referral import Referral, ReferralMutation, ReferralQuery
+from schema.suggestions import HideSuggestions
 from schema.trust import TrustQuery
 
 SNAPSHOT = Path(__file__).with_name("schema.graphql")
@@ -61,6 +62,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         AuthGate,
         lambda: ArgumentLimits(limits=limits),
         ErrorMasking,
+        lambda: HideSuggestions(always=settings.production),
     ]
     if settings.production:
         extensions.append(DisableIntrospection)

@@ -49,7 +49,8 @@ def settings() -> Settings:
     env = {k: v for k, v in os.environ.items() if k.startswith("RG_")}
     # A high rate limit: the suite's own traffic must not trip it (its own test lowers it).
     env.update({"RG_AUTH_SECRET": TEST_SECRET, "RG_RATE_LIMIT": "1000000",
-                "RG_RATE_BURST": "100000"})
+                "RG_RATE_BURST": "100000", "RG_RATE_LIMIT_ADDRESS": "1000000",
+                "RG_RATE_BURST_ADDRESS": "100000"})
     return load_settings(env)
 
 

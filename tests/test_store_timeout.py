@@ -1,0 +1,87 @@
+"""A store that hangs: every store call is bounded in time, so requests fail fast and clearly."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+
+from app.main import create_app
+from graph.embedded import EmbeddedServer
+from graph.errors import StoreUnavailable
+from graph.store import Store, connect
+from tests.conftest import GraphQLClient
+
+QUERY = "{ professionals(first: 1) { totalCount } }"
+CREATE = """mutation($input: CreateCustomerInput!) {
+  createCustomer(input: $input) { customer { id } errors { code } } }"""
+# Generous: the budget is RG_STORE_TIMEOUT (3 s); the request timeout (10 s) must not be what
+# answers.
+UPPER_BOUND = 6.0
+
+
+async def timed(call):  # type: ignore[no-untyped-def]
+    started = time.monotonic()
+    result = await call
+    return result, time.monotonic() - started
+
+
+async def test_a_frozen_store_fails_fast_and_recovers(tmp_data_dir, settings, gql, uid):
+    # A store of this test's own: freezing the suite's shared store would stall every test.
+    server = EmbeddedServer(tmp_data_dir)
+    address = server.start()
+    store = connect(address.uri, address.user, address.password, address.database,
+                    timeout=settings.store_timeout)
+    await store.ensure_schema()
+    app = create_app(settings, store=store)
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+    client = GraphQLClient(http, gql.token)
+    try:
+        assert (await http.get("/readyz")).status_code == 200
+        assert "errors" not in await client.post(QUERY)
+
+        server.freeze()
+        ready, seconds = await timed(http.get("/readyz"))
+        assert ready.status_code == 503
+        assert seconds < UPPER_BOUND
+        assert (await http.get("/healthz")).status_code == 200
+
+        body, seconds = await timed(client.post(QUERY))
+        assert seconds < UPPER_BOUND
+        assert body["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
+        assert "Traceback" not in str(body)
+
+        body, seconds = await timed(client.post(CREATE, {"input": {"name": "Frozen Fay"}}))
+        assert seconds < UPPER_BOUND
+        assert body["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
+
+        server.thaw()
+        deadline = time.monotonic() + 30
+        while (await http.get("/readyz")).status_code != 200:
+            assert time.monotonic() < deadline, "the service did not recover"
+            await asyncio.sleep(0.5)
+        assert "errors" not in await client.post(QUERY)
+        created = await client.data(CREATE, {"input": {"id": uid("cus"), "name": "Thawed Tom"}})
+        assert created["createCustomer"]["errors"] == []
+    finally:
+        server.thaw()
+        await http.aclose()
+        await store.close()
+        server.stop()
+
+
+async def test_batch_work_gets_its_own_budget(store: Store):
+    # One slow statement: past the per-call budget it fails as StoreUnavailable; inside
+    # Store.batch() (bulk loads, analytics) the same statement runs to the end.
+    slow = "UNWIND range(1, $n) AS i WITH i WHERE i % 7 = 0 RETURN count(i) AS n"
+    tight = Store(store.driver, store.database, timeout=0.001, batch_timeout=60)
+    try:
+        await tight.read(slow, n=2_000_000)
+    except StoreUnavailable as exc:
+        assert "did not answer within" in str(exc)
+    else:
+        raise AssertionError("a read past the budget must fail")
+    with tight.batch():
+        rows = await tight.read(slow, n=2_000_000)
+    assert rows == [{"n": 2_000_000 // 7}]
