@@ -9,7 +9,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T", int, float)
 
 
 class SettingsError(ValueError):
@@ -42,6 +44,10 @@ class Settings:
     rate_burst: int = 100
     analytics_refresh_after: int = 1000
     analytics_min_interval: float = 600.0
+    max_cost: int = 25_000
+    max_body_bytes: int = 1_048_576
+    max_document_chars: int = 50_000
+    analytics_timeout: float = 300.0
 
     @property
     def embedded(self) -> bool:
@@ -77,6 +83,12 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise SettingsError(f"{name} must be a number, got {raw!r}") from None
 
 
+def _positive(value: T, name: str) -> T:
+    if not value > 0:
+        raise SettingsError(f"{name} must be greater than 0, got {value}")
+    return value
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read every setting from ``env`` (the process environment by default)."""
     env = os.environ if env is None else env
@@ -105,4 +117,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         rate_burst=_int(env, "RG_RATE_BURST", 100),
         analytics_refresh_after=_int(env, "RG_ANALYTICS_REFRESH_AFTER", 1000),
         analytics_min_interval=_float(env, "RG_ANALYTICS_MIN_INTERVAL", 600.0),
+        max_cost=_positive(_int(env, "RG_MAX_COST", 25_000), "RG_MAX_COST"),
+        max_body_bytes=_positive(_int(env, "RG_MAX_BODY_BYTES", 1_048_576), "RG_MAX_BODY_BYTES"),
+        max_document_chars=_positive(_int(env, "RG_MAX_DOCUMENT_CHARS", 50_000),
+                                     "RG_MAX_DOCUMENT_CHARS"),
+        analytics_timeout=_positive(_float(env, "RG_ANALYTICS_TIMEOUT", 300.0),
+                                    "RG_ANALYTICS_TIMEOUT"),
     )
