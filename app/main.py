@@ -11,12 +11,13 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from app.auth import AuthMiddleware, auth_secret
+from app.limits import BodyLimit, Timeout
 from app.settings import Settings
 from graph import analytics, bulk
 from graph.embedded import EmbeddedServer
@@ -76,38 +77,6 @@ async def open_store(settings: Settings, state: AppState) -> Store:
     return store
 
 
-class Timeout:
-    """Fail a GraphQL request that runs past the configured time with a GraphQL error."""
-
-    def __init__(self, app: ASGIApp, seconds: float) -> None:
-        self.app = app
-        self.seconds = seconds
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/graphql"):
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def tracking_send(message: Any) -> None:
-            nonlocal started
-            started = True
-            await send(message)
-
-        try:
-            async with asyncio.timeout(self.seconds):
-                await self.app(scope, receive, tracking_send)
-        except TimeoutError:
-            if started:
-                raise
-            body = {"data": None, "errors": [{
-                "message": f"the request ran past the limit of {self.seconds:g} s",
-                "extensions": {"code": "TIMEOUT"},
-            }]}
-            response = JSONResponse(body, status_code=200)
-            await response(scope, receive, send)
-
-
 class AccessLog:
     """One structured line per request."""
 
@@ -156,7 +125,7 @@ def create_app(
         if demo:
             await load_demo_if_empty(state.store)
         auto = analytics.AutoRefresh(state.store, settings.analytics_refresh_after,
-                                     settings.analytics_min_interval)
+                                     settings.analytics_min_interval, settings.analytics_timeout)
         try:
             yield
         finally:
@@ -185,6 +154,7 @@ def create_app(
     app.state.app_state = state
     app.add_middleware(AuthMiddleware, settings=settings)
     app.add_middleware(Timeout, seconds=settings.request_timeout)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(AccessLog)
     return app
 
