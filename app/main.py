@@ -153,8 +153,9 @@ def create_app(
     )
     app.state.app_state = state
     app.add_middleware(AuthMiddleware, settings=settings)
-    app.add_middleware(Timeout, seconds=settings.request_timeout)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    # Outside the body limit: a body sent slowly counts against the request's time.
+    app.add_middleware(Timeout, seconds=settings.request_timeout)
     app.add_middleware(AccessLog)
     return app
 

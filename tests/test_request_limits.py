@@ -54,6 +54,25 @@ async def test_a_streamed_body_is_cut_off_at_the_limit(store, settings):
         assert fine.status_code == 200 and fine.json()["data"] == {"__typename": "Query"}
 
 
+async def test_a_body_sent_slowly_counts_against_the_request_time(store, settings):
+    app = create_app(settings.with_overrides(request_timeout=0.3), store=store)
+
+    async def trickle() -> AsyncIterator[bytes]:
+        yield b'{"query": "{ __typename } #'
+        for _ in range(50):
+            await asyncio.sleep(0.1)
+            yield b"x"
+        yield b'"}'
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://t") as http:
+        started = time.monotonic()
+        response = await http.post("/graphql", content=trickle(),
+                                   headers={"content-type": "application/json"})
+        assert time.monotonic() - started < 3
+    assert response.json()["errors"][0]["extensions"]["code"] == "TIMEOUT"
+
+
 async def test_a_body_under_the_limit_with_a_long_comment_is_served(gql, settings):
     comment = "#" + "x" * (settings.max_document_chars - 100) + "\n"
     assert (await gql.post(comment + "{ __typename }"))["data"] == {"__typename": "Query"}
