@@ -81,10 +81,10 @@ class Timeout:
     The request runs in a task of its own, so this middleware wakes at the deadline even while
     the request's task is busy between awaits; it then cancels the task and waits until it has
     unwound, so no part of the request keeps running after the answer. Work between two awaits
-    cannot be interrupted (graphql-core builds a resolved list's answer in one go): the query
-    cost limit keeps it short. Resolvers find the :class:`~resolvers.deadline.Deadline` in
-    ``scope["state"]["deadline"]``; work with a bound of its own (the analytics refresh) lifts
-    it."""
+    is not interrupted by a cancellation: the schema's executor checks the same
+    :class:`~resolvers.deadline.Deadline` (``scope["state"]["deadline"]``) before each object
+    of the answer, and the query cost limit keeps the rest short. Work with a bound of its own
+    (the analytics refresh) lifts the deadline."""
 
     def __init__(self, app: ASGIApp, seconds: float) -> None:
         self.app = app
@@ -120,12 +120,15 @@ class Timeout:
             with contextlib.suppress(BaseException):
                 await task
             raise
-        if task.done():
+        if task.done() and not task.cancelled():
             task.result()  # re-raise what the app raised
             return
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        # Here the task was cancelled: by this middleware, or from within at the deadline
+        # (resolvers.deadline.DeadlinePassed).
         log.info("request timed out", extra={"path": scope["path"], "seconds": self.seconds})
         if not started:
             await _error(send, 200, f"the request ran past the limit of {self.seconds:g} s",

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
 SCOPE_KEY = "deadline"
+
+
+class DeadlinePassed(asyncio.CancelledError):
+    """Raised inside a request's work once its deadline has passed: a cancellation, so that no
+    handler on the way out (graphql-core's field errors among them) keeps working on it."""
 
 
 class Deadline:

@@ -20,6 +20,7 @@ from app.settings import Settings
 from schema.common import DeletePayload
 from schema.cost import DocumentSize, QueryCost
 from schema.customer import Customer, CustomerMutation, CustomerQuery
+from schema.deadline import DeadlineExecutor
 from schema.errors import ErrorMasking
 from schema.guards import ArgumentLimits, AuthGate, argument_limits
 from schema.job import Job, JobMutation
@@ -73,6 +74,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         mutation=Mutation,
         types=[Professional, Customer, Job, Referral, Network, DeletePayload],
         extensions=extensions,
+        execution_context_class=DeadlineExecutor,
     )
 
 

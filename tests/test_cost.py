@@ -69,9 +69,8 @@ async def test_nested_lists_are_refused_before_execution_with_the_cost_named(gql
 
 
 async def test_a_variable_page_size_counts_and_the_limit_is_configurable(store, settings, gql):
-    from tests.test_limits import client_for
-
     from app.main import create_app
+    from tests.test_limits import client_for
 
     query = "query($n: Int) { professionals(first: $n) { nodes { id } } }"
     client = await client_for(create_app(settings.with_overrides(max_cost=50), store=store),

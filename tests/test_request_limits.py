@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -16,6 +17,10 @@ import uvicorn
 from app.auth import mint
 from app.limits import Timeout
 from app.main import create_app
+from graph.access import Principal, Role
+from resolvers.context import Context
+from resolvers.deadline import Deadline, DeadlinePassed
+from schema.build import build_schema
 from tests.conftest import GraphQLClient
 
 
@@ -184,3 +189,28 @@ async def test_healthz_stays_responsive_while_heavy_queries_run(served, make, gq
     assert "errors" not in allowed
     assert len(allowed["data"]["network"]["members"]["nodes"]) == 20
     assert worst < 1.0
+
+
+def _context(store: Any, settings: Any, deadline: Deadline) -> Context:
+    request = SimpleNamespace(scope={"state": {"deadline": deadline}})
+    return Context.new(store, settings, Principal(Role.ADMIN), request)
+
+
+async def test_building_an_answer_stops_once_the_deadline_has_passed(store, settings, uid):
+    schema = build_schema(settings)
+    passed = Deadline(0)
+    with pytest.raises(DeadlinePassed):
+        await schema.execute("{ networks { nodes { id } } }",
+                             context_value=_context(store, settings, passed))
+    lifted = Deadline(0)
+    lifted.lift()
+    result = await schema.execute("{ networks { totalCount } }",
+                                  context_value=_context(store, settings, lifted))
+    assert result.errors is None
+    # A mutation's answer is never cut short: its write has committed.
+    nid = uid("net")
+    result = await schema.execute(
+        'mutation($id: ID!) { createNetwork(input: {id: $id, name: "Late"}) '
+        "{ network { id } errors { code } } }",
+        variable_values={"id": nid}, context_value=_context(store, settings, Deadline(0)))
+    assert result.errors is None and result.data["createNetwork"]["network"]["id"] == nid
