@@ -78,9 +78,8 @@ class BodyLimit:
 class Timeout:
     """Answers TIMEOUT when a GraphQL request runs past ``seconds`` and stops its work.
 
-    The request runs in a task of its own, so this middleware wakes at the deadline even while
-    the request's task is busy between awaits; it then cancels the task and waits until it has
-    unwound, so no part of the request keeps running after the answer. Work between two awaits
+    The request runs in a task of its own; at the deadline this middleware cancels the task and
+    waits until it has unwound, so no part of the request keeps running after the answer. Work between two awaits
     is not interrupted by a cancellation: the schema's executor checks the same
     :class:`~resolvers.deadline.Deadline` (``scope["state"]["deadline"]``) before each object
     of the answer, and the query cost limit keeps the rest short. Work with a bound of its own
