@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
 
+from app.settings import SettingsError, load_settings
 from schema.build import build_schema
 from schema.cost import operation_cost
 
@@ -93,3 +94,11 @@ async def test_a_document_is_limited_by_characters_comments_included(gql, settin
     assert (await gql.post(spaces))["errors"][0]["extensions"]["limit"] == "document"
     small_comment = "# a comment\n{ __typename }"
     assert (await gql.post(small_comment))["data"] == {"__typename": "Query"}
+
+
+@pytest.mark.parametrize("name", ["RG_MAX_COST", "RG_MAX_BODY_BYTES", "RG_MAX_DOCUMENT_CHARS",
+                                  "RG_ANALYTICS_TIMEOUT"])
+def test_the_limits_must_be_positive(name):
+    with pytest.raises(SettingsError, match=name):
+        load_settings({name: "0"})
+    assert load_settings({name: "7"}) is not None
