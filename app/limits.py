@@ -79,11 +79,11 @@ class Timeout:
     """Answers TIMEOUT when a GraphQL request runs past ``seconds`` and stops its work.
 
     The request runs in a task of its own; at the deadline this middleware cancels the task and
-    waits until it has unwound, so no part of the request keeps running after the answer. Work between two awaits
-    is not interrupted by a cancellation: the schema's executor checks the same
-    :class:`~resolvers.deadline.Deadline` (``scope["state"]["deadline"]``) before each object
-    of the answer, and the query cost limit keeps the rest short. Work with a bound of its own
-    (the analytics refresh) lifts the deadline."""
+    waits until it has unwound, so no part of the request keeps running after the answer. A
+    cancellation does not interrupt work between two awaits: the schema's executor checks the
+    same :class:`~resolvers.deadline.Deadline` (``scope["state"]["deadline"]``) before each
+    object of the answer, and the query cost limit keeps the rest short. Work with a bound of
+    its own (the analytics refresh) lifts the deadline."""
 
     def __init__(self, app: ASGIApp, seconds: float) -> None:
         self.app = app
