@@ -19,7 +19,7 @@ import networkx as nx
 
 from graph import rules, timeutil
 from graph.algorithms import trust as algorithms
-from graph.compute import offload
+from graph.compute import offload, stop_requested
 from graph.errors import NotFound, ValidationError
 from graph.ids import kind_of
 from graph.models import Professional, Referral
@@ -172,7 +172,8 @@ async def trust_paths(
 
     def solve() -> list[Path]:
         G = trust_graph(edges, timeutil.now())
-        found = algorithms.most_trusted_paths(G, source, target, limit, max_hops)
+        found = algorithms.most_trusted_paths(G, source, target, limit, max_hops,
+                                              stop=stop_requested)
         return [_path(G, t, nodes) for t, nodes in found]
 
     return await offload(solve)
