@@ -89,3 +89,17 @@ async def test_the_request_timeout_does_not_cut_a_refresh_off(store, settings, g
     refused = await as_("customer", "cus_nobody").post(REFRESH)
     assert refused["data"] is None
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_refresh_leaves_an_empty_store_empty(tmp_path):
+    from graph import bulk
+    from graph.embedded import EmbeddedServer
+
+    with EmbeddedServer(tmp_path / "fresh") as address:
+        fresh = connect(address.uri, address.user, address.password, address.database)
+        try:
+            await fresh.ensure_schema()
+            await analytics.refresh(fresh, timeout=60)
+            assert await bulk.is_empty(fresh)  # serve --demo still loads the demo network
+        finally:
+            await fresh.close()
