@@ -104,7 +104,7 @@ def _load(settings: Settings, dataset_factory: Callable[[], object], label: str)
                 bar.update(n)
 
             await bulk.load(store, data, progress)  # type: ignore[arg-type]
-        done = await analytics.refresh(store)  # type: ignore[arg-type]
+        done = await analytics.refresh(store, settings.analytics_timeout)  # type: ignore[arg-type]
         print(f"analytics refreshed in {done.seconds:.1f} s", file=sys.stderr)
 
     asyncio.run(_with_store(settings, work))
@@ -149,12 +149,18 @@ def token(args: argparse.Namespace) -> int:
 def analytics_refresh(args: argparse.Namespace) -> int:
     from graph import analytics
 
+    settings = _settings(args)
+
     async def work(store: object) -> None:
-        done = await analytics.refresh(store)  # type: ignore[arg-type]
+        done = await analytics.refresh(store, settings.analytics_timeout)  # type: ignore[arg-type]
         print(f"reputation of {done.professionals} professionals and complementarity of "
               f"{done.trades} trades refreshed in {done.seconds:.1f} s", file=sys.stderr)
 
-    asyncio.run(_with_store(_settings(args), work))
+    try:
+        asyncio.run(_with_store(settings, work))
+    except analytics.RefreshTimeout as exc:
+        print(f"referral-graph: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

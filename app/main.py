@@ -11,7 +11,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -20,6 +20,7 @@ from app.auth import AuthMiddleware, auth_secret
 from app.erasure import ErasedCustomers
 from app.graphql_http import SpecView
 from app.headers import SecurityHeaders
+from app.limits import BodyLimit, Timeout
 from app.metrics import Metrics, MetricsMiddleware
 from app.ratelimit import AddressLimit, RateLimits
 from app.settings import Settings
@@ -101,38 +102,6 @@ async def close_store(store: Store, state: AppState) -> None:
             await asyncio.to_thread(state.server.stop)
 
 
-class Timeout:
-    """Fail a GraphQL request that runs past the configured time with a GraphQL error."""
-
-    def __init__(self, app: ASGIApp, seconds: float) -> None:
-        self.app = app
-        self.seconds = seconds
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/graphql"):
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def tracking_send(message: Any) -> None:
-            nonlocal started
-            started = True
-            await send(message)
-
-        try:
-            async with asyncio.timeout(self.seconds):
-                await self.app(scope, receive, tracking_send)
-        except TimeoutError:
-            if started:
-                raise
-            body = {"data": None, "errors": [{
-                "message": f"the request ran past the limit of {self.seconds:g} s",
-                "extensions": {"code": "TIMEOUT"},
-            }]}
-            response = JSONResponse(body, status_code=200)
-            await response(scope, receive, send)
-
-
 class AccessLog:
     """One structured line per request."""
 
@@ -186,7 +155,8 @@ def create_app(
             if demo:
                 await load_demo_if_empty(state.store)
             auto = analytics.AutoRefresh(state.store, settings.analytics_refresh_after,
-                                         settings.analytics_min_interval)
+                                         settings.analytics_min_interval,
+                                         settings.analytics_timeout)
             try:
                 yield
             finally:
@@ -218,6 +188,8 @@ def create_app(
     # Inside the token check, which sets the principal it looks at.
     app.add_middleware(ErasedCustomers, store=lambda: state.store)
     app.add_middleware(AuthMiddleware, settings=settings, limits=limits)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    # Outside the body limit: a body sent slowly counts against the request's time.
     app.add_middleware(Timeout, seconds=settings.request_timeout)
     app.add_middleware(AddressLimit, limits=limits)
     app.add_middleware(AccessLog)

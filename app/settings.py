@@ -53,6 +53,10 @@ class Settings:
     analytics_refresh_after: int = 1000
     analytics_min_interval: float = 600.0
     metrics_token: str | None = None
+    max_cost: int = 25_000
+    max_body_bytes: int = 1_048_576
+    max_document_chars: int = 50_000
+    analytics_timeout: float = 300.0
 
     @property
     def embedded(self) -> bool:
@@ -93,6 +97,10 @@ RANGES: dict[str, tuple[float, float, bool]] = {
     "store_batch_timeout": (0, 7 * DAY, True),
     "analytics_refresh_after": (0, 1_000_000_000, False),
     "analytics_min_interval": (0, 365 * DAY, False),
+    "analytics_timeout": (0, 7 * DAY, True),
+    "max_cost": (1, 10**12, False),
+    "max_body_bytes": (1, 1 << 30, False),
+    "max_document_chars": (1, 10**8, False),
 }
 MIN_SECRET = 32  # bytes; RFC 7518 asks HS256 keys to be at least as long as the hash
 BOLT_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
@@ -230,4 +238,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         store_timeout=_float(env, "RG_STORE_TIMEOUT", 3.0),
         store_batch_timeout=_float(env, "RG_STORE_BATCH_TIMEOUT", 600.0),
         metrics_token=_metrics_token(env),
+        max_cost=_int(env, "RG_MAX_COST", 25_000),
+        max_body_bytes=_int(env, "RG_MAX_BODY_BYTES", 1_048_576),
+        max_document_chars=_int(env, "RG_MAX_DOCUMENT_CHARS", 50_000),
+        analytics_timeout=_float(env, "RG_ANALYTICS_TIMEOUT", 300.0),
     ))

@@ -5,6 +5,10 @@ results with a pure function, ``write`` them back. Past one machine's memory, ``
 part to hand to an engine that scales out (Neo4j GDS, Spark GraphFrames); the API reads only
 what ``write`` stored. Refreshes run from the CLI, the admin mutation, and automatically after a
 configurable number of writes.
+
+At most one refresh runs at a time across every process on the store: a refresh holds a lease,
+a ``Lease`` node with a unique key and an expiry, so that a crashed holder's lease lapses. A
+refresh asked for while another runs joins it and answers with that run's figures.
 """
 
 from __future__ import annotations
@@ -12,15 +16,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 import networkx as nx
 
 from graph import timeutil
 from graph.algorithms import partners as algorithms
-from graph.store import Row, Store
+from graph.store import ConstraintError, Row, Store
 
 log = logging.getLogger(__name__)
 BATCH = 5000
@@ -56,6 +62,40 @@ CREATE (:TradePair {key: r.key, a: r.a, b: r.b, customers: r.customers, lift: r.
 """
 TRADE_PAIRS = "MATCH (t:TradePair) RETURN t.a AS a, t.b AS b, t.score AS score, " \
               "t.customers AS customers, t.lift AS lift"
+
+LEASE = "analytics"
+# Taking the lease: MERGE creates it once; SET takes its write lock before the holder is read,
+# so of two processes asking at once one sees the other's holder (the embedded store refuses
+# the second commit instead, and the driver retries it).
+LOCK_LEASE = """
+MERGE (l:Lease {key: $key})
+SET l.askedAt = $now
+RETURN l.holder AS holder, l.until AS until, l.lastRun AS lastRun, l.finishedAt AS finishedAt,
+       l.professionals AS professionals, l.trades AS trades, l.seconds AS seconds
+"""
+TAKE_LEASE = """
+MATCH (l:Lease {key: $key})
+SET l.holder = $holder, l.until = $until
+"""
+LEASE_STATE = """
+MATCH (l:Lease {key: $key})
+RETURN l.holder AS holder, l.until AS until, l.lastRun AS lastRun, l.finishedAt AS finishedAt,
+       l.professionals AS professionals, l.trades AS trades, l.seconds AS seconds
+"""
+FINISH_LEASE = """
+MATCH (l:Lease {key: $key}) WHERE l.holder = $holder
+SET l.holder = null, l.until = null, l.lastRun = $holder, l.finishedAt = $finishedAt,
+    l.professionals = $professionals, l.trades = $trades, l.seconds = $seconds
+"""
+DROP_LEASE = """
+MATCH (l:Lease {key: $key}) WHERE l.holder = $holder
+SET l.holder = null, l.until = null
+"""
+# A holder's lease outlives its own time limit by this much before another process may take
+# it over: a holder that is alive has finished or given up by then.
+LEASE_GRACE = 30.0
+POLL = 0.2
+DEFAULT_TIMEOUT = 300.0
 
 
 class BatchJob(Protocol):
@@ -132,6 +172,11 @@ class RefreshResult:
     professionals: int
     trades: int
     seconds: float
+    finished_at: datetime
+
+
+class RefreshTimeout(Exception):
+    """The refresh (or the wait for another process's) ran past its time limit."""
 
 
 async def run(store: Store, job: BatchJob) -> int:
@@ -140,16 +185,93 @@ async def run(store: Store, job: BatchJob) -> int:
     return await job.write(store, results)
 
 
-async def refresh(store: Store) -> RefreshResult:
-    """Recompute and store reputation and trade complementarity."""
+async def _compute(store: Store) -> tuple[int, int, float]:
     started = time.perf_counter()
     with store.batch():  # whole-graph reads and writes outlast the per-call budget
         professionals = await run(store, ReputationJob())
         trades = await run(store, ComplementarityJob())
-    seconds = time.perf_counter() - started
+    return professionals, trades, time.perf_counter() - started
+
+
+async def _take_lease(store: Store, holder: str, seconds: float,
+                      asked: str) -> str | RefreshResult:
+    """Take the lease if it is free or lapsed (``holder`` comes back), or the holder that has
+    it, or the figures of a run that finished since ``asked``: a caller whose first try was
+    refused as a concurrent change, and retried after that run ended, still joins it."""
+
+    async def work(tx: Any) -> str | RefreshResult:
+        now = time.time()
+        row = await tx.one(LOCK_LEASE, key=LEASE, now=now)
+        if row is not None and row["holder"] is not None and (row["until"] or 0) > now:
+            return str(row["holder"])
+        if row is not None and row["finishedAt"] is not None and row["finishedAt"] >= asked:
+            return _result(row)
+        await tx.run(TAKE_LEASE, key=LEASE, holder=holder, until=now + seconds + LEASE_GRACE)
+        return holder
+
+    for attempt in range(3):
+        try:
+            return await store.write(work)
+        except ConstraintError:
+            # The embedded store refuses one of two concurrent MERGEs creating the lease.
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _result(row: Row) -> RefreshResult:
+    return RefreshResult(int(row["professionals"]), int(row["trades"]), float(row["seconds"]),
+                         timeutil.from_store(row["finishedAt"]))
+
+
+async def _joined(store: Store, holder: str) -> RefreshResult | None:
+    """Wait for ``holder``'s run: its figures, or None when it ended without any (it failed or
+    its lease lapsed)."""
+    while True:
+        await asyncio.sleep(POLL)
+        rows = await store.read(LEASE_STATE, key=LEASE)
+        row = rows[0] if rows else None
+        if row is not None and row["lastRun"] == holder:
+            return _result(row)
+        if row is None or row["holder"] != holder or (row["until"] or 0) <= time.time():
+            return None
+
+
+async def _lead(store: Store, holder: str) -> RefreshResult:
+    try:
+        professionals, trades, seconds = await _compute(store)
+    except BaseException:
+        await asyncio.shield(store.run_write(DROP_LEASE, key=LEASE, holder=holder))
+        raise
+    result = RefreshResult(professionals, trades, seconds, timeutil.now())
+    await store.run_write(FINISH_LEASE, key=LEASE, holder=holder,
+                          finishedAt=timeutil.to_store(result.finished_at),
+                          professionals=professionals, trades=trades, seconds=seconds)
     log.info("analytics refreshed", extra={"professionals": professionals, "trades": trades,
                                            "seconds": round(seconds, 2)})
-    return RefreshResult(professionals, trades, seconds)
+    return result
+
+
+async def refresh(store: Store, timeout: float = DEFAULT_TIMEOUT) -> RefreshResult:
+    """Recompute and store reputation and trade complementarity, or, while another refresh
+    runs (in any process), wait for it and answer with its figures; at most ``timeout``
+    seconds either way (:class:`RefreshTimeout`)."""
+    me = uuid.uuid4().hex
+    asked = timeutil.to_store(timeutil.now())
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                holder = await _take_lease(store, me, timeout, asked)
+                if isinstance(holder, RefreshResult):
+                    return holder
+                if holder == me:
+                    return await _lead(store, me)
+                joined = await _joined(store, holder)
+                if joined is not None:
+                    return joined
+    except TimeoutError:
+        raise RefreshTimeout(f"the analytics refresh ran past its limit of {timeout:g} s") \
+            from None
 
 
 class AutoRefresh:
@@ -158,8 +280,10 @@ class AutoRefresh:
     off. The interval keeps whole-graph work from running every few seconds under a write-heavy
     load, where it would show in the latency of every request."""
 
-    def __init__(self, store: Store, every: int, min_interval: float = 600.0) -> None:
+    def __init__(self, store: Store, every: int, min_interval: float = 600.0,
+                 timeout: float = DEFAULT_TIMEOUT) -> None:
         self.store = store
+        self.timeout = timeout
         self.every = every
         self.min_interval = min_interval
         self.last = time.monotonic()
@@ -180,7 +304,7 @@ class AutoRefresh:
 
     async def _refresh(self) -> RefreshResult:
         try:
-            result = await refresh(self.store)
+            result = await refresh(self.store, self.timeout)
         except Exception:
             log.exception("automatic analytics refresh failed")
             raise

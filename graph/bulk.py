@@ -21,7 +21,8 @@ from graph.store import Store
 Row = dict[str, Any]
 BATCH = 5000
 
-ANY_NODE = "MATCH (n) RETURN n.id AS id LIMIT 1"
+# Only nodes with an id are data: a Lease left by an analytics refresh leaves a store empty.
+ANY_NODE = "MATCH (n) WHERE n.id IS NOT NULL RETURN n.id AS id LIMIT 1"
 
 LOAD_PROFESSIONALS = """
 UNWIND $rows AS r

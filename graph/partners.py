@@ -16,10 +16,11 @@ import networkx as nx
 from graph import analytics
 from graph.algorithms import partners as algorithms
 from graph.algorithms import reciprocity as reciprocity_algorithms
+from graph.compute import offload
 from graph.errors import NotFound
 from graph.ids import check_id
 from graph.reciprocity import MEMBER_REFERRALS
-from graph.store import Store
+from graph.store import Row, Store
 
 MAX_CUSTOMERS = 500  # the professional's most recent customers that feed Adamic-Adar
 COMPLEMENT_CANDIDATES = 100
@@ -133,6 +134,29 @@ async def _table(store: Store) -> tuple[dict[frozenset[str], float], dict[frozen
     return scores, lifts
 
 
+def _adamic_adar(neighbourhood: list[Row], professional_id: str,
+                 candidates: list[str]) -> dict[str, float]:
+    B = nx.Graph()
+    for row in neighbourhood:
+        B.add_edges_from((row["customer"], q) for q in row["professionals"])
+    return algorithms.adamic_adar(B, professional_id, candidates)
+
+
+def _unconnected_pairs(members: dict[str, list[str]], linked: set[frozenset[str]],
+                       table: dict[frozenset[str], float]) -> list[tuple[str, str, float]]:
+    pairs = []
+    ids = sorted(members)
+    for i, a in enumerate(ids):
+        for b in ids[i + 1 :]:
+            if frozenset((a, b)) in linked or set(members[a]) & set(members[b]):
+                continue
+            score, _, _ = algorithms.best_complement(members[a], members[b], table)
+            if score > 0:
+                pairs.append((a, b, score))
+    pairs.sort(key=lambda p: (-p[2], p[0], p[1]))
+    return pairs
+
+
 async def recommendations(
     store: Store, professional_id: str, limit: int, include_same_trade: bool = False
 ) -> list[Recommendation]:
@@ -148,16 +172,13 @@ async def recommendations(
         complements = sorted(set(complements) | set(me["trades"]))
     neighbourhood = await store.read(CUSTOMER_NEIGHBOURHOOD, id=professional_id,
                                      limit=MAX_CUSTOMERS)
-    B = nx.Graph()
-    for row in neighbourhood:
-        B.add_edges_from((row["customer"], q) for q in row["professionals"])
     candidates = {q for row in neighbourhood for q in row["professionals"]}
     if complements:
         candidates |= {r["id"] for r in await store.read(
             IN_TRADES, trades=complements, area=me["area"], limit=COMPLEMENT_CANDIDATES)}
     candidates -= partners | {professional_id}
     profiles = {r["id"]: r for r in await store.read(PROFILES, ids=sorted(candidates))}
-    aa = algorithms.adamic_adar(B, professional_id, sorted(candidates))
+    aa = await offload(_adamic_adar, neighbourhood, professional_id, sorted(candidates))
     scored = []
     for q, profile in profiles.items():
         if not include_same_trade and set(profile["trades"]) & set(me["trades"]):
@@ -253,14 +274,5 @@ async def gaps(
     ever = await store.read(MEMBER_REFERRALS, id=network_id, since=None, until=None)
     linked = {frozenset((e["a"], e["b"])) for e in ever}
     table, _ = await _table(store)
-    pairs = []
-    ids = sorted(members)
-    for i, a in enumerate(ids):
-        for b in ids[i + 1 :]:
-            if frozenset((a, b)) in linked or set(members[a]) & set(members[b]):
-                continue
-            score, _, _ = algorithms.best_complement(members[a], members[b], table)
-            if score > 0:
-                pairs.append((a, b, score))
-    pairs.sort(key=lambda p: (-p[2], p[0], p[1]))
+    pairs = await offload(_unconnected_pairs, members, linked, table)
     return NetworkGaps(missing, pairs, passive, algorithms.top_share(given))

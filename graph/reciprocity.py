@@ -15,6 +15,7 @@ import networkx as nx
 from graph import timeutil
 from graph.algorithms import reciprocity as algorithms
 from graph.algorithms.reciprocity import Balance
+from graph.compute import offload
 from graph.errors import NotFound, ValidationError
 from graph.store import Store
 
@@ -169,7 +170,7 @@ async def network_reciprocity(
 ) -> NetworkReciprocity:
     G = await _member_graph(store, network_id, since, until)
     total = sum(c for _, _, c in G.edges(data="count"))
-    return NetworkReciprocity(total, algorithms.reciprocity_coefficient(G), G)
+    return NetworkReciprocity(total, await offload(algorithms.reciprocity_coefficient, G), G)
 
 
 async def imbalanced_pairs(
@@ -178,4 +179,4 @@ async def imbalanced_pairs(
     if min_gap < 1:
         raise ValidationError("minGap must be at least 1", ["minGap"])
     G = await _member_graph(store, network_id, None, None)
-    return algorithms.imbalanced_pairs(G, min_gap)
+    return await offload(algorithms.imbalanced_pairs, G, min_gap)

@@ -57,6 +57,8 @@ SCHEMA_STATEMENTS = (
     # concurrent changes from the same state, the store lets one commit (the embedded store
     # would otherwise commit both, a lost update).
     "CREATE CONSTRAINT claim_key IF NOT EXISTS FOR (n:Claim) REQUIRE n.key IS UNIQUE",
+    # One analytics refresh at a time across processes: its lease is one node per key.
+    "CREATE CONSTRAINT lease_key IF NOT EXISTS FOR (n:Lease) REQUIRE n.key IS UNIQUE",
     "CREATE INDEX referral_created IF NOT EXISTS FOR (n:Referral) ON (n.createdAt)",
     "CREATE INDEX referral_status IF NOT EXISTS FOR (n:Referral) ON (n.status)",
     "CREATE INDEX job_completed IF NOT EXISTS FOR (n:Job) ON (n.completedAt)",

@@ -19,6 +19,7 @@ import networkx as nx
 
 from graph import rules, timeutil
 from graph.algorithms import trust as algorithms
+from graph.compute import offload, stop_requested
 from graph.errors import NotFound, ValidationError
 from graph.ids import kind_of
 from graph.models import Professional, Referral
@@ -168,9 +169,15 @@ async def trust_paths(
     """The ``limit`` most trusted simple paths from ``source`` to ``target``."""
     await asyncio.gather(_require_party(store, source, "from"),
                          _require_party(store, target, "to"))
-    G = trust_graph(await neighbourhood(store, source, max_hops), timeutil.now())
-    found = algorithms.most_trusted_paths(G, source, target, limit, max_hops)
-    return [_path(G, t, nodes) for t, nodes in found]
+    edges = await neighbourhood(store, source, max_hops)
+
+    def solve() -> list[Path]:
+        G = trust_graph(edges, timeutil.now())
+        found = algorithms.most_trusted_paths(G, source, target, limit, max_hops,
+                                              stop=stop_requested)
+        return [_path(G, t, nodes) for t, nodes in found]
+
+    return await offload(solve)
 
 
 async def trusted_professionals(
@@ -180,8 +187,13 @@ async def trusted_professionals(
     (ties by id); only those offering ``trade`` when given."""
     wanted = None if trade is None else rules.clean_trade(trade, ["trade"])
     await _require_party(store, customer_id, "id")
-    G = trust_graph(await neighbourhood(store, customer_id, max_hops), timeutil.now())
-    best = algorithms.best_paths_from(G, customer_id, max_hops)
+    edges = await neighbourhood(store, customer_id, max_hops)
+
+    def solve() -> tuple[nx.DiGraph, dict]:
+        G = trust_graph(edges, timeutil.now())
+        return G, algorithms.best_paths_from(G, customer_id, max_hops)
+
+    G, best = await offload(solve)
     ranked = sorted(
         ((t, str(v), nodes) for v, (t, nodes) in best.items()
          if kind_of(str(v)) == "Professional"),

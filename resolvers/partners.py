@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from graphql import GraphQLError
+
 from graph import access, analytics, partners
 from resolvers import professional as professional_resolvers
 from resolvers.common import declared_default, guarded, window
 from resolvers.context import Info
+from resolvers.deadline import deadline_of
 from resolvers.permissions import require, viewer
 
 # The schema modules import these resolvers; their names are looked up at call time.
@@ -54,7 +57,14 @@ async def gaps(
 
 async def refresh(info: Info) -> types.AnalyticsRefresh:
     require(viewer(info).admin)
-    done = await analytics.refresh(info.context.store)
+    # Bounded by RG_ANALYTICS_TIMEOUT instead: the request timeout must not cut a refresh off.
+    deadline = deadline_of(info.context.request)
+    if deadline is not None:
+        deadline.lift()
+    try:
+        done = await analytics.refresh(info.context.store, info.context.settings.analytics_timeout)
+    except analytics.RefreshTimeout as exc:
+        raise GraphQLError(str(exc), extensions={"code": "TIMEOUT"}) from None
     return types.AnalyticsRefresh(professionals=done.professionals, trades=done.trades,
-                                  seconds=round(done.seconds, 3))
+                                  seconds=round(done.seconds, 3), finished_at=done.finished_at)
 

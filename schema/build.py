@@ -18,7 +18,9 @@ from strawberry.tools import merge_types
 
 from app.settings import Settings
 from schema.common import DeletePayload
+from schema.cost import DocumentSize, QueryCost
 from schema.customer import Customer, CustomerMutation, CustomerQuery
+from schema.deadline import DeadlineExecutor
 from schema.errors import ErrorMasking, LoggingSchema
 from schema.guards import ArgumentLimits, AuthGate, argument_limits
 from schema.job import Job, JobMutation
@@ -54,6 +56,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         + MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules
     )
     extensions: list = [
+        # Before the parser cache and the token limit: both would read the whole document.
+        lambda: DocumentSize(max_chars=settings.max_document_chars),
         # Frontends send the same documents again and again: parse and validate each once.
         lambda: ParserCache(maxsize=CACHED_DOCUMENTS),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
@@ -61,6 +65,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         lambda: ValidationCache(maxsize=CACHED_DOCUMENTS),
         AuthGate,
         lambda: ArgumentLimits(limits=limits),
+        lambda: QueryCost(max_cost=settings.max_cost),
         ErrorMasking,
         lambda: HideSuggestions(always=settings.production),
     ]
@@ -71,6 +76,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         mutation=Mutation,
         types=[Professional, Customer, Job, Referral, Network, DeletePayload, MembershipStatus],
         extensions=extensions,
+        execution_context_class=DeadlineExecutor,
     )
 
 

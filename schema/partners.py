@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
@@ -90,11 +91,16 @@ class AnalyticsRefresh:
     professionals: int
     trades: int
     seconds: float
+    finished_at: datetime = strawberry.field(
+        description="When the refresh these figures describe finished.")
 
 
 @strawberry.type
 class PartnersMutation:
     @strawberry.mutation(description="Recomputes reputation and trade complementarity now "
-                         "(admin only); they are also refreshed automatically.")
+                         "(admin only); they are also refreshed automatically. At most one "
+                         "refresh runs at a time across all service processes: a call while "
+                         "one runs joins it and answers when it has finished, bounded by "
+                         "RG_ANALYTICS_TIMEOUT, not by the request timeout.")
     async def refresh_analytics(self, info: Info) -> AnalyticsRefresh:
         return await resolve.refresh(info)

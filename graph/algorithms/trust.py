@@ -15,7 +15,7 @@ service's trust live in this module.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from itertools import islice, pairwise
 
 import networkx as nx
@@ -95,6 +95,7 @@ def most_trusted_paths(
     max_hops: int,
     weight: str = "trust",
     max_candidates: int = 1000,
+    stop: Callable[[], bool] | None = None,
 ) -> list[tuple[float, list[Hashable]]]:
     """The ``k`` most trusted simple paths of at most ``max_hops`` hops, most trusted first.
 
@@ -114,6 +115,9 @@ def most_trusted_paths(
         How many paths at most.
     max_hops : int
         The most edges a path may have.
+    stop : callable, optional
+        Asked before each candidate path; when it returns True the search ends with the paths
+        found so far (the caller no longer waits for them).
 
     Returns
     -------
@@ -147,6 +151,8 @@ def most_trusted_paths(
     try:
         paths = nx.shortest_simple_paths(H, source, target, weight=edge_cost)
         for path in islice(paths, max_candidates):
+            if stop is not None and stop():
+                break
             if len(path) - 1 <= max_hops:
                 found.append((path_trust(G, path, weight), path))
                 if len(found) == k:

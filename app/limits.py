@@ -1,0 +1,134 @@
+"""Limits on GraphQL requests at the HTTP layer: the body's size and the request's time."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from resolvers.deadline import SCOPE_KEY, Deadline
+
+log = logging.getLogger("referral_graph")
+
+
+def _graphql(scope: Scope) -> bool:
+    return scope["type"] == "http" and scope["path"].startswith("/graphql")
+
+
+async def _error(send: Send, status: int, message: str, extensions: dict[str, Any]) -> None:
+    body = json.dumps({"data": None, "errors": [
+        {"message": message, "extensions": extensions}
+    ]}).encode()
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+    ]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class BodyLimit:
+    """Refuses a GraphQL request body over ``max_bytes`` with 413, before any of it is decoded:
+    at once when Content-Length says so, else as soon as the streamed body passes the limit.
+    The body is read here, up to the limit, and handed on whole."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def _too_large(self, send: Send) -> None:
+        await _error(send, 413, f"the request body exceeds the limit of {self.max_bytes} bytes",
+                     {"code": "VALIDATION", "limit": "body", "maxBytes": self.max_bytes})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not _graphql(scope):
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and (not value.isdigit() or int(value) > self.max_bytes):
+                await self._too_large(send)
+                return
+        chunks: list[bytes] = []
+        size = 0
+        first: Message | None = None
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                first = message  # the client went away: let the app see it
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._too_large(send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        pending: list[Message] = [first or {"type": "http.request", "body": b"".join(chunks),
+                                            "more_body": False}]
+
+        async def replay() -> Message:
+            return pending.pop() if pending else await receive()
+
+        await self.app(scope, replay, send)
+
+
+class Timeout:
+    """Answers TIMEOUT when a GraphQL request runs past ``seconds`` and stops its work.
+
+    The request runs in a task of its own; at the deadline this middleware cancels the task and
+    waits until it has unwound, so no part of the request keeps running after the answer. A
+    cancellation does not interrupt work between two awaits: the schema's executor checks the
+    same :class:`~resolvers.deadline.Deadline` (``scope["state"]["deadline"]``) before each
+    object of the answer, and the query cost limit keeps the rest short. Work with a bound of
+    its own (the analytics refresh) lifts the deadline."""
+
+    def __init__(self, app: ASGIApp, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not _graphql(scope):
+            await self.app(scope, receive, send)
+            return
+        deadline = Deadline(self.seconds)
+        scope.setdefault("state", {})[SCOPE_KEY] = deadline
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        async def run() -> None:
+            await self.app(scope, receive, tracking_send)
+
+        task = asyncio.create_task(run())
+        try:
+            while not task.done():
+                remaining = deadline.remaining()
+                if remaining == 0:
+                    break
+                # Woken at the deadline, or at once when the task ends; a lifted deadline
+                # (None) waits for the end.
+                await asyncio.wait({task}, timeout=remaining)
+        except asyncio.CancelledError:  # the server shuts down or the client left
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+            raise
+        if task.done() and not task.cancelled():
+            task.result()  # re-raise what the app raised
+            return
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        # Here the task was cancelled: by this middleware, or from within at the deadline
+        # (resolvers.deadline.DeadlinePassed).
+        log.info("request timed out", extra={"path": scope["path"], "seconds": self.seconds})
+        if not started:
+            await _error(send, 200, f"the request ran past the limit of {self.seconds:g} s",
+                         {"code": "TIMEOUT"})

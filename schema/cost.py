@@ -1,0 +1,224 @@
+"""What one request may cost: its document's size and its estimated rows.
+
+The document size counts every character, comments and whitespace included, before parsing:
+the token limit skips comments, so a small query with a huge comment would otherwise be lexed
+in full.
+
+The query cost is the estimated number of rows an operation can return, checked before it
+runs. Depth and alias limits do not bound the size of an answer: ``first: 100`` nested four
+times asks for 10^8 rows within a depth of ten. Like GitHub's node limit, every object a field
+can return counts, with the sizes of enclosing lists multiplied:
+
+- a field taking ``first``, ``limit`` or ``months`` returns that many (the value sent, or the
+  argument's schema default when omitted or null); on a connection the size applies to its
+  ``nodes`` and ``edges``;
+- a list field without such an argument returns an estimate of its usual length
+  (``LIST_ESTIMATES``, else ``DEFAULT_LIST_ESTIMATE``);
+- an object field returns one.
+
+A field's cost is its count times the product of the counts above it; scalars and introspection
+cost nothing. The operation's cost is the sum over its fields (fragments included, each spread
+counted where it is spread).
+
+The cost also bounds the work that no timeout can interrupt: graphql-core completes the lists a
+resolver returned without awaiting, so a huge answer would hold the event loop until built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLField,
+    GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNamedType,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLSchema,
+    GraphQLUnionType,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    VariableNode,
+    get_named_type,
+    value_from_ast_untyped,
+)
+from strawberry.extensions import SchemaExtension
+
+from schema.guards import _fail, _PreExecution, _selected
+
+# Arguments that say how many rows a field returns.
+SIZE_ARGUMENTS = ("first", "limit", "months")
+# Lists of a connection that hold its page.
+PAGE_FIELDS = {"nodes", "edges"}
+# List fields without a size argument, by (type, field): their usual length.
+LIST_ESTIMATES: dict[tuple[str, str], int] = {
+    ("Professional", "networks"): 5,  # a professional belongs to a few networks
+    ("Referral", "history"): 5,  # one entry per status: at most SENT, ACCEPTED and a final one
+    ("Referral", "chain"): 50,  # graph.trust.MAX_CHAIN
+    ("TrustPath", "hops"): 6,  # at most maxHops (RG_MAX_HOPS)
+    ("NetworkGaps", "missingTrades"): 20,
+    ("NetworkGaps", "passiveMembers"): 50,  # like a page of members
+    ("ReciprocityBalance", "partners"): 20,
+    ("Network", "imbalancedPairs"): 20,
+}
+DEFAULT_LIST_ESTIMATE = 10
+
+
+def _is_list(field: GraphQLField) -> bool:
+    kind = field.type
+    if isinstance(kind, GraphQLNonNull):
+        kind = kind.of_type
+    return isinstance(kind, GraphQLList)
+
+
+class _Estimate:
+    """Walks one operation; fragment costs are kept per (fragment, type, page) because a cost is
+    linear in its multiplier, so a fragment spread many times is walked once."""
+
+    def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode],
+                 variables: dict[str, Any], defaults: dict[str, Any]) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.variables = variables
+        self.defaults = defaults
+        self.known: dict[tuple[str, str, int | None], int] = {}
+
+    def _argument(self, node: FieldNode, field: GraphQLField) -> int | None:
+        sent = {a.name.value: a.value for a in node.arguments or ()}
+        for name in SIZE_ARGUMENTS:
+            if name not in field.args:
+                continue
+            value: Any = None
+            if name in sent:
+                ast = sent[name]
+                if isinstance(ast, VariableNode):
+                    variable = ast.name.value
+                    value = self.variables.get(variable, self.defaults.get(variable))
+                else:
+                    value = value_from_ast_untyped(ast)
+            if not isinstance(value, int) or isinstance(value, bool):
+                default = field.args[name].default_value
+                value = default if isinstance(default, int) else None
+            if value is not None:
+                return max(value, 0)
+        return None
+
+    def selection(self, selection_set: SelectionSetNode | None, parent: GraphQLNamedType,
+                  page: int | None, trail: frozenset[str] = frozenset()) -> int:
+        """The cost of ``selection_set`` on ``parent`` under a multiplier of one."""
+        if selection_set is None:
+            return 0
+        total = 0
+        for item in selection_set.selections:
+            if isinstance(item, FieldNode):
+                total += self.field(item, parent, page, trail)
+            elif isinstance(item, InlineFragmentNode):
+                kind = parent
+                if item.type_condition is not None:
+                    kind = self.schema.get_type(item.type_condition.name.value) or parent
+                total += self.selection(item.selection_set, kind, page, trail)
+            elif isinstance(item, FragmentSpreadNode):
+                total += self.spread(item.name.value, page, trail)
+        return total
+
+    def spread(self, name: str, page: int | None, trail: frozenset[str]) -> int:
+        fragment = self.fragments.get(name)
+        if fragment is None or name in trail:
+            return 0  # validation refuses unknown and cyclic fragments
+        kind = self.schema.get_type(fragment.type_condition.name.value)
+        if kind is None:
+            return 0
+        key = (name, kind.name, page)
+        if key not in self.known:
+            self.known[key] = self.selection(fragment.selection_set, kind, page, trail | {name})
+        return self.known[key]
+
+    def field(self, node: FieldNode, parent: GraphQLNamedType, page: int | None,
+              trail: frozenset[str]) -> int:
+        name = node.name.value
+        if name.startswith("__") or not isinstance(
+            parent, GraphQLObjectType | GraphQLInterfaceType
+        ):
+            return 0  # introspection is bounded by the schema; unions only have __typename
+        field = parent.fields.get(name)
+        if field is None:
+            return 0
+        returned = get_named_type(field.type)
+        if not isinstance(returned, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType):
+            return 0
+        size = self._argument(node, field)
+        if _is_list(field):
+            if size is None:
+                size = page if page is not None and name in PAGE_FIELDS else LIST_ESTIMATES.get(
+                    (parent.name, name), DEFAULT_LIST_ESTIMATE)
+            rows, child_page = size, None
+        else:
+            rows, child_page = 1, size  # a connection: its size applies to nodes and edges
+        return rows + rows * self.selection(node.selection_set, returned, child_page, trail)
+
+
+def operation_cost(schema: GraphQLSchema, operation: OperationDefinitionNode,
+                   fragments: dict[str, FragmentDefinitionNode],
+                   variables: dict[str, Any] | None = None) -> int:
+    """The estimated number of rows ``operation`` can return (see the module's docstring)."""
+    root = schema.get_root_type(operation.operation)
+    if root is None:
+        return 0
+    defaults = {
+        d.variable.name.value: value_from_ast_untyped(d.default_value)
+        for d in operation.variable_definitions or () if d.default_value is not None
+    }
+    estimate = _Estimate(schema, fragments, variables or {}, defaults)
+    return estimate.selection(operation.selection_set, root, None)
+
+
+class QueryCost(_PreExecution):
+    """Refuses an operation whose estimated rows exceed ``max_cost`` before anything runs."""
+
+    def __init__(self, *, execution_context: Any = None, max_cost: int) -> None:
+        super().__init__(execution_context=execution_context)
+        self.max_cost = max_cost
+
+    def _check(self) -> None:
+        ctx = self.execution_context
+        if ctx.result is not None or ctx.graphql_document is None:
+            return
+        operation, fragments = _selected(ctx)
+        if operation is None:
+            return
+        cost = operation_cost(ctx.schema._schema, operation, fragments, ctx.variables)
+        if cost > self.max_cost:
+            _fail(ctx, GraphQLError(
+                f"query cost {cost} exceeds the limit of {self.max_cost}: the query could "
+                f"return about {cost} rows; ask for smaller pages (first, limit) or nest fewer "
+                "lists",
+                extensions={"code": "VALIDATION", "limit": "cost", "cost": cost,
+                            "maxCost": self.max_cost},
+            ))
+
+
+class DocumentSize(SchemaExtension):
+    """Refuses a document longer than ``max_chars`` characters before it is parsed."""
+
+    def __init__(self, *, execution_context: Any = None, max_chars: int) -> None:
+        super().__init__(execution_context=execution_context)
+        self.max_chars = max_chars
+
+    def on_parse(self) -> Iterator[None]:
+        query = self.execution_context.query
+        if query is not None and len(query) > self.max_chars:
+            raise GraphQLError(
+                f"the document has {len(query)} characters, more than the limit of "
+                f"{self.max_chars} (comments and whitespace count)",
+                extensions={"code": "VALIDATION", "limit": "document",
+                            "maxChars": self.max_chars},
+            )
+        yield
+

@@ -1,0 +1,105 @@
+"""One analytics refresh at a time across processes; callers meanwhile join the running one."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import pytest
+
+from app.main import create_app
+from graph import analytics
+from graph.store import connect
+from tests.test_limits import client_for
+
+REFRESH = "mutation { refreshAnalytics { professionals trades seconds finishedAt } }"
+PLANT_LEASE = """
+MERGE (l:Lease {key: $key})
+SET l.holder = $holder, l.until = $until
+"""
+
+
+@pytest.fixture
+async def second_process(bolt):
+    """A second Store with its own driver: what another service process on the store holds."""
+    other = connect(bolt.uri, bolt.user, bolt.password, bolt.database)
+    yield other
+    await other.close()
+
+
+@pytest.fixture
+async def planted_lease(store):
+    """Plant a lease for a holder that never finishes; freed again after the test."""
+
+    async def plant(until: float) -> None:
+        await store.run_write(PLANT_LEASE, key=analytics.LEASE, holder="gone", until=until)
+
+    yield plant
+    await store.run_write(analytics.DROP_LEASE, key=analytics.LEASE, holder="gone")
+
+
+@pytest.mark.parametrize("held", [False, True])
+async def test_concurrent_refreshes_run_one_job_and_share_its_figures(
+        gql, second_process, planted_lease, caplog, held):
+    if held:
+        # All three wait on a holder whose lease lapses soon; one takes it over, the others
+        # join that one.
+        await planted_lease(until=time.time() + 1.5)
+    caplog.set_level(logging.INFO, logger=analytics.log.name)
+    first, second, third = await asyncio.gather(
+        gql.data(REFRESH), gql.data(REFRESH), analytics.refresh(second_process))
+    runs = [r for r in caplog.records if r.getMessage() == "analytics refreshed"]
+    assert len(runs) == 1
+    a, b = first["refreshAnalytics"], second["refreshAnalytics"]
+    assert a == b
+    assert third.finished_at.isoformat() == a["finishedAt"]
+    assert (third.professionals, third.trades) == (a["professionals"], a["trades"])
+    # Once it has finished, the next call runs a refresh of its own.
+    later = (await gql.data(REFRESH))["refreshAnalytics"]
+    assert later["finishedAt"] > a["finishedAt"]
+
+
+async def test_a_lapsed_lease_is_taken_over(store, planted_lease):
+    await planted_lease(until=time.time() - 1)
+    done = await analytics.refresh(store, timeout=120)
+    assert done.professionals >= 0
+    rows = await store.read(analytics.LEASE_STATE, key=analytics.LEASE)
+    assert rows[0]["holder"] is None and rows[0]["lastRun"] != "gone"
+
+
+async def test_a_live_lease_is_joined_not_run_again_within_the_refresh_limit(store,
+                                                                             planted_lease):
+    await planted_lease(until=time.time() + 600)
+    started = time.monotonic()
+    with pytest.raises(analytics.RefreshTimeout, match="limit of 1 s"):
+        await analytics.refresh(store, timeout=1)
+    assert time.monotonic() - started < 10
+
+
+async def test_the_request_timeout_does_not_cut_a_refresh_off(store, settings, gql, as_):
+    app = create_app(settings.with_overrides(request_timeout=0.001), store=store)
+    client = await client_for(app, gql.token)
+    async with client.http:
+        done = await client.data(REFRESH)
+        assert done["refreshAnalytics"]["seconds"] > 0.001
+        # Other requests still answer TIMEOUT past the request limit.
+        slow = await client.post("{ networks { totalCount } }")
+        assert slow["errors"][0]["extensions"]["code"] == "TIMEOUT"
+    refused = await as_("customer", "cus_nobody").post(REFRESH)
+    assert refused["data"] is None
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_refresh_leaves_an_empty_store_empty(tmp_path):
+    from graph import bulk
+    from graph.embedded import EmbeddedServer
+
+    with EmbeddedServer(tmp_path / "fresh") as address:
+        fresh = connect(address.uri, address.user, address.password, address.database)
+        try:
+            await fresh.ensure_schema()
+            await analytics.refresh(fresh, timeout=60)
+            assert await bulk.is_empty(fresh)  # serve --demo still loads the demo network
+        finally:
+            await fresh.close()

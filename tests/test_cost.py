@@ -1,0 +1,104 @@
+"""The query cost limit and the document size limit: refused before anything runs."""
+
+from __future__ import annotations
+
+import pytest
+from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
+
+from app.settings import SettingsError, load_settings
+from schema.build import build_schema
+from schema.cost import operation_cost
+
+
+def nested_members(levels: int, first: int = 100) -> str:
+    inner = "id name"
+    for _ in range(levels):
+        inner = f"networks {{ members(first: {first}) {{ nodes {{ {inner} }} }} }}"
+    return f"{{ professionals(first: {first}) {{ nodes {{ {inner} }} }} }}"
+
+
+def cost_of(query: str, variables: dict | None = None) -> int:
+    document = parse(query)
+    fragments = {d.name.value: d for d in document.definitions
+                 if isinstance(d, FragmentDefinitionNode)}
+    operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
+    return operation_cost(build_schema()._schema, operation, fragments, variables)
+
+
+@pytest.mark.parametrize(("query", "variables", "expected"), [
+    # A connection counts itself and its page; objects count one per row above them.
+    ("{ customers(first: 10) { nodes { id name } } }", None, 1 + 10),
+    # Omitted `first` counts the argument's schema default (20); null does too.
+    ("{ customers { nodes { id } } }", None, 1 + 20),
+    ("query($n: Int) { customers(first: $n) { nodes { id } } }", {"n": None}, 1 + 20),
+    ("query($n: Int = 7) { customers(first: $n) { nodes { id } } }", None, 1 + 7),
+    ("query($n: Int) { customers(first: $n) { edges { node { id } } } }", {"n": 5}, 1 + 5 + 5),
+    # Nested lists multiply: 2 professionals x 5 networks (estimate) x (1 + 3 members).
+    ("{ professionals(first: 2) { nodes { networks { members(first: 3) { nodes { id } } } } } }",
+     None, 1 + 2 + 2 * 5 + 2 * 5 * (1 + 3)),
+    # Fragments count where they are spread; scalars and introspection cost nothing.
+    ("query { ...F ...F __schema { types { name } } } "
+     "fragment F on Query { networks(first: 4) { totalCount nodes { id } } }", None, 2 * (1 + 4)),
+])
+def test_cost_counts_rows_with_nested_sizes_multiplied(query, variables, expected):
+    assert cost_of(query, variables) == expected
+
+
+def test_the_readme_and_realistic_queries_fit_the_default(settings):
+    realistic = [
+        nested_members(1, first=20),
+        "{ referrals(first: 100) { nodes { id referrer { __typename } professional { id "
+        "jobs(first: 100) { nodes { id customer { id } } } } } } }",
+    ]
+    assert all(cost_of(q) <= settings.max_cost for q in realistic)
+
+
+async def test_nested_lists_are_refused_before_execution_with_the_cost_named(gql, store,
+                                                                            settings):
+    before = store.round_trips
+    body = (await gql.raw(nested_members(4))).json()  # whatever the status
+    assert body["data"] is None
+    error = body["errors"][0]
+    assert error["extensions"]["code"] == "VALIDATION"
+    assert error["extensions"]["limit"] == "cost"
+    assert error["extensions"]["maxCost"] == settings.max_cost
+    cost = error["extensions"]["cost"]
+    assert cost == cost_of(nested_members(4)) > 10**12
+    assert f"query cost {cost} exceeds the limit of {settings.max_cost}" in error["message"]
+    assert store.round_trips == before
+    assert "errors" not in await gql.post(nested_members(1, first=20))
+
+
+async def test_a_variable_page_size_counts_and_the_limit_is_configurable(store, settings, gql):
+    from app.main import create_app
+    from tests.test_limits import client_for
+
+    query = "query($n: Int) { professionals(first: $n) { nodes { id } } }"
+    client = await client_for(create_app(settings.with_overrides(max_cost=50), store=store),
+                              gql.token)
+    async with client.http:
+        refused = (await client.raw(query, {"n": 60})).json()
+        assert refused["errors"][0]["extensions"] == {
+            "code": "VALIDATION", "limit": "cost", "cost": 61, "maxCost": 50}
+        assert "errors" not in await client.post(query, {"n": 40})
+
+
+async def test_a_document_is_limited_by_characters_comments_included(gql, settings):
+    padding = "#" + "x" * settings.max_document_chars + "\n"
+    body = (await gql.raw(padding + "{ __typename }")).json()
+    error = body["errors"][0]
+    assert error["extensions"] == {"code": "VALIDATION", "limit": "document",
+                                   "maxChars": settings.max_document_chars}
+    assert f"limit of {settings.max_document_chars}" in error["message"]
+    spaces = "{ __typename " + " " * settings.max_document_chars + "}"
+    assert (await gql.raw(spaces)).json()["errors"][0]["extensions"]["limit"] == "document"
+    small_comment = "# a comment\n{ __typename }"
+    assert (await gql.post(small_comment))["data"] == {"__typename": "Query"}
+
+
+@pytest.mark.parametrize("name", ["RG_MAX_COST", "RG_MAX_BODY_BYTES", "RG_MAX_DOCUMENT_CHARS",
+                                  "RG_ANALYTICS_TIMEOUT"])
+def test_the_limits_must_be_positive(name):
+    with pytest.raises(SettingsError, match=name):
+        load_settings({name: "0"})
+    assert load_settings({name: "7"}) is not None
