@@ -17,6 +17,8 @@ import pytest
 
 from app.main import AppState, open_store
 from graph import analytics, bulk, migrations, partners
+from graph.errors import StoreUnavailable
+from graph.store import Store
 from schema.build import build_schema
 
 JOB_FIELDS = "id rating confirmed confirmedAt rejected customer { id name } professional { id }"
@@ -470,3 +472,13 @@ async def test_migration_leaves_current_jobs_alone(store, as_, make):
     await migrations.migrate(store)
     rows = await store.read(STATE, ids=[job["id"]])
     assert (rows[0]["confirmed"], rows[0]["rejected"]) == (False, False)
+
+
+async def test_migration_runs_with_the_batch_budget(store):
+    """A store scan that outlasts the per-call budget (here made tiny) still migrates: the
+    steps take the batch budget, so a large store does not fail start-up."""
+    hurried = Store(store.driver, store.database, timeout=1e-9, batch_timeout=60.0)
+    with pytest.raises(StoreUnavailable):
+        await hurried.read(STATE, ids=[])  # the per-call budget alone is too short
+    done = await migrations.migrate(hurried)
+    assert set(done) == {name for name, _ in migrations.STEPS}
