@@ -42,11 +42,15 @@ MERGE (n:Network {id: r.id})
 ON CREATE SET n.name = r.name, n.createdAt = r.createdAt
 """
 
+# A loaded membership is active, also where it exists as an invitation (which the load
+# accepts, as of the loaded `since`); an active one keeps its own `since`.
 LOAD_MEMBERSHIPS = """
 UNWIND $rows AS r
 MATCH (p:Professional {id: r.professionalId}), (n:Network {id: r.networkId})
 MERGE (p)-[m:MEMBER_OF]->(n)
-ON CREATE SET m.since = r.since, m.status = 'ACTIVE'
+ON CREATE SET m.since = r.since
+ON MATCH SET m.since = CASE WHEN m.status = 'ACTIVE' THEN m.since ELSE r.since END
+SET m.status = 'ACTIVE'
 """
 
 LOAD_JOBS = """

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from graph import bulk
+from graph.bulk import Dataset
+from tests.conftest import mutation_text
+
 MEMBERS = """
 query($id: ID!, $after: String) {
   network(id: $id) { id name members(first: 2, after: $after) {
@@ -66,3 +70,32 @@ async def test_networks_list(gql, make):
     ids = [n["id"] for n in data["networks"]["nodes"]]
     assert ids == sorted(ids)
     assert nid in ids or data["networks"]["totalCount"] > 100
+
+
+SINCE = "query($id: ID!) { network(id: $id) { invited { totalCount } members { nodes { id } } } }"
+MEMBERSHIP_SINCE = """
+MATCH (:Professional {id: $pro})-[m:MEMBER_OF]->(:Network {id: $net})
+RETURN m.status AS status, m.since AS since
+"""
+
+
+async def test_a_loaded_membership_is_active_also_where_it_was_an_invitation(gql, as_, make,
+                                                                             store):
+    net, invited, member = await make.network(), await make.professional(), \
+        await make.professional()
+    organiser = as_("organiser", None, [net])
+    invite = await organiser.data(mutation_text("add_member"), {"input": {
+        "networkId": net, "professionalId": invited}})
+    assert invite["addNetworkMember"]["errors"] == []
+    await make.ok("add_member", networkId=net, professionalId=member)
+    before = await store.read(MEMBERSHIP_SINCE, pro=member, net=net)
+    at = "2025-03-01T00:00:00.000000+00:00"
+    await bulk.load(store, Dataset(memberships=[
+        {"professionalId": p, "networkId": net, "since": at} for p in (invited, member)]))
+    data = (await gql.data(SINCE, {"id": net}))["network"]
+    assert data["invited"]["totalCount"] == 0
+    assert {n["id"] for n in data["members"]["nodes"]} == {invited, member}
+    assert await store.read(MEMBERSHIP_SINCE, pro=invited, net=net) == [
+        {"status": "ACTIVE", "since": at}]
+    # An existing membership keeps its own date.
+    assert await store.read(MEMBERSHIP_SINCE, pro=member, net=net) == before
