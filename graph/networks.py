@@ -75,19 +75,23 @@ INVITED_TO_NETWORKS = by_id(
     professional_map("x"),
 )
 
-# The membership's status, null when there is none (a store written before statuses existed
-# holds memberships without one until migrate_memberships has run; they count as active).
+# The membership's status, null when there is none. A membership without a status (written
+# before statuses existed, until the start-up migration has run) is no membership here either,
+# as in every query built on MEMBER.
 MEMBERSHIP_PARTIES = """
 OPTIONAL MATCH (n:Network {id: $networkId})
 OPTIONAL MATCH (p:Professional {id: $professionalId})
 RETURN n IS NOT NULL AS network, p IS NOT NULL AS professional,
-       head([(p)-[m:MEMBER_OF]->(n) | coalesce(m.status, 'ACTIVE')]) AS status
+       head([(p)-[m:MEMBER_OF]->(n) WHERE m.status IS NOT NULL | m.status]) AS status
 """
 
+# A status-less membership the MERGE finds takes the new status (and date).
 ADD_MEMBER = """
 MATCH (n:Network {id: $networkId}), (p:Professional {id: $professionalId})
 MERGE (p)-[m:MEMBER_OF]->(n)
 ON CREATE SET m.since = $now, m.status = $status
+ON MATCH SET m.since = CASE WHEN m.status IS NULL THEN $now ELSE m.since END,
+             m.status = coalesce(m.status, $status)
 """
 
 # An invitation becomes a membership; `since` is when it became active.

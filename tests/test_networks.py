@@ -99,3 +99,25 @@ async def test_a_loaded_membership_is_active_also_where_it_was_an_invitation(gql
         {"status": "ACTIVE", "since": at}]
     # An existing membership keeps its own date.
     assert await store.read(MEMBERSHIP_SINCE, pro=member, net=net) == before
+
+
+MEMBERSHIP_WITHOUT_STATUS = """
+MATCH (p:Professional {id: $pro}), (n:Network {id: $net})
+CREATE (p)-[:MEMBER_OF {since: '2025-01-01T00:00:00.000000+00:00'}]->(n)
+"""
+ACCEPT = """mutation($id: ID!) { acceptNetworkInvitation(networkId: $id) {
+  network { id } errors { code message } } }"""
+
+
+async def test_a_membership_without_a_status_is_no_membership_anywhere(gql, as_, make, store):
+    """Member lists ignore it, and so do the membership mutations: there is nothing to accept,
+    and an admin's addition makes it an active membership."""
+    net, pro = await make.network(), await make.professional()
+    await store.run_write(MEMBERSHIP_WITHOUT_STATUS, pro=pro, net=net)
+    assert (await gql.data(SINCE, {"id": net}))["network"]["members"]["nodes"] == []
+    accepted = (await as_("professional", pro).data(ACCEPT, {"id": net}))
+    assert accepted["acceptNetworkInvitation"]["errors"][0]["code"] == "NOT_FOUND"
+    await make.ok("add_member", networkId=net, professionalId=pro)
+    assert (await gql.data(SINCE, {"id": net}))["network"]["members"]["nodes"] == [{"id": pro}]
+    rows = await store.read(MEMBERSHIP_SINCE, pro=pro, net=net)
+    assert [r["status"] for r in rows] == ["ACTIVE"]
