@@ -17,6 +17,8 @@ from resolvers.permissions import require, viewer
 from schema import partners as types
 from schema import professional as professional_types
 
+SHARED_REFRESH = "analytics_refresh"
+
 
 async def professional(info: Info, professional_id: str) -> professional_types.Professional:
     return await professional_resolvers.related(info, professional_id)
@@ -61,10 +63,20 @@ async def refresh(info: Info) -> types.AnalyticsRefresh:
     deadline = deadline_of(info.context.request)
     if deadline is not None:
         deadline.lift()
-    try:
-        done = await analytics.refresh(info.context.store, info.context.settings.analytics_timeout)
-    except analytics.RefreshTimeout as exc:
-        raise GraphQLError(str(exc), extensions={"code": "TIMEOUT"}) from None
+    # Every refreshAnalytics of one request (aliases, which run one after the other) answers
+    # with the first one's run, or its error: a request must not queue up whole-graph jobs.
+    done = info.context.extras.get(SHARED_REFRESH)
+    if done is None:
+        try:
+            done = await analytics.refresh(info.context.store,
+                                           info.context.settings.analytics_timeout)
+        except Exception as exc:
+            done = exc
+        info.context.extras[SHARED_REFRESH] = done
+    if isinstance(done, analytics.RefreshTimeout):
+        raise GraphQLError(str(done), extensions={"code": "TIMEOUT"}) from None
+    if isinstance(done, Exception):
+        raise done
     return types.AnalyticsRefresh(professionals=done.professionals, trades=done.trades,
                                   seconds=round(done.seconds, 3), finished_at=done.finished_at)
 

@@ -103,3 +103,16 @@ async def test_a_refresh_leaves_an_empty_store_empty(tmp_path):
             assert await bulk.is_empty(fresh)  # serve --demo still loads the demo network
         finally:
             await fresh.close()
+
+
+async def test_aliased_refreshes_in_one_request_share_one_run(gql, caplog):
+    caplog.set_level(logging.INFO, logger=analytics.log.name)
+    fields = "professionals trades seconds finishedAt"
+    body = await gql.data("mutation { " + " ".join(
+        f"r{i}: refreshAnalytics {{ {fields} }}" for i in range(5)) + " }")
+    runs = [r for r in caplog.records if r.getMessage() == "analytics refreshed"]
+    assert len(runs) == 1
+    assert len({tuple(v.values()) for v in body.values()}) == 1
+    # The next request runs one of its own.
+    later = (await gql.data(REFRESH))["refreshAnalytics"]
+    assert later["finishedAt"] > body["r0"]["finishedAt"]
