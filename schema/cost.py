@@ -17,8 +17,12 @@ can return counts, with the sizes of enclosing lists multiplied:
 - an object field returns one.
 
 A field's cost is its count times the product of the counts above it; scalars and introspection
-cost nothing. The operation's cost is the sum over its fields (fragments included, each spread
-counted where it is spread).
+cost nothing. Fields that run a graph algorithm (a trust search, a partner ranking, a network's
+gaps or imbalances) return few rows but take far more work than they return: each call adds its
+weight (``ALGORITHM_WEIGHTS``), multiplied like its rows by the lists above it, so that a few
+dozen aliased calls exceed the default limit instead of filling the compute pool. The
+operation's cost is the sum over its fields (fragments included, each spread counted where it
+is spread).
 
 The cost also bounds the work that no timeout can interrupt: graphql-core completes the lists a
 resolver returned without awaiting, so a huge answer would hold the event loop until built.
@@ -69,6 +73,16 @@ LIST_ESTIMATES: dict[tuple[str, str], int] = {
     ("Network", "imbalancedPairs"): 20,
 }
 DEFAULT_LIST_ESTIMATE = 10
+# Extra cost of each call of an algorithm field, by (type, field): about the rows of work it
+# stands for. With the default limit (25000) about 16 trust searches or partner rankings, or 9
+# network gaps, fit in one operation; every single call fits many times over.
+ALGORITHM_WEIGHTS: dict[tuple[str, str], int] = {
+    ("Query", "trustPaths"): 1500,
+    ("Customer", "trustedProfessionals"): 1500,
+    ("Professional", "partnerRecommendations"): 1500,
+    ("Network", "gaps"): 2500,  # whole-network scans of members' customers and their hires
+    ("Network", "imbalancedPairs"): 1000,  # the network's reciprocity, pair by pair
+}
 
 
 def _is_list(field: GraphQLField) -> bool:
@@ -161,7 +175,9 @@ class _Estimate:
             rows, child_page = size, None
         else:
             rows, child_page = 1, size  # a connection: its size applies to nodes and edges
-        return rows + rows * self.selection(node.selection_set, returned, child_page, trail)
+        weight = ALGORITHM_WEIGHTS.get((parent.name, name), 0)
+        return rows + weight + rows * self.selection(node.selection_set, returned, child_page,
+                                                     trail)
 
 
 def operation_cost(schema: GraphQLSchema, operation: OperationDefinitionNode,

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import ast
+import re
+from pathlib import Path
+
 import pytest
-from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
+from graphql import (
+    FragmentDefinitionNode,
+    GraphQLSyntaxError,
+    OperationDefinitionNode,
+    parse,
+    validate,
+)
 
 from app.settings import SettingsError, load_settings
 from schema.build import build_schema
 from schema.cost import operation_cost
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def nested_members(levels: int, first: int = 100) -> str:
@@ -44,13 +56,88 @@ def test_cost_counts_rows_with_nested_sizes_multiplied(query, variables, expecte
     assert cost_of(query, variables) == expected
 
 
+def documented_queries() -> list[tuple[str, str]]:
+    """(where, text) of every GraphQL operation written out in the README (```graphql blocks),
+    the tests and the scripts (string constants that parse and validate)."""
+    schema = build_schema()._schema
+    found: list[tuple[str, str]] = []
+    readme = (ROOT / "README.md").read_text()
+    found += [("README.md", m.group(1))
+              for m in re.finditer(r"```graphql\n(.*?)```", readme, re.S)]
+    for path in sorted([*(ROOT / "tests").glob("*.py"), *(ROOT / "scripts").glob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                    and "{" in node.value:
+                found.append((f"{path.name}:{node.lineno}", node.value))
+    queries = []
+    for where, text in found:
+        try:
+            document = parse(text)
+        except GraphQLSyntaxError:
+            continue
+        if not validate(schema, document):
+            queries.append((where, text))
+    return queries
+
+
 def test_the_readme_and_realistic_queries_fit_the_default(settings):
     realistic = [
         nested_members(1, first=20),
         "{ referrals(first: 100) { nodes { id referrer { __typename } professional { id "
         "jobs(first: 100) { nodes { id customer { id } } } } } } }",
+        # A client's screen of algorithm results: the heaviest of each, together.
+        "{ trustPaths(from: \"cus_a\", to: \"pro_b\", limit: 10, maxHops: 6) { trust hops { "
+        "relation trust from { __typename } to { __typename } job { id } referral { id } } } "
+        "customer(id: \"cus_a\") { trustedProfessionals(limit: 50, maxHops: 6) { trust "
+        "professional { id } path { trust } } } "
+        "professional(id: \"pro_b\") { partnerRecommendations(limit: 50) { score partner { id } "
+        "} } network(id: \"net_c\") { imbalancedPairs { gap } gaps { missingTrades { trade "
+        "candidates(limit: 20) { id } } passiveMembers { id } } } }",
     ]
+    schema = build_schema()._schema
+    assert all(not validate(schema, parse(q)) for q in realistic)
     assert all(cost_of(q) <= settings.max_cost for q in realistic)
+    documented = documented_queries()
+    assert len(documented) > 100  # the collector finds them
+    assert any("trustPaths" in q for _, q in documented)
+    too_costly = [(where, cost_of(q)) for where, q in documented
+                  if cost_of(q) > settings.max_cost]
+    assert too_costly == []
+
+
+def aliased(field: str, count: int) -> str:
+    return "{ " + " ".join(f"a{i}: {field}" for i in range(count)) + " }"
+
+
+TRUST_SEARCH = 'trustPaths(from: "cus_a", to: "pro_b", maxHops: 6) { trust }'
+PARTNERS = 'professional(id: "pro_b") { partnerRecommendations { score } }'
+
+
+@pytest.mark.parametrize(("field", "weight", "rows"), [
+    (TRUST_SEARCH, 1500, 3),
+    ('customer(id: "cus_a") { trustedProfessionals { trust } }', 1500, 1 + 10),
+    (PARTNERS, 1500, 1 + 10),
+    ('network(id: "net_c") { gaps { passiveMembers { id } } }', 2500, 1 + 1 + 50),
+    ('network(id: "net_c") { imbalancedPairs { gap } }', 1000, 1 + 20),
+], ids=["trustPaths", "trustedProfessionals", "partnerRecommendations", "gaps",
+        "imbalancedPairs"])
+def test_algorithm_fields_cost_their_weight_per_call(field, weight, rows):
+    assert cost_of(aliased(field, 1)) == weight + rows
+    assert cost_of(aliased(field, 3)) == 3 * (weight + rows)
+    # Under a list, once per row: 2 professionals, each ranked.
+    assert cost_of("{ professionals(first: 2) { nodes { partnerRecommendations { score } } } }"
+                   ) == 1 + 2 + 2 * (1500 + 10)
+
+
+@pytest.mark.parametrize("field", [TRUST_SEARCH, PARTNERS], ids=["trustPaths", "partners"])
+async def test_a_few_dozen_aliased_algorithm_calls_are_refused(gql, store, settings, field):
+    assert cost_of(aliased(field, 20)) > settings.max_cost
+    before = store.round_trips
+    body = (await gql.raw(aliased(field, 20))).json()
+    assert body["data"] is None
+    assert body["errors"][0]["extensions"]["limit"] == "cost"
+    assert store.round_trips == before
+    assert cost_of(aliased(field, 5)) <= settings.max_cost
 
 
 async def test_nested_lists_are_refused_before_execution_with_the_cost_named(gql, store,
