@@ -160,7 +160,7 @@ def create_app(
             try:
                 yield
             finally:
-                auto.close()
+                await auto.close()
         finally:
             if owned:
                 await close_store(state.store, state)

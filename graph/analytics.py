@@ -14,6 +14,7 @@ refresh asked for while another runs joins it and answers with that run's figure
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -311,6 +312,15 @@ class AutoRefresh:
         self.refreshes += 1
         return result
 
-    def close(self) -> None:
+    async def close(self) -> None:
+        """Stop counting writes and cancel a refresh still running (a leading one drops its
+        lease first), so that nothing uses the store once its owner closes it."""
         if self.changed in self.store.after_write:
             self.store.after_write.remove(self.changed)
+        task = self.task
+        if task is None or task.done():
+            return
+        task.cancel()
+        # Its failure, if it failed before the cancellation landed, is logged by _refresh.
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task

@@ -116,3 +116,18 @@ async def test_aliased_refreshes_in_one_request_share_one_run(gql, caplog):
     # The next request runs one of its own.
     later = (await gql.data(REFRESH))["refreshAnalytics"]
     assert later["finishedAt"] > body["r0"]["finishedAt"]
+
+
+async def test_closing_the_auto_refresh_cancels_a_running_refresh(store, make, planted_lease):
+    """The lifespan closes the auto-refresh before the store: a refresh still running (here
+    waiting on another holder's lease) must not outlive it."""
+    await planted_lease(until=time.time() + 600)
+    auto = analytics.AutoRefresh(store, every=1, min_interval=0)
+    await make.customer()
+    task = auto.task
+    assert task is not None
+    await asyncio.sleep(0.5)
+    assert not task.done()  # it waits for the planted holder
+    await asyncio.wait_for(auto.close(), 10)
+    assert task.cancelled()
+    assert auto.changed not in store.after_write

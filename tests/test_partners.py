@@ -169,7 +169,7 @@ async def test_analytics_refresh_automatically_after_writes(store, make):
         await asyncio.wait_for(auto.task, 120)
         assert auto.refreshes == 1
     finally:
-        auto.close()
+        await auto.close()
     # Within the minimum interval, enough writes still wait for their turn.
     patient = analytics.AutoRefresh(store, every=1, min_interval=3600)
     try:
@@ -177,5 +177,5 @@ async def test_analytics_refresh_automatically_after_writes(store, make):
         await make.customer()
         assert patient.task is None and patient.changes == 2
     finally:
-        patient.close()
+        await patient.close()
 
