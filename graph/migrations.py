@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from graph import networks, timeutil
+from graph import timeutil
 from graph.store import Store
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,15 @@ SET x.confirmed = true, x.rejected = false,
     x.confirmedAt = coalesce(x.completedAt, $now),
     x.recordedRating = coalesce(x.recordedRating, x.rating)
 RETURN count(x) AS changed
+"""
+
+# Memberships written before statuses existed were all memberships: they become ACTIVE.
+MIGRATE_MEMBERSHIPS = """
+MATCH (:Professional)-[m:MEMBER_OF]->(:Network)
+WHERE m.status IS NULL
+WITH m LIMIT $batch
+SET m.status = 'ACTIVE'
+RETURN count(m) AS changed
 """
 
 
@@ -51,12 +60,17 @@ async def confirm_old_jobs(store: Store) -> int:
     return await in_batches(store, CONFIRM_OLD_JOBS, now=timeutil.to_store(timeutil.now()))
 
 
+async def migrate_memberships(store: Store) -> int:
+    """Memberships without a status become active ones."""
+    return await in_batches(store, MIGRATE_MEMBERSHIPS)
+
+
 Step = Callable[[Store], Awaitable[int | None]]
 
 # The steps, oldest first.
 STEPS: tuple[tuple[str, Step], ...] = (
     ("confirm jobs recorded before confirmation", confirm_old_jobs),
-    ("memberships without a status become ACTIVE", networks.migrate_memberships),
+    ("memberships without a status become ACTIVE", migrate_memberships),
 )
 
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
 from graph import rules, timeutil
 from graph.errors import NotFound
 from graph.idempotent import create_once
 from graph.ids import check_id, client_or_new_id
 from graph.lists import ListKey, by_id, fetch_pages
+from graph.membership import ACTIVE, INVITATION, INVITED, MEMBER
+from graph.membership import MembershipStatus as MembershipStatus  # the schema's enum
 from graph.models import Network, Professional
 from graph.pagination import Page, PageRequest, make_page
 from graph.professionals import professional_map
@@ -25,17 +26,6 @@ from graph.store import Store, Tx
 
 NETWORK_MAP = "n {.id, .name, .createdAt}"
 
-
-
-class MembershipStatus(StrEnum):
-    INVITED = "INVITED"
-    ACTIVE = "ACTIVE"
-
-
-ACTIVE = MembershipStatus.ACTIVE.value
-INVITED = MembershipStatus.INVITED.value
-# The only membership pattern a query may use to count members: active ones.
-MEMBER = "MEMBER_OF {status: 'ACTIVE'}"
 
 NETWORK_BY_ID = f"MATCH (n:Network {{id: $id}}) RETURN {NETWORK_MAP} AS row"
 
@@ -71,7 +61,7 @@ MEMBERS_OF_NETWORKS = by_id(
     f"(:Network {{id: k.owner}})<-[:{MEMBER}]-(x:Professional)", professional_map("x")
 )
 INVITED_TO_NETWORKS = by_id(
-    "(:Network {id: k.owner})<-[:MEMBER_OF {status: 'INVITED'}]-(x:Professional)",
+    f"(:Network {{id: k.owner}})<-[:{INVITATION}]-(x:Professional)",
     professional_map("x"),
 )
 
@@ -99,16 +89,6 @@ ACTIVATE_MEMBER = """
 MATCH (:Professional {id: $professionalId})-[m:MEMBER_OF]->(:Network {id: $networkId})
 SET m.status = 'ACTIVE', m.since = $now
 """
-
-# One batch of memberships written before statuses existed.
-MIGRATE_MEMBERSHIPS = """
-MATCH (:Professional)-[m:MEMBER_OF]->(:Network)
-WHERE m.status IS NULL
-WITH m LIMIT $limit
-SET m.status = 'ACTIVE'
-RETURN count(m) AS changed
-"""
-MIGRATION_BATCH = 5000
 
 REMOVE_MEMBER = """
 MATCH (:Professional {id: $professionalId})-[m:MEMBER_OF]->(:Network {id: $networkId})
@@ -270,14 +250,3 @@ async def invited_to_networks(store: Store, keys: Sequence[ListKey]) -> list[Pag
         store, INVITED_TO_NETWORKS, keys, Professional.from_row, lambda p: (p.id,)
     )
 
-
-async def migrate_memberships(store: Store) -> int:
-    """Mark memberships written before statuses existed as ACTIVE (what they were), in batches;
-    running it again changes nothing. Returns how many it changed."""
-    changed = 0
-    while True:
-        rows = await store.run_write(MIGRATE_MEMBERSHIPS, limit=MIGRATION_BATCH)
-        done = int(rows[0]["changed"]) if rows else 0
-        changed += done
-        if done < MIGRATION_BATCH:
-            return changed

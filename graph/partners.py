@@ -19,6 +19,7 @@ from graph.algorithms import reciprocity as reciprocity_algorithms
 from graph.compute import offload
 from graph.errors import NotFound
 from graph.ids import check_id
+from graph.membership import MEMBER
 from graph.reciprocity import MEMBER_REFERRALS
 from graph.store import Row, Store
 
@@ -71,30 +72,30 @@ WHERE q.id IN $ids AND k.confirmed = true
 RETURN q.id AS id, count(DISTINCT c) AS shared
 """
 
-NETWORK_MEMBERS = """
-MATCH (n:Network {id: $id})
-OPTIONAL MATCH (n)<-[:MEMBER_OF {status: 'ACTIVE'}]-(m:Professional)
-RETURN n.id AS network, collect({id: m.id, trades: m.trades}) AS members
+NETWORK_MEMBERS = f"""
+MATCH (n:Network {{id: $id}})
+OPTIONAL MATCH (n)<-[:{MEMBER}]-(m:Professional)
+RETURN n.id AS network, collect({{id: m.id, trades: m.trades}}) AS members
 """
-OUTSIDE_HIRES = """
-MATCH (n:Network {id: $id})<-[:MEMBER_OF {status: 'ACTIVE'}]-(:Professional)
+OUTSIDE_HIRES = f"""
+MATCH (n:Network {{id: $id}})<-[:{MEMBER}]-(:Professional)
       <-[:DONE_BY]-(k:Job)<-[:BOOKED]-(c:Customer)
 WHERE k.confirmed = true
 WITH DISTINCT n, c
 MATCH (c)-[:BOOKED]->(j:Job)-[:DONE_BY]->(o:Professional)
-WHERE j.confirmed = true AND NOT EXISTS { (o)-[:MEMBER_OF {status: 'ACTIVE'}]->(n) }
+WHERE j.confirmed = true AND NOT EXISTS {{ (o)-[:{MEMBER}]->(n) }}
   AND ($since IS NULL OR j.completedAt >= $since) AND ($until IS NULL OR j.completedAt < $until)
 RETURN DISTINCT j.trade AS trade, c.id AS customer, o.id AS professional
 """
 # Non-members offering each missing trade, best reputation first (candidates nobody hired yet).
-OFFERING = """
+OFFERING = f"""
 UNWIND $trades AS t
-CALL (t) {
+CALL (t) {{
   MATCH (q:Professional)
-  WHERE t IN q.trades AND NOT EXISTS { (q)-[:MEMBER_OF {status: 'ACTIVE'}]->(:Network {id: $id}) }
+  WHERE t IN q.trades AND NOT EXISTS {{ (q)-[:{MEMBER}]->(:Network {{id: $id}}) }}
   WITH q ORDER BY coalesce(q.reputation, 0.0) DESC, q.id LIMIT $limit
   RETURN collect(q.id) AS ids
-}
+}}
 RETURN t AS trade, ids
 """
 MAX_CANDIDATES = 50

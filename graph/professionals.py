@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from graph import rules, timeutil
 from graph.idempotent import create_once
 from graph.ids import check_id, client_or_new_id
+from graph.membership import MEMBER
 from graph.models import Professional
 from graph.pagination import Page, PageRequest, make_page
 from graph.store import Store, Tx
@@ -33,11 +34,11 @@ CREATE_PROFESSIONAL = """
 CREATE (p:Professional {id: $id, name: $name, trades: $trades, area: $area, createdAt: $now})
 """
 
-_FILTER = """
+_FILTER = f"""
 WHERE ($trade IS NULL OR $trade IN p.trades)
   AND ($area IS NULL OR toLower(p.area) = $area)
   AND ($networkId IS NULL
-       OR EXISTS { (p)-[:MEMBER_OF {status: 'ACTIVE'}]->(:Network {id: $networkId}) })
+       OR EXISTS {{ (p)-[:{MEMBER}]->(:Network {{id: $networkId}}) }})
 """
 
 PROFESSIONALS_PAGE = f"""

@@ -17,6 +17,7 @@ from graph.algorithms import reciprocity as algorithms
 from graph.algorithms.reciprocity import Balance
 from graph.compute import offload
 from graph.errors import NotFound, ValidationError
+from graph.membership import MEMBER
 from graph.store import Store
 
 _WINDOW = """(k.since IS NULL OR r.createdAt >= k.since)
@@ -54,14 +55,14 @@ WHERE r.createdAt >= $since
 RETURN substring(r.createdAt, 0, 7) AS month, count(r) AS n
 """
 
-NETWORK_MEMBERS = """
-MATCH (n:Network {id: $id})
-OPTIONAL MATCH (n)<-[:MEMBER_OF {status: 'ACTIVE'}]-(p:Professional)
+NETWORK_MEMBERS = f"""
+MATCH (n:Network {{id: $id}})
+OPTIONAL MATCH (n)<-[:{MEMBER}]-(p:Professional)
 RETURN n.id AS network, collect(p.id) AS members
 """
-MEMBER_REFERRALS = """
-MATCH (n:Network {id: $id})<-[:MEMBER_OF {status: 'ACTIVE'}]-(a:Professional)-[:MADE]->(r:Referral)
-      -[:FOR]->(b:Professional)-[:MEMBER_OF {status: 'ACTIVE'}]->(n)
+MEMBER_REFERRALS = f"""
+MATCH (n:Network {{id: $id}})<-[:{MEMBER}]-(a:Professional)-[:MADE]->(r:Referral)
+      -[:FOR]->(b:Professional)-[:{MEMBER}]->(n)
 WHERE ($since IS NULL OR r.createdAt >= $since) AND ($until IS NULL OR r.createdAt < $until)
 RETURN a.id AS a, b.id AS b, count(r) AS n
 """

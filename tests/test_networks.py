@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from graph import bulk
+import re
+from pathlib import Path
+
+from graph import bulk, membership, migrations
 from graph.bulk import Dataset
 from tests.conftest import mutation_text
 
@@ -121,3 +124,28 @@ async def test_a_membership_without_a_status_is_no_membership_anywhere(gql, as_,
     assert (await gql.data(SINCE, {"id": net}))["network"]["members"]["nodes"] == [{"id": pro}]
     rows = await store.read(MEMBERSHIP_SINCE, pro=pro, net=net)
     assert [r["status"] for r in rows] == ["ACTIVE"]
+
+
+async def test_old_memberships_are_migrated_in_batches_of_the_migration_size(store, make,
+                                                                            monkeypatch):
+    net = await make.network()
+    pros = [await make.professional() for _ in range(5)]
+    for pro in pros:
+        await store.run_write(MEMBERSHIP_WITHOUT_STATUS, pro=pro, net=net)
+    monkeypatch.setattr(migrations, "BATCH", 2)
+    before = store.round_trips
+    assert await migrations.migrate_memberships(store) >= 5
+    assert store.round_trips - before >= 3  # 2 + 2 + 1: batches of migrations.BATCH
+    for pro in pros:
+        assert await store.read(MEMBERSHIP_SINCE, pro=pro, net=net) == [
+            {"status": "ACTIVE", "since": "2025-01-01T00:00:00.000000+00:00"}]
+
+
+def test_the_active_membership_pattern_is_written_once():
+    """Every query recognises a member by graph.membership.MEMBER; a copy of the literal
+    could drift from the rule."""
+    graph = Path(__file__).resolve().parent.parent / "graph"
+    copies = [p.name for p in sorted(graph.rglob("*.py"))
+              if p.name != "membership.py" and re.search(r"MEMBER_OF \{status:", p.read_text())]
+    assert copies == []
+    assert membership.MEMBER == "MEMBER_OF {status: 'ACTIVE'}"

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from app.main import create_app
-from graph import customers, networks, professionals, referrals
+from graph import customers, migrations, professionals, referrals
 from graph.embedded import EmbeddedServer
 from graph.store import connect
 from schema.build import build_schema as build_served
@@ -390,10 +390,10 @@ async def test_migrate_memberships_makes_old_memberships_active(gql, make, store
                           since="2025-01-01T00:00:00.000000+00:00")
     before = (await gql.data(INVITED, {"id": net}))["network"]["members"]["totalCount"]
     assert before == 0  # a membership without a status counts nowhere
-    assert await networks.migrate_memberships(store) >= 1
+    assert await migrations.migrate_memberships(store) >= 1
     after = (await gql.data(INVITED, {"id": net}))["network"]["members"]["nodes"]
     assert after == [{"id": pro}]
-    assert await networks.migrate_memberships(store) == 0
+    assert await migrations.migrate_memberships(store) == 0
 
 
 # ---------------------------------------------------------------- erasure
