@@ -16,7 +16,7 @@ import networkx as nx
 from graph import analytics
 from graph.algorithms import partners as algorithms
 from graph.algorithms import reciprocity as reciprocity_algorithms
-from graph.compute import offload
+from graph.compute import offload, stop_requested
 from graph.errors import NotFound
 from graph.ids import check_id
 from graph.membership import MEMBER
@@ -140,7 +140,7 @@ def _adamic_adar(neighbourhood: list[Row], professional_id: str,
     B = nx.Graph()
     for row in neighbourhood:
         B.add_edges_from((row["customer"], q) for q in row["professionals"])
-    return algorithms.adamic_adar(B, professional_id, candidates)
+    return algorithms.adamic_adar(B, professional_id, candidates, stop=stop_requested)
 
 
 def _unconnected_pairs(members: dict[str, list[str]], linked: set[frozenset[str]],
@@ -148,6 +148,8 @@ def _unconnected_pairs(members: dict[str, list[str]], linked: set[frozenset[str]
     pairs = []
     ids = sorted(members)
     for i, a in enumerate(ids):
+        if stop_requested():
+            break  # nobody waits for the answer any more
         for b in ids[i + 1 :]:
             if frozenset((a, b)) in linked or set(members[a]) & set(members[b]):
                 continue

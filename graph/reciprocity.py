@@ -15,7 +15,7 @@ import networkx as nx
 from graph import timeutil
 from graph.algorithms import reciprocity as algorithms
 from graph.algorithms.reciprocity import Balance
-from graph.compute import offload
+from graph.compute import offload, stop_requested
 from graph.errors import NotFound, ValidationError
 from graph.membership import MEMBER
 from graph.store import Store
@@ -180,4 +180,4 @@ async def imbalanced_pairs(
     if min_gap < 1:
         raise ValidationError("minGap must be at least 1", ["minGap"])
     G = await _member_graph(store, network_id, None, None)
-    return await offload(algorithms.imbalanced_pairs, G, min_gap)
+    return await offload(algorithms.imbalanced_pairs, G, min_gap, stop=stop_requested)

@@ -191,7 +191,7 @@ async def trusted_professionals(
 
     def solve() -> tuple[nx.DiGraph, dict]:
         G = trust_graph(edges, timeutil.now())
-        return G, algorithms.best_paths_from(G, customer_id, max_hops)
+        return G, algorithms.best_paths_from(G, customer_id, max_hops, stop=stop_requested)
 
     G, best = await offload(solve)
     ranked = sorted(

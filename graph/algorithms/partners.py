@@ -7,7 +7,7 @@ that feed them live in ``graph.analytics`` and ``graph.partners``.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -122,9 +122,11 @@ def best_complement(
 WEIGHTS = {"complementarity": 0.4, "customers": 0.3, "reputation": 0.2, "area": 0.1}
 
 
-def adamic_adar(B: nx.Graph, source: Hashable, candidates: Iterable[Hashable]) -> dict:
+def adamic_adar(B: nx.Graph, source: Hashable, candidates: Iterable[Hashable],
+                stop: Callable[[], bool] | None = None) -> dict:
     """Adamic-Adar index between ``source`` and each candidate on a bipartite customer -
-    professional graph: the sum over shared customers of ``1 / log(degree)``.
+    professional graph: the sum over shared customers of ``1 / log(degree)``. ``stop`` is asked
+    before each candidate; once true, the candidates scored so far come back.
 
     >>> B = nx.Graph([("p", "c1"), ("q", "c1"), ("q", "c2"), ("p", "c2"), ("r", "c2")])
     >>> {k: round(v, 3) for k, v in adamic_adar(B, "p", ["q", "r"]).items()}
@@ -133,7 +135,12 @@ def adamic_adar(B: nx.Graph, source: Hashable, candidates: Iterable[Hashable]) -
     wanted = [c for c in candidates if c in B and c != source]
     if source not in B:
         return dict.fromkeys(wanted, 0.0)
-    return {v: score for _, v, score in nx.adamic_adar_index(B, [(source, v) for v in wanted])}
+    scores = {}
+    for _, v, score in nx.adamic_adar_index(B, [(source, v) for v in wanted]):
+        if stop is not None and stop():
+            break
+        scores[v] = score
+    return scores
 
 
 def partner_score(complement: float, aa: float, reputation_value: float, same_area: bool) -> float:

@@ -7,7 +7,7 @@ a customer's referral is advocacy, not give and take.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 
 import networkx as nx
@@ -89,9 +89,11 @@ def givers_and_takers(
     return givers, takers
 
 
-def imbalanced_pairs(G: nx.DiGraph, min_gap: int) -> list[PairGap]:
+def imbalanced_pairs(G: nx.DiGraph, min_gap: int,
+                     stop: Callable[[], bool] | None = None) -> list[PairGap]:
     """Member pairs whose traffic differs by at least ``min_gap``, largest gap first, then by
-    the ids of the pair.
+    the ids of the pair. ``stop`` is asked before each edge; once true, the pairs found so far
+    come back.
 
     >>> G = member_graph("abc", [("a", "b", 5), ("b", "a", 1), ("c", "a", 3)])
     >>> [(p.a, p.b, p.a_to_b, p.b_to_a, p.gap) for p in imbalanced_pairs(G, 3)]
@@ -100,6 +102,8 @@ def imbalanced_pairs(G: nx.DiGraph, min_gap: int) -> list[PairGap]:
     seen: set[frozenset] = set()
     out: list[PairGap] = []
     for u, v in G.edges:
+        if stop is not None and stop():
+            break
         pair = frozenset((u, v))
         if pair in seen:
             continue

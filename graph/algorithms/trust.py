@@ -163,9 +163,13 @@ def most_trusted_paths(
 
 
 def best_paths_from(
-    G: nx.DiGraph, source: Hashable, max_hops: int, weight: str = "trust"
+    G: nx.DiGraph, source: Hashable, max_hops: int, weight: str = "trust",
+    stop: Callable[[], bool] | None = None,
 ) -> dict[Hashable, tuple[float, list[Hashable]]]:
     """For every node reachable in at most ``max_hops`` hops, its most trusted path.
+
+    ``stop`` is asked before each node of each round; once it answers true the search ends
+    with the paths of the rounds it finished.
 
     A hop-bounded Bellman-Ford on trust products: after round ``h``, ``best[v]`` is the most
     trusted walk of at most ``h`` hops. As every hop's trust is at most 1, a cycle never makes a
@@ -191,6 +195,8 @@ def best_paths_from(
     for _ in range(max_hops):
         improved: dict[Hashable, tuple[float, list[Hashable]]] = {}
         for u in sorted(frontier, key=repr):
+            if stop is not None and stop():
+                return {v: (best[v], path[v]) for v in best if v != source}
             for v, data in G[u].items():
                 if v == source:
                     continue
