@@ -83,7 +83,10 @@ class Timeout:
     cancellation does not interrupt work between two awaits: the schema's executor checks the
     same :class:`~resolvers.deadline.Deadline` (``scope["state"]["deadline"]``) before each
     object of the answer, and the query cost limit keeps the rest short. Work with a bound of
-    its own (the analytics refresh) lifts the deadline."""
+    its own (the analytics refresh) lifts the deadline. A request running a mutation holds it
+    (:meth:`~resolvers.deadline.Deadline.hold`): cancelled mid-commit it could have written
+    while the client is told TIMEOUT, so it runs to its end; each of its store calls is bounded
+    by the store's own deadline."""
 
     def __init__(self, app: ASGIApp, seconds: float) -> None:
         self.app = app
@@ -110,7 +113,9 @@ class Timeout:
             while not task.done():
                 remaining = deadline.remaining()
                 if remaining == 0:
-                    break
+                    if not deadline.held:
+                        break
+                    remaining = None  # a mutation: wait for its end
                 # Woken at the deadline, or at once when the task ends; a lifted deadline
                 # (None) waits for the end.
                 await asyncio.wait({task}, timeout=remaining)
