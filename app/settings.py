@@ -130,6 +130,12 @@ def validate(settings: Settings) -> Settings:
         lower = f"more than {_num(low)}" if positive else f"at least {_num(low)}"
         upper = "" if high == math.inf else f" and at most {_num(high)}"
         raise SettingsError(f"{variable(f.name)} must be {lower}{upper}, got {_num(value)}")
+    if settings.store_timeout >= settings.request_timeout:
+        # Otherwise a store that does not answer makes requests time out (TIMEOUT, after the
+        # whole request time) instead of failing as UNAVAILABLE when the store's budget ends.
+        raise SettingsError(f"RG_STORE_TIMEOUT must be less than RG_REQUEST_TIMEOUT, got "
+                            f"{_num(settings.store_timeout)} and "
+                            f"{_num(settings.request_timeout)}")
     if settings.env not in ENVIRONMENTS:
         raise SettingsError(f"RG_ENV must be one of {', '.join(ENVIRONMENTS)}, "
                             f"got {settings.env!r}")

@@ -78,7 +78,8 @@ async def test_a_live_lease_is_joined_not_run_again_within_the_refresh_limit(sto
 
 
 async def test_the_request_timeout_does_not_cut_a_refresh_off(store, settings, gql, as_):
-    app = create_app(settings.with_overrides(request_timeout=0.001), store=store)
+    app = create_app(settings.with_overrides(request_timeout=0.001,
+                                                       store_timeout=0.0005), store=store)
     client = await client_for(app, gql.token)
     async with client.http:
         done = await client.data(REFRESH)

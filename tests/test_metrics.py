@@ -179,7 +179,8 @@ async def test_embedded_store_restarts_are_counted(tmp_data_dir, settings):
 
 
 async def test_a_timed_out_request_counts_as_timeout(store, settings):
-    app = create_app(settings.with_overrides(metrics_token=SCRAPE, request_timeout=1e-6),
+    app = create_app(settings.with_overrides(metrics_token=SCRAPE, request_timeout=1e-6,
+                                                 store_timeout=1e-7),
                      store=store)
     admin = bearer(mint(settings, "admin"))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),

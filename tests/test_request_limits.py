@@ -60,7 +60,7 @@ async def test_a_streamed_body_is_cut_off_at_the_limit(store, settings):
 
 
 async def test_a_body_sent_slowly_counts_against_the_request_time(store, settings):
-    app = create_app(settings.with_overrides(request_timeout=0.3), store=store)
+    app = create_app(settings.with_overrides(request_timeout=0.3, store_timeout=0.1), store=store)
 
     async def trickle() -> AsyncIterator[bytes]:
         yield b'{"query": "{ __typename } #'
