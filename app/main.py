@@ -153,7 +153,7 @@ def create_app(
         # store this lifespan opened is closed and its embedded server stopped.
         try:
             if demo:
-                await load_demo_if_empty(state.store)
+                await load_demo_if_empty(state.store, settings.analytics_timeout)
             auto = analytics.AutoRefresh(state.store, settings.analytics_refresh_after,
                                          settings.analytics_min_interval,
                                          settings.analytics_timeout)
@@ -198,15 +198,15 @@ def create_app(
     return app
 
 
-async def load_demo_if_empty(store: Store) -> bool:
-    """Load the demo network into an empty store (and compute its analytics); a store with data
-    is left alone."""
+async def load_demo_if_empty(store: Store, analytics_timeout: float) -> bool:
+    """Load the demo network into an empty store (and compute its analytics, within
+    ``analytics_timeout`` seconds: RG_ANALYTICS_TIMEOUT); a store with data is left alone."""
     from seeds.demo import demo_dataset
 
     if not await bulk.is_empty(store):
         log.info("store not empty; demo network not loaded")
         return False
     await bulk.load(store, demo_dataset())
-    await analytics.refresh(store)
+    await analytics.refresh(store, analytics_timeout)
     log.info("demo network loaded")
     return True

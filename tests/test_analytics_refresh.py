@@ -10,6 +10,7 @@ import pytest
 
 from app.main import create_app
 from graph import analytics
+from graph.embedded import EmbeddedServer
 from graph.store import connect
 from tests.test_limits import client_for
 
@@ -104,3 +105,20 @@ async def test_a_refresh_leaves_an_empty_store_empty(tmp_path):
             assert await bulk.is_empty(fresh)  # serve --demo still loads the demo network
         finally:
             await fresh.close()
+
+
+async def test_the_demo_load_refreshes_within_the_analytics_timeout(tmp_data_dir, settings):
+    # `serve --demo` on an empty store: its first refresh is bounded by RG_ANALYTICS_TIMEOUT,
+    # like every other, so a timeout too short for it stops the start-up.
+    server = EmbeddedServer(tmp_data_dir)
+    address = server.start()
+    store = connect(address.uri, address.user, address.password, address.database)
+    try:
+        await store.ensure_schema()
+        app = create_app(settings.with_overrides(analytics_timeout=1e-6), store=store, demo=True)
+        with pytest.raises(analytics.RefreshTimeout, match="1e-06 s"):
+            async with app.router.lifespan_context(app):
+                pass
+    finally:
+        await store.close()
+        server.stop()
