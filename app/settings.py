@@ -136,6 +136,12 @@ def validate(settings: Settings) -> Settings:
         raise SettingsError(f"RG_STORE_TIMEOUT must be less than RG_REQUEST_TIMEOUT, got "
                             f"{_num(settings.store_timeout)} and "
                             f"{_num(settings.request_timeout)}")
+    for network in settings.trusted_proxies:
+        if network.prefixlen == 0:
+            # Trusting every peer as a proxy lets any client write its own X-Forwarded-For
+            # and so pick the address it is rate-limited as.
+            raise SettingsError(f"RG_TRUSTED_PROXIES must name proxies, not every address, "
+                                f"got {network}")
     if settings.env not in ENVIRONMENTS:
         raise SettingsError(f"RG_ENV must be one of {', '.join(ENVIRONMENTS)}, "
                             f"got {settings.env!r}")
