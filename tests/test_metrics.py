@@ -191,3 +191,18 @@ async def test_a_timed_out_request_counts_as_timeout(store, settings):
     outcomes = {dict(k)["outcome"]: v for k, v in samples(families, "rg_graphql_requests").items()}
     assert outcomes == {"timeout": 1.0}
     assert samples(families, "rg_graphql_errors")[(("code", "TIMEOUT"),)] == 1
+
+
+async def test_queries_over_get_are_counted_by_field(client, settings):
+    admin = bearer(mint(settings, "admin"))
+    before = await scrape(client)
+    response = await client.get("/graphql", params={"query": COUNT}, headers=admin)
+    assert response.json()["data"]["professionals"]["totalCount"] >= 0
+    page = await client.get("/graphql", headers={"accept": "text/html"})  # GraphiQL
+    assert page.status_code == 200
+    after = await scrape(client)
+    assert count(after, "professionals", "ok") - count(before, "professionals", "ok") == 1
+    latency = samples(after, "rg_graphql_request_duration_seconds", "_count")
+    assert latency[(("field", "professionals"),)] == 1
+    assert samples(after, "rg_graphql_requests") == samples(before, "rg_graphql_requests") | {
+        (("field", "professionals"), ("outcome", "ok")): 1.0}
