@@ -185,10 +185,12 @@ class AuthMiddleware:
     token is refused outright; one with none goes on as anonymous, and the schema then answers
     only ``{ __typename }``."""
 
-    def __init__(self, app: ASGIApp, settings: Settings, limits: RateLimits | None = None) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings, limits: RateLimits) -> None:
+        # ``limits`` is the application's one RateLimits, shared with AddressLimit: buckets of
+        # their own here would let a client spend twice the configured rate.
         self.app = app
         self.verifier = Verifier(settings)
-        self.limits = limits or RateLimits(settings)
+        self.limits = limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/graphql"):
