@@ -103,6 +103,8 @@ RANGES: dict[str, tuple[float, float, bool]] = {
     "max_document_chars": (1, 10**8, False),
 }
 MIN_SECRET = 32  # bytes; RFC 7518 asks HS256 keys to be at least as long as the hash
+# A scrape token is a shared secret sent by the scraper: long enough not to be guessed.
+MIN_METRICS_TOKEN = 16  # characters
 BOLT_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
 
 
@@ -158,6 +160,8 @@ def validate(settings: Settings) -> Settings:
                                 f"got {settings.neo4j_uri!r}")
     if settings.auth_secret is not None and len(settings.auth_secret.encode()) < MIN_SECRET:
         raise SettingsError(f"RG_AUTH_SECRET must be at least {MIN_SECRET} bytes long")
+    if settings.metrics_token is not None and len(settings.metrics_token) < MIN_METRICS_TOKEN:
+        raise SettingsError(f"RG_METRICS_TOKEN must be at least {MIN_METRICS_TOKEN} characters")
     if settings.auth_jwks_url is not None and not settings.auth_jwks_url.startswith(
         ("https://", "http://")
     ):
@@ -204,17 +208,6 @@ def _networks(env: Mapping[str, str], name: str) -> tuple[IPNetwork, ...]:
     return tuple(found)
 
 
-MIN_METRICS_TOKEN = 16
-
-
-def _metrics_token(env: Mapping[str, str]) -> str | None:
-    token = env.get("RG_METRICS_TOKEN") or None
-    # A scrape token is a shared secret sent by the scraper: long enough not to be guessed.
-    if token is not None and len(token) < MIN_METRICS_TOKEN:
-        raise SettingsError(f"RG_METRICS_TOKEN must be at least {MIN_METRICS_TOKEN} characters")
-    return token
-
-
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read every setting from ``env`` (the process environment by default)."""
     env = os.environ if env is None else env
@@ -249,7 +242,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         auth_max_ttl=_int(env, "RG_AUTH_MAX_TTL", 24 * 3600),
         store_timeout=_float(env, "RG_STORE_TIMEOUT", 3.0),
         store_batch_timeout=_float(env, "RG_STORE_BATCH_TIMEOUT", 600.0),
-        metrics_token=_metrics_token(env),
+        metrics_token=env.get("RG_METRICS_TOKEN") or None,
         max_cost=_int(env, "RG_MAX_COST", 25_000),
         max_body_bytes=_int(env, "RG_MAX_BODY_BYTES", 1_048_576),
         max_document_chars=_int(env, "RG_MAX_DOCUMENT_CHARS", 50_000),

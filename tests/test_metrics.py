@@ -98,6 +98,8 @@ async def test_without_a_scrape_token_only_admins_read(store, settings):
 def test_a_short_scrape_token_does_not_start():
     with pytest.raises(SettingsError, match="RG_METRICS_TOKEN"):
         load_settings({"RG_METRICS_TOKEN": "short"})
+    with pytest.raises(SettingsError, match="RG_METRICS_TOKEN"):
+        Settings().with_overrides(metrics_token="short")  # checked with every other setting
     assert load_settings({"RG_METRICS_TOKEN": SCRAPE}).metrics_token == SCRAPE
 
 
