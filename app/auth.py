@@ -11,7 +11,6 @@ fit is refused as a whole.
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import re
 import secrets
@@ -23,12 +22,15 @@ import jwt
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.ratelimit import RateLimits, too_many
+from app.responses import send_error
 from app.settings import Settings
 from graph.access import Principal, Role
 from graph.ids import kind_of
 
 ALGORITHM = "HS256"
 DEFAULT_TTL = 3600
+# The challenge answered with every refused token (RFC 6750).
+INVALID_TOKEN = (b"www-authenticate", b'Bearer error="invalid_token"')
 MAX_TOKEN = 8192  # characters; a real token is well under 2000
 MAX_NETWORKS = 100
 JWKS_TIMEOUT = 5.0  # seconds to fetch the identity provider's keys
@@ -164,18 +166,6 @@ class Verifier:
         return principal_from_claims(claims)
 
 
-async def _reply(send: Send, status: int, message: str, code: str,
-                 headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    body = json.dumps({"data": None, "errors": [
-        {"message": message, "extensions": {"code": code}}
-    ]}).encode()
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-        *(headers or []),
-    ]})
-    await send({"type": "http.response.body", "body": body})
-
-
 class AuthMiddleware:
     """Verifies the bearer token of GraphQL requests, puts the principal (or None) into
     ``scope["state"]``, and spends from the principal's rate-limit bucket (the client address's
@@ -201,8 +191,8 @@ class AuthMiddleware:
             try:
                 principal = await self.verifier.verify(token)
             except TokenError as exc:
-                await _reply(send, 401, f"invalid token: {exc}", "UNAUTHENTICATED",
-                             [(b"www-authenticate", b'Bearer error="invalid_token"')])
+                await send_error(send, 401, f"invalid token: {exc}", "UNAUTHENTICATED",
+                                 headers=[INVALID_TOKEN])
                 return
         address = state.get("client_address") or self.limits.address(scope)
         wait = self.limits.spend_principal(principal, address)

@@ -17,7 +17,8 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.auth import _reply
+from app.auth import INVALID_TOKEN
+from app.responses import send_error
 from graph import customers
 from graph.access import Principal, Role
 from graph.errors import StoreUnavailable
@@ -57,10 +58,10 @@ class ErasedCustomers:
                 refused = await self.erased(principal.sub)
             except StoreUnavailable as exc:
                 log.warning("store unavailable", extra={"detail": str(exc)})
-                await _reply(send, 503, UNAVAILABLE_MESSAGE, "UNAVAILABLE")
+                await send_error(send, 503, UNAVAILABLE_MESSAGE, "UNAVAILABLE")
                 return
             if refused:
-                await _reply(send, 401, ERASED_MESSAGE, "UNAUTHENTICATED",
-                             [(b"www-authenticate", b'Bearer error="invalid_token"')])
+                await send_error(send, 401, ERASED_MESSAGE, "UNAUTHENTICATED",
+                                 headers=[INVALID_TOKEN])
                 return
         await self.app(scope, receive, send)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.responses import send_error
 from resolvers.deadline import SCOPE_KEY, Deadline
 
 log = logging.getLogger("referral_graph")
@@ -17,16 +16,6 @@ log = logging.getLogger("referral_graph")
 
 def _graphql(scope: Scope) -> bool:
     return scope["type"] == "http" and scope["path"].startswith("/graphql")
-
-
-async def _error(send: Send, status: int, message: str, extensions: dict[str, Any]) -> None:
-    body = json.dumps({"data": None, "errors": [
-        {"message": message, "extensions": extensions}
-    ]}).encode()
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-    ]})
-    await send({"type": "http.response.body", "body": body})
 
 
 class BodyLimit:
@@ -39,8 +28,9 @@ class BodyLimit:
         self.max_bytes = max_bytes
 
     async def _too_large(self, send: Send) -> None:
-        await _error(send, 413, f"the request body exceeds the limit of {self.max_bytes} bytes",
-                     {"code": "VALIDATION", "limit": "body", "maxBytes": self.max_bytes})
+        await send_error(send, 413,
+                         f"the request body exceeds the limit of {self.max_bytes} bytes",
+                         "VALIDATION", extensions={"limit": "body", "maxBytes": self.max_bytes})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not _graphql(scope):
@@ -135,5 +125,5 @@ class Timeout:
         # (resolvers.deadline.DeadlinePassed).
         log.info("request timed out", extra={"path": scope["path"], "seconds": self.seconds})
         if not started:
-            await _error(send, 200, f"the request ran past the limit of {self.seconds:g} s",
-                         {"code": "TIMEOUT"})
+            await send_error(send, 200, f"the request ran past the limit of {self.seconds:g} s",
+                             "TIMEOUT")
