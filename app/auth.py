@@ -173,11 +173,12 @@ class AuthMiddleware:
     token is refused outright; one with none goes on as anonymous, and the schema then answers
     only ``{ __typename }``."""
 
-    def __init__(self, app: ASGIApp, settings: Settings, limits: RateLimits) -> None:
+    def __init__(self, app: ASGIApp, verifier: Verifier, limits: RateLimits) -> None:
         # ``limits`` is the application's one RateLimits, shared with AddressLimit: buckets of
-        # their own here would let a client spend twice the configured rate.
+        # their own here would let a client spend twice the configured rate. ``verifier`` is
+        # shared with /metrics, so that one JWKS client fetches and caches the keys.
         self.app = app
-        self.verifier = Verifier(settings)
+        self.verifier = verifier
         self.limits = limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

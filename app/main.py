@@ -16,7 +16,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import graphiql
-from app.auth import AuthMiddleware, auth_secret
+from app.auth import AuthMiddleware, Verifier, auth_secret
 from app.erasure import ErasedCustomers
 from app.graphql_http import SpecView
 from app.headers import SecurityHeaders
@@ -141,7 +141,8 @@ def create_app(
     if store is not None:
         state.store = store
     graphql = GraphQLApp(settings, state)
-    metrics = Metrics(settings, state)
+    verifier = Verifier(settings)
+    metrics = Metrics(settings, state, verifier)
     metrics.instrument(graphql.schema)
 
     @contextlib.asynccontextmanager
@@ -187,7 +188,7 @@ def create_app(
     app.state.rate_limits = limits = RateLimits(settings)
     # Inside the token check, which sets the principal it looks at.
     app.add_middleware(ErasedCustomers, store=lambda: state.store)
-    app.add_middleware(AuthMiddleware, settings=settings, limits=limits)
+    app.add_middleware(AuthMiddleware, verifier=verifier, limits=limits)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     # Outside the body limit: a body sent slowly counts against the request's time.
     app.add_middleware(Timeout, seconds=settings.request_timeout)

@@ -271,11 +271,12 @@ def _digest(value: str) -> bytes:
 class Metrics:
     """The registry of one application, its instruments, and the ``/metrics`` endpoint."""
 
-    def __init__(self, settings: Settings, state: AppState) -> None:
+    def __init__(self, settings: Settings, state: AppState, verifier: Verifier) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.root_fields: frozenset[str] = META_FIELDS
         self.code = _BoundedCodes()
-        self._verifier = Verifier(settings)
+        # The token check's own verifier: one JWKS client (and key cache) per application.
+        self._verifier = verifier
         self._scrape = _digest(settings.metrics_token) if settings.metrics_token else None
         r = self.registry
         self.requests = Counter(

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.auth import AuthMiddleware, mint
+from app.auth import AuthMiddleware, Verifier, mint
 from app.main import create_app
 from app.ratelimit import RateLimits, address_key, client_ip
 from app.settings import Settings
@@ -159,7 +159,8 @@ async def test_the_token_check_needs_the_application_s_rate_limits(settings):
     async def inner(scope: Any, receive: Any, send: Any) -> None:
         raise AssertionError("not reached")
 
+    verifier = Verifier(settings)
     with pytest.raises(TypeError):
-        AuthMiddleware(inner, settings)  # type: ignore[call-arg]  # no buckets of its own
+        AuthMiddleware(inner, verifier)  # type: ignore[call-arg]  # no buckets of its own
     limits = RateLimits(settings)
-    assert AuthMiddleware(inner, settings, limits).limits is limits
+    assert AuthMiddleware(inner, verifier, limits).limits is limits
