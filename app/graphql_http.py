@@ -27,9 +27,8 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
 from app import graphiql
-from app.responses import JSON, error_body
+from app.responses import GRAPHQL_RESPONSE, JSON, error_body
 
-GRAPHQL_RESPONSE = "application/graphql-response+json"
 # A request error with one of these codes is the service's fault, not the client's.
 FAULT_STATUS = {"INTERNAL": 500, "UNAVAILABLE": 503, "TIMEOUT": 504}
 _STATE_KEY = "graphql_media_type"

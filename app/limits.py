@@ -8,10 +8,22 @@ import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.responses import send_error
+from app.graphql_http import FAULT_STATUS, RequestRefused, negotiate
+from app.responses import GRAPHQL_RESPONSE, JSON, send_error
 from resolvers.deadline import SCOPE_KEY, Deadline
 
 log = logging.getLogger("referral_graph")
+
+
+def _media_type(scope: Scope) -> str:
+    """The media type the GraphQL view would answer in; JSON when Accept names neither (the
+    view would answer 406, but the time is up)."""
+    accept = ", ".join(v.decode("latin-1") for k, v in scope.get("headers", [])
+                       if k == b"accept")
+    try:
+        return negotiate(accept or None)
+    except RequestRefused:
+        return JSON
 
 
 def _graphql(scope: Scope) -> bool:
@@ -125,5 +137,10 @@ class Timeout:
         # (resolvers.deadline.DeadlinePassed).
         log.info("request timed out", extra={"path": scope["path"], "seconds": self.seconds})
         if not started:
-            await send_error(send, 200, f"the request ran past the limit of {self.seconds:g} s",
-                             "TIMEOUT")
+            # Answered like a TIMEOUT inside a GraphQL result: 504 to a client that asks for
+            # application/graphql-response+json, 200 in plain application/json.
+            media = _media_type(scope)
+            status = FAULT_STATUS["TIMEOUT"] if media == GRAPHQL_RESPONSE else 200
+            await send_error(send, status,
+                             f"the request ran past the limit of {self.seconds:g} s", "TIMEOUT",
+                             media_type=media)

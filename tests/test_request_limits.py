@@ -256,3 +256,27 @@ async def test_the_schema_holds_the_deadline_of_a_mutation_only(store, settings,
             "variables": {"input": {"id": uid("cus"), "name": "Held Hana"}}})
         assert created.json()["data"]["createCustomer"]["errors"] == []
     assert [deadline.held for deadline in seen] == [False, True]
+
+
+async def test_a_timeout_is_answered_in_the_media_type_the_client_asked_for():
+    # Like a TIMEOUT inside a GraphQL result: 504 in application/graphql-response+json (a
+    # request error: no data entry), 200 in plain application/json.
+    async def slow(scope: Any, receive: Any, send: Any) -> None:
+        await asyncio.sleep(60)
+
+    spec = "application/graphql-response+json"
+    async with timed_out(slow, 0.1) as http:
+        strict = await http.post("/graphql", json={"query": "{ __typename }"},
+                                 headers={"accept": f"{spec}, application/json;q=0.9"})
+        plain = await http.post("/graphql", json={"query": "{ __typename }"},
+                                headers={"accept": "application/json"})
+        neither = await http.post("/graphql", json={"query": "{ __typename }"},
+                                  headers={"accept": "text/html"})
+    assert (strict.status_code, strict.headers["content-type"]) == (504, spec)
+    assert "data" not in strict.json()
+    assert strict.json()["errors"][0]["extensions"]["code"] == "TIMEOUT"
+    for response in (plain, neither):
+        assert (response.status_code, response.headers["content-type"]) == (200,
+                                                                            "application/json")
+        assert response.json()["data"] is None
+        assert response.json()["errors"][0]["extensions"]["code"] == "TIMEOUT"
