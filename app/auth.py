@@ -11,7 +11,6 @@ fit is refused as a whole.
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import re
 import secrets
@@ -23,13 +22,15 @@ import jwt
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.ratelimit import RateLimits, too_many
+from app.responses import send_error
 from app.settings import Settings
 from graph.access import Principal, Role
 from graph.ids import kind_of
 
 ALGORITHM = "HS256"
 DEFAULT_TTL = 3600
-MIN_SECRET = 32  # bytes; RFC 7518 asks HS256 keys to be at least as long as the hash
+# The challenge answered with every refused token (RFC 6750).
+INVALID_TOKEN = (b"www-authenticate", b'Bearer error="invalid_token"')
 MAX_TOKEN = 8192  # characters; a real token is well under 2000
 MAX_NETWORKS = 100
 JWKS_TIMEOUT = 5.0  # seconds to fetch the identity provider's keys
@@ -44,10 +45,9 @@ class TokenError(ValueError):
 
 def auth_secret(settings: Settings) -> str:
     """The signing secret: ``RG_AUTH_SECRET``, or outside production a random secret kept in the
-    data folder so that tokens survive restarts of a local service."""
+    data folder so that tokens survive restarts of a local service. (Its length is checked
+    with the other settings, by app.settings.validate.)"""
     if settings.auth_secret:
-        if len(settings.auth_secret.encode()) < MIN_SECRET:
-            raise TokenError(f"RG_AUTH_SECRET must be at least {MIN_SECRET} bytes long")
         return settings.auth_secret
     if settings.production:
         raise TokenError("RG_AUTH_SECRET (or RG_AUTH_JWKS_URL) must be set in production")
@@ -166,18 +166,6 @@ class Verifier:
         return principal_from_claims(claims)
 
 
-async def _reply(send: Send, status: int, message: str, code: str,
-                 headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    body = json.dumps({"data": None, "errors": [
-        {"message": message, "extensions": {"code": code}}
-    ]}).encode()
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-        *(headers or []),
-    ]})
-    await send({"type": "http.response.body", "body": body})
-
-
 class AuthMiddleware:
     """Verifies the bearer token of GraphQL requests, puts the principal (or None) into
     ``scope["state"]``, and spends from the principal's rate-limit bucket (the client address's
@@ -185,10 +173,13 @@ class AuthMiddleware:
     token is refused outright; one with none goes on as anonymous, and the schema then answers
     only ``{ __typename }``."""
 
-    def __init__(self, app: ASGIApp, settings: Settings, limits: RateLimits | None = None) -> None:
+    def __init__(self, app: ASGIApp, verifier: Verifier, limits: RateLimits) -> None:
+        # ``limits`` is the application's one RateLimits, shared with AddressLimit: buckets of
+        # their own here would let a client spend twice the configured rate. ``verifier`` is
+        # shared with /metrics, so that one JWKS client fetches and caches the keys.
         self.app = app
-        self.verifier = Verifier(settings)
-        self.limits = limits or RateLimits(settings)
+        self.verifier = verifier
+        self.limits = limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/graphql"):
@@ -201,8 +192,8 @@ class AuthMiddleware:
             try:
                 principal = await self.verifier.verify(token)
             except TokenError as exc:
-                await _reply(send, 401, f"invalid token: {exc}", "UNAUTHENTICATED",
-                             [(b"www-authenticate", b'Bearer error="invalid_token"')])
+                await send_error(send, 401, f"invalid token: {exc}", "UNAUTHENTICATED",
+                                 headers=[INVALID_TOKEN])
                 return
         address = state.get("client_address") or self.limits.address(scope)
         wait = self.limits.spend_principal(principal, address)

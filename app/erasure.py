@@ -4,24 +4,31 @@ A customer's token stays cryptographically valid after ``deleteCustomer`` until 
 the signature alone cannot refuse it. The store is the source of truth (an erasure made through
 another service process counts at once): every request of a customer principal asks it, one
 point lookup by the unique id. Erasure is final, so erased ids are also remembered in the
-process and asked no more.
+process and asked no more. When the store cannot answer, the request is refused as
+unavailable: letting it through would let an erased token act, and its first resolver would
+only wait out the store's budget a second time.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 from collections.abc import Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.auth import _reply
+from app.auth import INVALID_TOKEN
+from app.responses import send_error
 from graph import customers
 from graph.access import Principal, Role
 from graph.errors import StoreUnavailable
 from graph.store import Store
 
+log = logging.getLogger("referral_graph")
+
 MAX_REMEMBERED = 100_000
 ERASED_MESSAGE = "invalid token: its customer was erased"
+UNAVAILABLE_MESSAGE = "the store is unavailable; try again shortly"
 
 
 class ErasedCustomers:
@@ -49,10 +56,12 @@ class ErasedCustomers:
                 and principal.role is Role.CUSTOMER and principal.sub is not None):
             try:
                 refused = await self.erased(principal.sub)
-            except StoreUnavailable:
-                refused = False  # the request fails as unavailable on its own first read
+            except StoreUnavailable as exc:
+                log.warning("store unavailable", extra={"detail": str(exc)})
+                await send_error(send, 503, UNAVAILABLE_MESSAGE, "UNAVAILABLE")
+                return
             if refused:
-                await _reply(send, 401, ERASED_MESSAGE, "UNAUTHENTICATED",
-                             [(b"www-authenticate", b'Bearer error="invalid_token"')])
+                await send_error(send, 401, ERASED_MESSAGE, "UNAUTHENTICATED",
+                                 headers=[INVALID_TOKEN])
                 return
         await self.app(scope, receive, send)

@@ -27,10 +27,8 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
 from app import graphiql
+from app.responses import GRAPHQL_RESPONSE, JSON, error_body
 
-GRAPHQL_RESPONSE = "application/graphql-response+json"
-JSON = "application/json"
-BAD_REQUEST = "BAD_REQUEST"
 # A request error with one of these codes is the service's fault, not the client's.
 FAULT_STATUS = {"INTERNAL": 500, "UNAVAILABLE": 503, "TIMEOUT": 504}
 _STATE_KEY = "graphql_media_type"
@@ -47,10 +45,6 @@ class RequestRefused(Exception):
         self.status = status
         self.message = message
         self.headers = headers or {}
-
-
-def error_body(message: str, code: str = BAD_REQUEST) -> dict[str, Any]:
-    return {"errors": [{"message": message, "extensions": {"code": code}}]}
 
 
 def negotiate(accept: str | None) -> str:

@@ -4,29 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.graphql_http import FAULT_STATUS, RequestRefused, negotiate
+from app.responses import GRAPHQL_RESPONSE, JSON, send_error
 from resolvers.deadline import SCOPE_KEY, Deadline
 
 log = logging.getLogger("referral_graph")
 
 
+def _media_type(scope: Scope) -> str:
+    """The media type the GraphQL view would answer in; JSON when Accept names neither (the
+    view would answer 406, but the time is up)."""
+    accept = ", ".join(v.decode("latin-1") for k, v in scope.get("headers", [])
+                       if k == b"accept")
+    try:
+        return negotiate(accept or None)
+    except RequestRefused:
+        return JSON
+
+
 def _graphql(scope: Scope) -> bool:
     return scope["type"] == "http" and scope["path"].startswith("/graphql")
-
-
-async def _error(send: Send, status: int, message: str, extensions: dict[str, Any]) -> None:
-    body = json.dumps({"data": None, "errors": [
-        {"message": message, "extensions": extensions}
-    ]}).encode()
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-    ]})
-    await send({"type": "http.response.body", "body": body})
 
 
 class BodyLimit:
@@ -39,8 +40,9 @@ class BodyLimit:
         self.max_bytes = max_bytes
 
     async def _too_large(self, send: Send) -> None:
-        await _error(send, 413, f"the request body exceeds the limit of {self.max_bytes} bytes",
-                     {"code": "VALIDATION", "limit": "body", "maxBytes": self.max_bytes})
+        await send_error(send, 413,
+                         f"the request body exceeds the limit of {self.max_bytes} bytes",
+                         "VALIDATION", extensions={"limit": "body", "maxBytes": self.max_bytes})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not _graphql(scope):
@@ -83,7 +85,10 @@ class Timeout:
     cancellation does not interrupt work between two awaits: the schema's executor checks the
     same :class:`~resolvers.deadline.Deadline` (``scope["state"]["deadline"]``) before each
     object of the answer, and the query cost limit keeps the rest short. Work with a bound of
-    its own (the analytics refresh) lifts the deadline."""
+    its own (the analytics refresh) lifts the deadline. A request running a mutation holds it
+    (:meth:`~resolvers.deadline.Deadline.hold`): cancelled mid-commit it could have written
+    while the client is told TIMEOUT, so it runs to its end; each of its store calls is bounded
+    by the store's own deadline."""
 
     def __init__(self, app: ASGIApp, seconds: float) -> None:
         self.app = app
@@ -110,7 +115,9 @@ class Timeout:
             while not task.done():
                 remaining = deadline.remaining()
                 if remaining == 0:
-                    break
+                    if not deadline.held:
+                        break
+                    remaining = None  # a mutation: wait for its end
                 # Woken at the deadline, or at once when the task ends; a lifted deadline
                 # (None) waits for the end.
                 await asyncio.wait({task}, timeout=remaining)
@@ -130,5 +137,10 @@ class Timeout:
         # (resolvers.deadline.DeadlinePassed).
         log.info("request timed out", extra={"path": scope["path"], "seconds": self.seconds})
         if not started:
-            await _error(send, 200, f"the request ran past the limit of {self.seconds:g} s",
-                         {"code": "TIMEOUT"})
+            # Answered like a TIMEOUT inside a GraphQL result: 504 to a client that asks for
+            # application/graphql-response+json, 200 in plain application/json.
+            media = _media_type(scope)
+            status = FAULT_STATUS["TIMEOUT"] if media == GRAPHQL_RESPONSE else 200
+            await send_error(send, status,
+                             f"the request ran past the limit of {self.seconds:g} s", "TIMEOUT",
+                             media_type=media)

@@ -16,7 +16,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import graphiql
-from app.auth import AuthMiddleware, auth_secret
+from app.auth import AuthMiddleware, Verifier, auth_secret
 from app.erasure import ErasedCustomers
 from app.graphql_http import SpecView
 from app.headers import SecurityHeaders
@@ -141,7 +141,8 @@ def create_app(
     if store is not None:
         state.store = store
     graphql = GraphQLApp(settings, state)
-    metrics = Metrics(settings, state)
+    verifier = Verifier(settings)
+    metrics = Metrics(settings, state, verifier)
     metrics.instrument(graphql.schema)
 
     @contextlib.asynccontextmanager
@@ -153,7 +154,7 @@ def create_app(
         # store this lifespan opened is closed and its embedded server stopped.
         try:
             if demo:
-                await load_demo_if_empty(state.store)
+                await load_demo_if_empty(state.store, settings.analytics_timeout)
             auto = analytics.AutoRefresh(state.store, settings.analytics_refresh_after,
                                          settings.analytics_min_interval,
                                          settings.analytics_timeout)
@@ -187,7 +188,7 @@ def create_app(
     app.state.rate_limits = limits = RateLimits(settings)
     # Inside the token check, which sets the principal it looks at.
     app.add_middleware(ErasedCustomers, store=lambda: state.store)
-    app.add_middleware(AuthMiddleware, settings=settings, limits=limits)
+    app.add_middleware(AuthMiddleware, verifier=verifier, limits=limits)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     # Outside the body limit: a body sent slowly counts against the request's time.
     app.add_middleware(Timeout, seconds=settings.request_timeout)
@@ -198,15 +199,15 @@ def create_app(
     return app
 
 
-async def load_demo_if_empty(store: Store) -> bool:
-    """Load the demo network into an empty store (and compute its analytics); a store with data
-    is left alone."""
+async def load_demo_if_empty(store: Store, analytics_timeout: float) -> bool:
+    """Load the demo network into an empty store (and compute its analytics, within
+    ``analytics_timeout`` seconds: RG_ANALYTICS_TIMEOUT); a store with data is left alone."""
     from seeds.demo import demo_dataset
 
     if not await bulk.is_empty(store):
         log.info("store not empty; demo network not loaded")
         return False
     await bulk.load(store, demo_dataset())
-    await analytics.refresh(store)
+    await analytics.refresh(store, analytics_timeout)
     log.info("demo network loaded")
     return True

@@ -27,6 +27,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
 
 from graphql import (
     FieldNode,
@@ -270,11 +271,12 @@ def _digest(value: str) -> bytes:
 class Metrics:
     """The registry of one application, its instruments, and the ``/metrics`` endpoint."""
 
-    def __init__(self, settings: Settings, state: AppState) -> None:
+    def __init__(self, settings: Settings, state: AppState, verifier: Verifier) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.root_fields: frozenset[str] = META_FIELDS
         self.code = _BoundedCodes()
-        self._verifier = Verifier(settings)
+        # The token check's own verifier: one JWKS client (and key cache) per application.
+        self._verifier = verifier
         self._scrape = _digest(settings.metrics_token) if settings.metrics_token else None
         r = self.registry
         self.requests = Counter(
@@ -366,6 +368,14 @@ class Metrics:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
 
+def _graphql_request(scope: Scope) -> bool:
+    """A GraphQL request: any POST, or a GET with a query (queries run over GET too; a GET
+    without one is the GraphiQL page)."""
+    if scope["method"] != "GET":
+        return True
+    return "query" in parse_qs(scope.get("query_string", b"").decode("latin-1"))
+
+
 class MetricsMiddleware:
     """Times and counts every HTTP request; for GraphQL requests, hands the schema extension a
     record to fill and counts by top-level field once the response is sent."""
@@ -381,7 +391,7 @@ class MetricsMiddleware:
         path = scope["path"]
         route = path if path in ROUTES else OTHER
         record: RequestRecord | None = None
-        if path == "/graphql" and scope["method"] == "POST":
+        if path == "/graphql" and _graphql_request(scope):
             record = RequestRecord()
             scope.setdefault("state", {})[RECORD] = record
         started = time.perf_counter()

@@ -19,7 +19,6 @@ The buckets live in memory, per process: behind a load balancer each instance li
 from __future__ import annotations
 
 import ipaddress
-import json
 import math
 import time
 from collections import OrderedDict
@@ -28,6 +27,7 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.responses import send_error
 from app.settings import IPNetwork, Settings
 from graph.access import Principal
 
@@ -187,14 +187,8 @@ class RateLimits:
 
 async def too_many(send: Send, wait: float) -> None:
     """429 with Retry-After in whole seconds (at least 1), and a GraphQL-shaped error body."""
-    body = json.dumps({"data": None, "errors": [{
-        "message": "too many requests; slow down", "extensions": {"code": "RATE_LIMITED"},
-    }]}).encode()
-    await send({"type": "http.response.start", "status": 429, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-        (b"retry-after", str(max(1, math.ceil(wait))).encode()),
-    ]})
-    await send({"type": "http.response.body", "body": body})
+    await send_error(send, 429, "too many requests; slow down", "RATE_LIMITED",
+                     headers=[(b"retry-after", str(max(1, math.ceil(wait))).encode())])
 
 
 class AddressLimit:

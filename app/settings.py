@@ -103,6 +103,8 @@ RANGES: dict[str, tuple[float, float, bool]] = {
     "max_document_chars": (1, 10**8, False),
 }
 MIN_SECRET = 32  # bytes; RFC 7518 asks HS256 keys to be at least as long as the hash
+# A scrape token is a shared secret sent by the scraper: long enough not to be guessed.
+MIN_METRICS_TOKEN = 16  # characters
 BOLT_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
 
 
@@ -130,6 +132,18 @@ def validate(settings: Settings) -> Settings:
         lower = f"more than {_num(low)}" if positive else f"at least {_num(low)}"
         upper = "" if high == math.inf else f" and at most {_num(high)}"
         raise SettingsError(f"{variable(f.name)} must be {lower}{upper}, got {_num(value)}")
+    if settings.store_timeout >= settings.request_timeout:
+        # Otherwise a store that does not answer makes requests time out (TIMEOUT, after the
+        # whole request time) instead of failing as UNAVAILABLE when the store's budget ends.
+        raise SettingsError(f"RG_STORE_TIMEOUT must be less than RG_REQUEST_TIMEOUT, got "
+                            f"{_num(settings.store_timeout)} and "
+                            f"{_num(settings.request_timeout)}")
+    for network in settings.trusted_proxies:
+        if network.prefixlen == 0:
+            # Trusting every peer as a proxy lets any client write its own X-Forwarded-For
+            # and so pick the address it is rate-limited as.
+            raise SettingsError(f"RG_TRUSTED_PROXIES must name proxies, not every address, "
+                                f"got {network}")
     if settings.env not in ENVIRONMENTS:
         raise SettingsError(f"RG_ENV must be one of {', '.join(ENVIRONMENTS)}, "
                             f"got {settings.env!r}")
@@ -146,6 +160,8 @@ def validate(settings: Settings) -> Settings:
                                 f"got {settings.neo4j_uri!r}")
     if settings.auth_secret is not None and len(settings.auth_secret.encode()) < MIN_SECRET:
         raise SettingsError(f"RG_AUTH_SECRET must be at least {MIN_SECRET} bytes long")
+    if settings.metrics_token is not None and len(settings.metrics_token) < MIN_METRICS_TOKEN:
+        raise SettingsError(f"RG_METRICS_TOKEN must be at least {MIN_METRICS_TOKEN} characters")
     if settings.auth_jwks_url is not None and not settings.auth_jwks_url.startswith(
         ("https://", "http://")
     ):
@@ -192,17 +208,6 @@ def _networks(env: Mapping[str, str], name: str) -> tuple[IPNetwork, ...]:
     return tuple(found)
 
 
-MIN_METRICS_TOKEN = 16
-
-
-def _metrics_token(env: Mapping[str, str]) -> str | None:
-    token = env.get("RG_METRICS_TOKEN") or None
-    # A scrape token is a shared secret sent by the scraper: long enough not to be guessed.
-    if token is not None and len(token) < MIN_METRICS_TOKEN:
-        raise SettingsError(f"RG_METRICS_TOKEN must be at least {MIN_METRICS_TOKEN} characters")
-    return token
-
-
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read every setting from ``env`` (the process environment by default)."""
     env = os.environ if env is None else env
@@ -237,7 +242,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         auth_max_ttl=_int(env, "RG_AUTH_MAX_TTL", 24 * 3600),
         store_timeout=_float(env, "RG_STORE_TIMEOUT", 3.0),
         store_batch_timeout=_float(env, "RG_STORE_BATCH_TIMEOUT", 600.0),
-        metrics_token=_metrics_token(env),
+        metrics_token=env.get("RG_METRICS_TOKEN") or None,
         max_cost=_int(env, "RG_MAX_COST", 25_000),
         max_body_bytes=_int(env, "RG_MAX_BODY_BYTES", 1_048_576),
         max_document_chars=_int(env, "RG_MAX_DOCUMENT_CHARS", 50_000),

@@ -16,11 +16,14 @@ class DeadlinePassed(asyncio.CancelledError):
 
 class Deadline:
     """A point in time (monotonic) after which a request's work stops; ``lift`` removes it for
-    work with a bound of its own (the analytics refresh)."""
+    work with a bound of its own (the analytics refresh). ``hold`` marks a request that runs a
+    mutation: it is not cut short at the deadline (its writes may have committed, and a TIMEOUT
+    would tell the client they had not); each of its store calls is bounded on its own."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.at: float | None = time.monotonic() + seconds
+        self.held = False
 
     def remaining(self) -> float | None:
         """Seconds left (0 once passed), or None when lifted."""
@@ -32,6 +35,9 @@ class Deadline:
 
     def lift(self) -> None:
         self.at = None
+
+    def hold(self) -> None:
+        self.held = True
 
 
 def deadline_of(request: Any) -> Deadline | None:

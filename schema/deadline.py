@@ -34,6 +34,15 @@ class DeadlineExecutor(StrawberryGraphQLCoreExecutionContext):
             self.__dict__["_request_deadline"] = found
         return found  # type: ignore[return-value]
 
+    def execute_operation(self, *args: Any, **kwargs: Any) -> Any:
+        if self.operation.operation == OperationType.MUTATION:
+            # Before the first write: from here on the HTTP layer waits for the answer instead
+            # of cancelling the request at its deadline.
+            found = deadline_of(getattr(self.context_value, "request", None))
+            if found is not None:
+                found.hold()
+        return super().execute_operation(*args, **kwargs)
+
     def execute_fields(self, *args: Any, **kwargs: Any) -> Any:
         deadline = self._deadline()
         if deadline is not None and deadline.at is not None and monotonic() >= deadline.at:

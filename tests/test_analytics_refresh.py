@@ -10,6 +10,7 @@ import pytest
 
 from app.main import create_app
 from graph import analytics
+from graph.embedded import EmbeddedServer
 from graph.store import connect
 from tests.test_limits import client_for
 
@@ -78,7 +79,8 @@ async def test_a_live_lease_is_joined_not_run_again_within_the_refresh_limit(sto
 
 
 async def test_the_request_timeout_does_not_cut_a_refresh_off(store, settings, gql, as_):
-    app = create_app(settings.with_overrides(request_timeout=0.001), store=store)
+    app = create_app(settings.with_overrides(request_timeout=0.001,
+                                                       store_timeout=0.0005), store=store)
     client = await client_for(app, gql.token)
     async with client.http:
         done = await client.data(REFRESH)
@@ -131,3 +133,20 @@ async def test_closing_the_auto_refresh_cancels_a_running_refresh(store, make, p
     await asyncio.wait_for(auto.close(), 10)
     assert task.cancelled()
     assert auto.changed not in store.after_write
+
+
+async def test_the_demo_load_refreshes_within_the_analytics_timeout(tmp_data_dir, settings):
+    # `serve --demo` on an empty store: its first refresh is bounded by RG_ANALYTICS_TIMEOUT,
+    # like every other, so a timeout too short for it stops the start-up.
+    server = EmbeddedServer(tmp_data_dir)
+    address = server.start()
+    store = connect(address.uri, address.user, address.password, address.database)
+    try:
+        await store.ensure_schema()
+        app = create_app(settings.with_overrides(analytics_timeout=1e-6), store=store, demo=True)
+        with pytest.raises(analytics.RefreshTimeout, match="1e-06 s"):
+            async with app.router.lifespan_context(app):
+                pass
+    finally:
+        await store.close()
+        server.stop()

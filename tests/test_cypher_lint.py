@@ -150,9 +150,10 @@ async def _run_cli_paths(data_dir: Path) -> None:
     the demo loaded into it while empty (plain CREATEs), a data set loaded into it once it holds
     data (MERGEs) and the analytics refresh."""
     state = AppState()
-    store = await open_store(load_settings({"RG_DATA_DIR": str(data_dir)}), state)
+    settings = load_settings({"RG_DATA_DIR": str(data_dir)})
+    store = await open_store(settings, state)
     try:
-        assert await load_demo_if_empty(store)
+        assert await load_demo_if_empty(store, settings.analytics_timeout)
         await bulk.load(store, synthetic_dataset(6, 20, 30, 20, seed=5))
         await analytics.refresh(store)
     finally:

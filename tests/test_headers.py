@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import socket
+from pathlib import Path
 
 import httpx
 import uvicorn
@@ -76,3 +78,49 @@ async def test_the_real_server_sends_no_banner(store, settings, gql):
     for r in (response, health):
         assert_hardened(r)
         assert "date" in r.headers  # HTTP asks origin servers with a clock for it
+
+
+def _starts_a_response(node: ast.AST) -> bool:
+    return isinstance(node, ast.Dict) and any(
+        isinstance(k, ast.Constant) and k.value == "type"
+        and isinstance(v, ast.Constant) and v.value == "http.response.start"
+        for k, v in zip(node.keys, node.values, strict=True)
+    )
+
+
+def test_error_answers_outside_graphql_are_written_in_one_module():
+    # One writer for the JSON errors of the middlewares, so that they share one shape and
+    # one set of headers; and no module borrows another's private helpers.
+    app_dir = Path(__file__).resolve().parent.parent / "app"
+    writers, private = [], []
+    for path in sorted(app_dir.glob("*.py")):
+        tree = ast.parse(path.read_text())
+        if any(_starts_a_response(node) for node in ast.walk(tree)):
+            writers.append(path.name)
+        private += [f"{path.name}: {alias.name}" for node in ast.walk(tree)
+                    if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("app.")
+                    for alias in node.names if alias.name.startswith("_")]
+    assert writers == ["responses.py"]
+    assert private == []
+
+
+async def test_error_answers_of_the_middlewares_share_one_shape(store, settings):
+    app = create_app(settings.with_overrides(rate_limit=60, rate_burst=1, max_body_bytes=100),
+                     store=store)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://t") as http:
+        bad_token = await http.post("/graphql", json=TYPENAME,
+                                    headers={"authorization": "Bearer not-a-token"})
+        too_large = await http.post("/graphql", json={"query": "{ __typename }" + " " * 200})
+        await http.post("/graphql", json=TYPENAME)
+        limited = await http.post("/graphql", json=TYPENAME)
+    answers = {401: bad_token, 413: too_large, 429: limited}
+    assert {r.status_code: r.status_code for r in answers.values()} == {s: s for s in answers}
+    for response in answers.values():
+        assert response.headers["content-type"] == "application/json"
+        body = response.json()
+        assert set(body) == {"data", "errors"} and body["data"] is None
+        assert set(body["errors"][0]) == {"message", "extensions"}
+    assert bad_token.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert too_large.json()["errors"][0]["extensions"]["code"] == "VALIDATION"
+    assert limited.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"

@@ -90,7 +90,8 @@ async def test_rate_limit_per_token(store, settings, gql):
 
 
 async def test_request_timeout(store, settings, gql):
-    app = create_app(settings.with_overrides(request_timeout=0.000001), store=store)
+    app = create_app(settings.with_overrides(request_timeout=0.000001,
+                                                       store_timeout=0.0000001), store=store)
     client = await client_for(app, gql.token)
     async with client.http:
         body = await client.post("{ networks { totalCount } }")

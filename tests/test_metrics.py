@@ -4,13 +4,18 @@ top-level field and outcome stay a bounded set whatever clients send."""
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
+import threading
 import time
 from collections.abc import AsyncIterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.auth import mint
@@ -98,6 +103,8 @@ async def test_without_a_scrape_token_only_admins_read(store, settings):
 def test_a_short_scrape_token_does_not_start():
     with pytest.raises(SettingsError, match="RG_METRICS_TOKEN"):
         load_settings({"RG_METRICS_TOKEN": "short"})
+    with pytest.raises(SettingsError, match="RG_METRICS_TOKEN"):
+        Settings().with_overrides(metrics_token="short")  # checked with every other setting
     assert load_settings({"RG_METRICS_TOKEN": SCRAPE}).metrics_token == SCRAPE
 
 
@@ -179,7 +186,8 @@ async def test_embedded_store_restarts_are_counted(tmp_data_dir, settings):
 
 
 async def test_a_timed_out_request_counts_as_timeout(store, settings):
-    app = create_app(settings.with_overrides(metrics_token=SCRAPE, request_timeout=1e-6),
+    app = create_app(settings.with_overrides(metrics_token=SCRAPE, request_timeout=1e-6,
+                                                 store_timeout=1e-7),
                      store=store)
     admin = bearer(mint(settings, "admin"))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
@@ -190,3 +198,68 @@ async def test_a_timed_out_request_counts_as_timeout(store, settings):
     outcomes = {dict(k)["outcome"]: v for k, v in samples(families, "rg_graphql_requests").items()}
     assert outcomes == {"timeout": 1.0}
     assert samples(families, "rg_graphql_errors")[(("code", "TIMEOUT"),)] == 1
+
+
+async def test_queries_over_get_are_counted_by_field(client, settings):
+    admin = bearer(mint(settings, "admin"))
+    before = await scrape(client)
+    response = await client.get("/graphql", params={"query": COUNT}, headers=admin)
+    assert response.json()["data"]["professionals"]["totalCount"] >= 0
+    page = await client.get("/graphql", headers={"accept": "text/html"})  # GraphiQL
+    assert page.status_code == 200
+    after = await scrape(client)
+    assert count(after, "professionals", "ok") - count(before, "professionals", "ok") == 1
+    latency = samples(after, "rg_graphql_request_duration_seconds", "_count")
+    assert latency[(("field", "professionals"),)] == 1
+    assert samples(after, "rg_graphql_requests") == samples(before, "rg_graphql_requests") | {
+        (("field", "professionals"), ("outcome", "ok")): 1.0}
+
+
+@pytest.fixture
+def identity_provider() -> Any:
+    """A local identity provider publishing one RSA key; counts how often its keys are fetched."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = {**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key())), "kid": "k1",
+           "use": "sig", "alg": "RS256"}
+    body = json.dumps({"keys": [jwk]}).encode()
+    fetches: list[str] = []
+
+    class Keys(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            fetches.append(self.path)
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Keys)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/jwks"
+
+    def token(role: str) -> str:
+        now = int(time.time())
+        return jwt.encode({"role": role, "iat": now, "exp": now + 600}, key, algorithm="RS256",
+                          headers={"kid": "k1"})
+
+    yield url, token, fetches
+    server.shutdown()
+    server.server_close()
+
+
+async def test_metrics_share_the_token_check_s_key_set(store, settings, identity_provider):
+    url, token, fetches = identity_provider
+    app = create_app(settings.with_overrides(auth_jwks_url=url), store=store)
+    admin = bearer(token("admin"))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://t") as http:
+        answer = await http.post("/graphql", json={"query": COUNT}, headers=admin)
+        assert answer.json()["data"]["professionals"]["totalCount"] >= 0
+        assert (await http.get("/metrics", headers=admin)).status_code == 200
+        assert (await http.get("/metrics", headers=bearer(token("organiser")))).status_code \
+            == 403
+    assert fetches == ["/jwks"]  # one key set, fetched once, for both

@@ -6,8 +6,9 @@ from ipaddress import ip_network
 from typing import Any
 
 import httpx
+import pytest
 
-from app.auth import mint
+from app.auth import AuthMiddleware, Verifier, mint
 from app.main import create_app
 from app.ratelimit import RateLimits, address_key, client_ip
 from app.settings import Settings
@@ -152,3 +153,14 @@ def test_client_address_rules():
     assert str(client_ip(scope("::ffff:192.0.2.7"), ())) == "192.0.2.7"
     assert address_key(client_ip(scope("2001:db8:1:2:aaaa::1"), ())) == "2001:db8:1:2::/64"
     assert address_key(client_ip(scope(None), PROXIES)) == "-"
+
+
+async def test_the_token_check_needs_the_application_s_rate_limits(settings):
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        raise AssertionError("not reached")
+
+    verifier = Verifier(settings)
+    with pytest.raises(TypeError):
+        AuthMiddleware(inner, verifier)  # type: ignore[call-arg]  # no buckets of its own
+    limits = RateLimits(settings)
+    assert AuthMiddleware(inner, verifier, limits).limits is limits

@@ -19,7 +19,7 @@ from app.limits import Timeout
 from app.main import create_app
 from graph.access import Principal, Role
 from resolvers.context import Context
-from resolvers.deadline import Deadline, DeadlinePassed
+from resolvers.deadline import SCOPE_KEY, Deadline, DeadlinePassed
 from schema.build import build_schema
 from tests.conftest import GraphQLClient
 
@@ -60,7 +60,7 @@ async def test_a_streamed_body_is_cut_off_at_the_limit(store, settings):
 
 
 async def test_a_body_sent_slowly_counts_against_the_request_time(store, settings):
-    app = create_app(settings.with_overrides(request_timeout=0.3), store=store)
+    app = create_app(settings.with_overrides(request_timeout=0.3, store_timeout=0.1), store=store)
 
     async def trickle() -> AsyncIterator[bytes]:
         yield b'{"query": "{ __typename } #'
@@ -214,3 +214,69 @@ async def test_building_an_answer_stops_once_the_deadline_has_passed(store, sett
         "{ network { id } errors { code } } }",
         variable_values={"id": nid}, context_value=_context(store, settings, Deadline(0)))
     assert result.errors is None and result.data["createNetwork"]["network"]["id"] == nid
+
+
+async def test_a_request_running_a_mutation_is_not_cut_short_at_its_deadline():
+    # A mutation past its deadline may already have committed: the answer says what happened,
+    # never a TIMEOUT for work that was done.
+    stopped = asyncio.Event()
+
+    async def mutation(scope: Any, receive: Any, send: Any) -> None:
+        scope["state"][SCOPE_KEY].hold()  # as the schema's executor does for a mutation
+        await asyncio.sleep(0.5)
+        stopped.set()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"committed"})
+
+    async with timed_out(mutation, 0.1) as http:
+        response = await http.post("/graphql", json={})
+    assert (response.status_code, response.text) == (200, "committed")
+    assert stopped.is_set()
+
+
+async def test_the_schema_holds_the_deadline_of_a_mutation_only(store, settings, uid):
+    seen: list[Any] = []
+    inner = create_app(settings, store=store)
+
+    async def capture(scope: Any, receive: Any, send: Any) -> None:
+        await inner(scope, receive, send)
+        if scope["type"] == "http":
+            seen.append(scope["state"][SCOPE_KEY])
+
+    token = mint(settings, "admin")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=capture),
+                                 base_url="http://t",
+                                 headers={"authorization": f"Bearer {token}"}) as http:
+        query = await http.post("/graphql",
+                                json={"query": "{ customers(first: 1) { totalCount } }"})
+        assert "errors" not in query.json()
+        created = await http.post("/graphql", json={
+            "query": "mutation($input: CreateCustomerInput!) { createCustomer(input: $input) "
+                     "{ customer { id } errors { code } } }",
+            "variables": {"input": {"id": uid("cus"), "name": "Held Hana"}}})
+        assert created.json()["data"]["createCustomer"]["errors"] == []
+    assert [deadline.held for deadline in seen] == [False, True]
+
+
+async def test_a_timeout_is_answered_in_the_media_type_the_client_asked_for():
+    # Like a TIMEOUT inside a GraphQL result: 504 in application/graphql-response+json (a
+    # request error: no data entry), 200 in plain application/json.
+    async def slow(scope: Any, receive: Any, send: Any) -> None:
+        await asyncio.sleep(60)
+
+    spec = "application/graphql-response+json"
+    async with timed_out(slow, 0.1) as http:
+        strict = await http.post("/graphql", json={"query": "{ __typename }"},
+                                 headers={"accept": f"{spec}, application/json;q=0.9"})
+        plain = await http.post("/graphql", json={"query": "{ __typename }"},
+                                headers={"accept": "application/json"})
+        neither = await http.post("/graphql", json={"query": "{ __typename }"},
+                                  headers={"accept": "text/html"})
+    assert (strict.status_code, strict.headers["content-type"]) == (504, spec)
+    assert "data" not in strict.json()
+    assert strict.json()["errors"][0]["extensions"]["code"] == "TIMEOUT"
+    for response in (plain, neither):
+        assert (response.status_code, response.headers["content-type"]) == (200,
+                                                                            "application/json")
+        assert response.json()["data"] is None
+        assert response.json()["errors"][0]["extensions"]["code"] == "TIMEOUT"

@@ -39,6 +39,9 @@ BAD = [
     ("RG_LOG_LEVEL", "LOUD"),
     ("RG_TRUSTED_PROXIES", "10.0.0.0/8,proxy.local"),
     ("RG_TRUSTED_PROXIES", "10.0.0.300"),
+    ("RG_TRUSTED_PROXIES", "0.0.0.0/0"),
+    ("RG_TRUSTED_PROXIES", "10.0.0.1, ::/0"),
+    ("RG_TRUSTED_PROXIES", "192.0.2.7/0"),
     ("RG_AUTH_SECRET", "short"),
     ("RG_AUTH_JWKS_URL", "file:///etc/keys"),
     ("NEO4J_URI", "http://db:7474"),
@@ -53,16 +56,28 @@ def test_a_bad_value_is_refused_naming_its_variable(name, value):
 
 def test_good_values_are_accepted():
     s = load_settings({
-        "RG_REQUEST_TIMEOUT": "0.5", "RG_PORT": "65535", "RG_ANALYTICS_REFRESH_AFTER": "0",
+        "RG_REQUEST_TIMEOUT": "5.5", "RG_PORT": "65535", "RG_ANALYTICS_REFRESH_AFTER": "0",
         "RG_ANALYTICS_MIN_INTERVAL": "0", "RG_ENV": "production", "RG_LOG_LEVEL": "debug",
         "RG_TRUSTED_PROXIES": " 10.0.0.0/8, 127.0.0.1 ,::1", "RG_STORE_TIMEOUT": "2.5",
         "RG_AUTH_MAX_TTL": "3600", "NEO4J_URI": "neo4j+s://db.example:7687",
     })
-    assert (s.request_timeout, s.port, s.env, s.log_level) == (0.5, 65535, "production", "DEBUG")
+    assert (s.request_timeout, s.port, s.env, s.log_level) == (5.5, 65535, "production", "DEBUG")
     assert s.trusted_proxies == (ip_network("10.0.0.0/8"), ip_network("127.0.0.1/32"),
                                  ip_network("::1/128"))
     assert (s.store_timeout, s.auth_max_ttl) == (2.5, 3600)
     assert load_settings({}) == Settings()
+
+
+def test_the_store_timeout_must_be_shorter_than_the_request_timeout():
+    # A frozen store must answer UNAVAILABLE when its budget ends, before the request times out.
+    for store, request in (("10", "10"), ("12", "10"), ("3", "2")):
+        with pytest.raises(SettingsError, match="RG_STORE_TIMEOUT must be less than "
+                                                "RG_REQUEST_TIMEOUT"):
+            load_settings({"RG_STORE_TIMEOUT": store, "RG_REQUEST_TIMEOUT": request})
+    with pytest.raises(SettingsError, match="RG_STORE_TIMEOUT"):
+        Settings().with_overrides(request_timeout=3)
+    fine = load_settings({"RG_STORE_TIMEOUT": "9.5", "RG_REQUEST_TIMEOUT": "10"})
+    assert (fine.store_timeout, fine.request_timeout) == (9.5, 10)
 
 
 def test_command_line_overrides_are_checked_too():

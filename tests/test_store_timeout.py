@@ -85,3 +85,39 @@ async def test_batch_work_gets_its_own_budget(store: Store):
     with tight.batch():
         rows = await tight.read(slow, n=2_000_000)
     assert rows == [{"n": 2_000_000 // 7}]
+
+
+async def test_a_frozen_store_refuses_a_customer_token_within_one_budget(
+    tmp_data_dir, settings, as_, uid,
+):
+    # Each customer request first asks the store whether its customer was erased. With the
+    # store frozen that check fails: the request is refused as unavailable (never let through,
+    # which would let an erased token act) after one store budget, not two.
+    server = EmbeddedServer(tmp_data_dir)
+    address = server.start()
+    store = connect(address.uri, address.user, address.password, address.database,
+                    timeout=settings.store_timeout)
+    await store.ensure_schema()
+    app = create_app(settings, store=store)
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+    customer = uid("cus")
+    admin = GraphQLClient(http, as_("admin").token)
+    client = GraphQLClient(http, as_("customer", customer).token)
+    try:
+        created = await admin.data(CREATE, {"input": {"id": customer, "name": "Cold Cleo"}})
+        assert created["createCustomer"]["errors"] == []
+        own = "query($id: ID!) { customer(id: $id) { name } }"
+        assert (await client.data(own, {"id": customer}))["customer"]["name"] == "Cold Cleo"
+
+        server.freeze()
+        response, seconds = await timed(client.raw(own, {"id": customer}))
+        assert seconds < 4.5  # one budget of RG_STORE_TIMEOUT (3 s), not two
+        assert response.status_code == 503
+        body = response.json()
+        assert body["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
+        assert "data" not in body or body["data"] is None
+    finally:
+        server.thaw()
+        await http.aclose()
+        await store.close()
+        server.stop()
