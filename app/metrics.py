@@ -29,14 +29,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from graphql import (
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    InlineFragmentNode,
-    OperationDefinitionNode,
-    SelectionSetNode,
-)
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -53,6 +45,7 @@ from strawberry.extensions import SchemaExtension
 
 from app.auth import TokenError, Verifier
 from app.settings import Settings
+from schema.guards import root_fields
 
 if TYPE_CHECKING:
     from strawberry.schema.base import BaseSchema
@@ -112,39 +105,6 @@ class _BoundedCodes:
         return "OTHER"
 
 
-def _root_fields(
-    selection_set: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode],
-    seen: set[str],
-) -> Iterator[FieldNode]:
-    """The top-level fields of an operation, through fragments (not into sub-selections)."""
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            yield selection
-        elif isinstance(selection, InlineFragmentNode):
-            yield from _root_fields(selection.selection_set, fragments, seen)
-        elif isinstance(selection, FragmentSpreadNode):
-            name = selection.name.value
-            if name not in seen and name in fragments:
-                seen.add(name)
-                yield from _root_fields(fragments[name].selection_set, fragments, seen)
-
-
-def _operation_fields(document: Any, operation_name: str | None) -> list[FieldNode]:
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if operation_name is None:
-        operation = operations[0] if len(operations) == 1 else None
-    else:
-        operation = next(
-            (o for o in operations if o.name and o.name.value == operation_name), None
-        )
-    if operation is None:
-        return []
-    fragments = {
-        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-    }
-    return list(_root_fields(operation.selection_set, fragments, set()))
-
-
 class _Observe(SchemaExtension):
     """Notes the request's top-level fields and its result in the request's record."""
 
@@ -166,7 +126,7 @@ class _Observe(SchemaExtension):
             operation_name = ctx.operation_name
         except Exception:  # a document the parser accepted but no operation to pick
             operation_name = None
-        fields = _operation_fields(ctx.graphql_document, operation_name)
+        fields = root_fields(ctx.graphql_document, operation_name)
         record.fields = [
             ((f.alias or f.name).value, self.metrics.field_label(f.name.value)) for f in fields
         ]

@@ -39,32 +39,45 @@ def _operation(document: Any, name: str | None) -> OperationDefinitionNode | Non
 
 def _fields(
     selection_set: SelectionSetNode | None, fragments: dict[str, FragmentDefinitionNode],
-    seen: set[str] | None = None,
+    seen: set[str] | None = None, *, deep: bool = True,
 ) -> Iterator[FieldNode]:
-    """Every field of a selection set, through fragments, depth first."""
+    """Every field of a selection set, through fragments, depth first; with ``deep`` false only
+    the fields of this level (fragments followed, sub-selections not)."""
     if selection_set is None:
         return
     seen = set() if seen is None else seen
     for selection in selection_set.selections:
         if isinstance(selection, FieldNode):
             yield selection
-            yield from _fields(selection.selection_set, fragments, seen)
+            if deep:
+                yield from _fields(selection.selection_set, fragments, seen)
         elif isinstance(selection, InlineFragmentNode):
-            yield from _fields(selection.selection_set, fragments, seen)
+            yield from _fields(selection.selection_set, fragments, seen, deep=deep)
         elif isinstance(selection, FragmentSpreadNode):
             name = selection.name.value
             if name not in seen and name in fragments:
                 seen.add(name)
-                yield from _fields(fragments[name].selection_set, fragments, seen)
+                yield from _fields(fragments[name].selection_set, fragments, seen, deep=deep)
+
+
+def _fragments(document: Any) -> dict[str, FragmentDefinitionNode]:
+    return {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+
+
+def root_fields(document: Any, operation_name: str | None) -> list[FieldNode]:
+    """The top-level fields of the operation to run (none when the document names no single
+    operation to run)."""
+    operation = _operation(document, operation_name)
+    if operation is None:
+        return []
+    return list(_fields(operation.selection_set, _fragments(document), deep=False))
 
 
 def _selected(ctx: Any) -> tuple[OperationDefinitionNode | None, dict[str, FragmentDefinitionNode]]:
     """The operation to run and the document's fragments by name."""
-    fragments = {
-        d.name.value: d for d in ctx.graphql_document.definitions
-        if isinstance(d, FragmentDefinitionNode)
-    }
-    return _operation(ctx.graphql_document, ctx.operation_name), fragments
+    return _operation(ctx.graphql_document, ctx.operation_name), _fragments(ctx.graphql_document)
 
 
 def _fail(context: Any, error: GraphQLError) -> None:
