@@ -14,7 +14,10 @@ then prints:
   (generation is timed on its own);
 - reads: p50 and p95 of GraphQL queries through the whole app (parse, validate, resolvers,
   DataLoaders, driver), measured alternately with hand-written Cypher that fetches the same data
-  in one statement.
+  in one statement;
+- against the peer: this service and ``@neo4j/graphql`` served over HTTP on the same store,
+  checked for equal rows and measured side by side at 1 and 10 clients
+  (``scripts/peer_benchmark.py``; needs npm, ``--no-peer`` skips the peer).
 
 Figures only; nothing here asserts a target. The README keeps the latest table.
 """
@@ -43,7 +46,7 @@ from app.auth import mint
 from app.main import create_app
 from app.settings import Settings
 from graph import bulk
-from graph.embedded import EmbeddedServer
+from graph.embedded import BoltAddress, EmbeddedServer
 from graph.migrations import migrate
 from graph.store import Store, connect
 from seeds.synthetic import SIZES, synthetic_dataset
@@ -327,12 +330,18 @@ async def print_partners(store: Store, rounds: int) -> None:
 
 
 async def open_embedded(folder: Path) -> tuple[EmbeddedServer, Store]:
+    server, store, _ = await open_embedded_at(folder)
+    return server, store
+
+
+async def open_embedded_at(folder: Path) -> tuple[EmbeddedServer, Store, BoltAddress]:
+    """The store and its Bolt address, which the servers of the peer comparison connect to."""
     server = EmbeddedServer(folder)
     address = await asyncio.to_thread(server.start)
     store = connect(address.uri, address.user, address.password, address.database)
     await store.ensure_schema()
     await migrate(store)
-    return server, store
+    return server, store, address
 
 
 SAMPLE_IDS = {
@@ -341,10 +350,21 @@ SAMPLE_IDS = {
 }
 
 
+async def print_peer(args: argparse.Namespace, address: BoltAddress, store: Store,
+                     tmp: Path) -> None:
+    """This service and @neo4j/graphql over HTTP on the same store (scripts/peer_benchmark.py)."""
+    from peer_benchmark import side_by_side
+
+    await side_by_side(address, store, tmp, peer=not args.no_peer, seconds=args.seconds,
+                       warmup=args.warmup, samples=args.samples)
+
+
 async def reads_only(args: argparse.Namespace) -> None:
-    server, store = await open_embedded(Path(args.data_dir))
+    server, store, address = await open_embedded_at(Path(args.data_dir))
     try:
         await print_reads(store, args.rounds)
+        with tempfile.TemporaryDirectory() as tmp:
+            await print_peer(args, address, store, Path(tmp))
         await print_trust(store, args.rounds, args.baseline_rounds)
         await print_reciprocity(store, args.rounds)
         await print_partners(store, args.rounds)
@@ -386,7 +406,7 @@ async def main(args: argparse.Namespace) -> None:
         await floor_store.close()
         await asyncio.to_thread(floor_server.stop)
 
-        server, store = await open_embedded(Path(tmp) / "service")
+        server, store, address = await open_embedded_at(Path(tmp) / "service")
         try:
             from tqdm import tqdm
 
@@ -402,6 +422,7 @@ async def main(args: argparse.Namespace) -> None:
                   f"{rows / imported:,.0f} | {imported / floor:.2f} |")
 
             await print_reads(store, args.rounds)
+            await print_peer(args, address, store, Path(tmp))
             await print_trust(store, args.rounds, args.baseline_rounds)
             await print_reciprocity(store, args.rounds)
             await print_partners(store, args.rounds)
@@ -420,6 +441,9 @@ def parse() -> argparse.Namespace:
                    help="rounds of the whole-graph baselines (each takes seconds)")
     p.add_argument("--data-dir", help="measure reads only, on an embedded store already "
                    "seeded in this folder (e.g. by `referral-graph seed synthetic`)")
+    from peer_benchmark import add_options
+
+    add_options(p)
     return p.parse_args()
 
 
