@@ -9,9 +9,11 @@ import time, from fixed anchors in code: nothing from a request ever enters the 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TypeVar
 
+from graph import timeutil
 from graph.pagination import Page, PageRequest, make_page
 from graph.store import Row, Store
 
@@ -115,3 +117,108 @@ async def fetch_pages(
         items = [from_row(item) for item in row["rows"]][: key.page.first + 1]
         pages.append(make_page(items, key.page, row["total"], cursor_key))
     return pages
+
+
+# A global newest-first list (no anchor node) is read in a time window that ends at the cursor
+# and is widened until it holds the page: the store then serves the window from the index on
+# the timestamp and sorts only the rows inside it, so a page costs about the same however long
+# the list is. ORDER BY ... LIMIT over the whole label is not served from that index by the
+# embedded store: it sorts every row.
+FIRST_WINDOW = timedelta(hours=1)
+WIDEN_BY = 4
+# Past this width the window is dropped and the rest of the list is read as a whole.
+LAST_WINDOW = timedelta(days=365 * 30)
+
+
+@dataclass(frozen=True)
+class WindowedQuery:
+    """A global newest-first list: its first page in a window, a later page in a window that
+    ends at the cursor, a page without a window, its count, and its newest timestamp."""
+
+    first: str
+    later: str
+    unbounded: str
+    count: str
+    newest: str
+
+
+def windowed_newest_first(
+    label: str, ts: str, projection: str, where: str = "true"
+) -> WindowedQuery:
+    """Rows ``(x:<label>)`` newest first by ``x.<ts>`` then id. ``where`` is a fixed condition
+    on ``$``-parameters; the page reads ``$from`` (the window's start, inclusive), ``$upper``
+    and ``$afterId`` (the cursor, or null) and ``$limit``."""
+    after = f"""($upper IS NULL OR x.{ts} < $upper
+       OR (x.{ts} = $upper AND x.id < $afterId))
+  AND ({where})"""
+    tail = f"""WITH x ORDER BY x.{ts} DESC, x.id DESC LIMIT $limit
+RETURN {projection} AS row
+"""
+    # Both ends of the window are plain comparisons with the property, so that both bound
+    # the index range: a predicate that may be true whatever the property ("$upper IS NULL
+    # OR ...") bounds nothing, and a window open at the top would scan every newer row.
+    return WindowedQuery(
+        first=f"MATCH (x:{label})\nWHERE x.{ts} >= $from\n  AND {after}\n{tail}",
+        later=f"MATCH (x:{label})\nWHERE x.{ts} >= $from AND x.{ts} <= $upper\n  AND {after}\n"
+              f"{tail}",
+        unbounded=f"MATCH (x:{label})\nWHERE {after}\n{tail}",
+        count=f"MATCH (x:{label})\nWHERE {where}\nRETURN count(x) AS total\n",
+        newest=f"MATCH (x:{label}) RETURN max(x.{ts}) AS newest\n",
+    )
+
+
+@dataclass
+class _Hints:
+    """What earlier pages of one list taught: the newest timestamp seen (where the first page's
+    window ends; rows newer than it are read too, as the first window has no upper end) and
+    the width that last filled a page. They only save round trips: any value gives the same
+    rows."""
+
+    newest: str | None = None
+    width: dict[tuple[object, ...], timedelta] = field(default_factory=dict)
+
+
+_HINTS: dict[str, _Hints] = {}
+
+
+async def fetch_windowed_page(
+    store: Store,
+    query: WindowedQuery,
+    key: ListKey,
+    params: dict[str, object],
+    from_row: Callable[[Row], T],
+    cursor_key: Callable[[T], Sequence[str]],
+) -> Page[T]:
+    """One page of a global list, read in widening windows (see ``FIRST_WINDOW``)."""
+    hints = _HINTS.setdefault(query.first, _Hints())
+    limit = key.page.first + 1
+    upper, after_id = (key.page.after[0], key.page.after[1]) if key.page.after else (None, None)
+    end = upper if upper is not None else hints.newest
+    if end is None:
+        row = (await store.read(query.newest))[0]
+        end = hints.newest = row["newest"]
+    # First pages (at the newest, densest end) and later ones learn their widths apart.
+    shape = (upper is None, *sorted(params.items()))
+    width = hints.width.get(shape, FIRST_WINDOW)
+    common = {**params, "upper": upper, "afterId": after_id, "limit": limit}
+    rows: list[Row] = []
+    if end is not None:
+        end_at = timeutil.from_store(end)
+        while width <= LAST_WINDOW:
+            start = timeutil.to_store(end_at - width)
+            text = query.first if upper is None else query.later
+            rows = await store.read(text, **common, **{"from": start})
+            if len(rows) >= limit:
+                # The next page likely needs about as wide a window.
+                hints.width[shape] = width
+                break
+            width *= WIDEN_BY
+    if len(rows) < limit:
+        rows = await store.read(query.unbounded, **common)
+    items = [from_row(r["row"]) for r in rows]
+    if items and upper is None:
+        first = cursor_key(items[0])[0]
+        if hints.newest is None or first > hints.newest:
+            hints.newest = first
+    total = (await store.read(query.count, **params))[0]["total"] if key.total else 0
+    return make_page(items, key.page, total, cursor_key)

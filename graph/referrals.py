@@ -25,8 +25,10 @@ from graph.lists import (
     ListKey,
     ListQuery,
     fetch_pages,
+    fetch_windowed_page,
     newest_first,
     party_map,
+    windowed_newest_first,
     with_parties,
 )
 from graph.models import OPEN_STATUSES, TRANSITIONS, Referral, ReferralStatus
@@ -128,7 +130,10 @@ REFERRALS_FOR_PROFESSIONALS = _list("(:Professional {id: k.owner})<-[:FOR]-(x:Re
 REFERRALS_BY_PROFESSIONALS = _list("(:Professional {id: k.owner})-[:MADE]->(x:Referral)")
 REFERRALS_BY_CUSTOMERS = _list("(:Customer {id: k.owner})-[:MADE]->(x:Referral)")
 REFERRALS_TO_CUSTOMERS = _list("(:Customer {id: k.owner})<-[:INTRODUCES]-(x:Referral)")
-ALL_REFERRALS = _list("(x:Referral)")
+# Over all referrals, read in widening windows of createdAt (see graph.lists).
+ALL_REFERRALS = windowed_newest_first(
+    "Referral", "createdAt", REFERRAL_PAGE_MAP, "$status IS NULL OR x.status = $status"
+)
 
 
 @dataclass(frozen=True)
@@ -301,7 +306,6 @@ LIST_QUERIES = {
     "given": REFERRALS_BY_PROFESSIONALS,
     "made": REFERRALS_BY_CUSTOMERS,
     "introduced": REFERRALS_TO_CUSTOMERS,
-    "all": ALL_REFERRALS,
 }
 
 
@@ -332,5 +336,7 @@ async def list_referrals(
         which = "made" if label == "Customer" else "given"
     else:
         key = ListKey(None, page, status_value, total=total)
-        which = "all"
+        return await fetch_windowed_page(
+            store, ALL_REFERRALS, key, {"status": status_value}, Referral.from_row, _referral_key
+        )
     return (await referral_pages(store, which, [key]))[0]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from graph.pagination import encode_cursor
+
 RECEIVED = """
 query($pro: ID!, $first: Int, $after: String) {
   professional(id: $pro) { referralsReceived(first: $first, after: $after) {
@@ -70,3 +72,103 @@ async def test_total_count_is_counted_when_asked_even_through_fragments(gql, mak
     data = (await gql.data(query, {"pro": pro}))["professional"]
     assert data["plain"] == data["viaFragment"] == data["inline"] == {"totalCount": 3}
     assert len(data["nodesOnly"]["nodes"]) == 3
+
+
+ALL = """
+query($first: Int, $after: String, $status: ReferralStatus) {
+  referrals(first: $first, after: $after, status: $status) {
+    totalCount pageInfo { hasNextPage endCursor } nodes { id } } }
+"""
+
+# Spread over hours, days, months, years and decades (the last beyond the widest window), with
+# ties, so that pages cross the boundaries of the windows the global list is read in.
+SPREAD = [
+    "2000-06-01T12:00:00.000000+00:00",
+    "2000-06-01T12:00:00.000000+00:00",
+    "2000-06-01T12:00:00.000000+00:00",
+    "2000-06-01T11:30:00.000000+00:00",
+    "2000-06-01T09:00:00.000000+00:00",
+    "2000-05-28T08:00:00.000000+00:00",
+    "2000-03-01T00:00:00.000000+00:00",
+    "1998-01-01T00:00:00.000000+00:00",
+    "1990-01-01T00:00:00.000000+00:00",
+    "1990-01-01T00:00:00.000000+00:00",
+    "1965-01-01T00:00:00.000000+00:00",
+]
+SET_CREATED = "MATCH (x:Referral {id: $id}) SET x.createdAt = $at"
+NEWEST = """
+MATCH (x:Referral) WHERE $status IS NULL OR x.status = $status
+RETURN x.id AS id ORDER BY x.createdAt DESC, x.id DESC LIMIT $limit
+"""
+
+
+async def _spread(store, make) -> list[str]:
+    """Referrals created at the SPREAD times, newest first as the list orders them."""
+    pro, referrer = await make.professional(), await make.customer()
+    made = []
+    for at in SPREAD:
+        referral = await make.referral(referrer, pro, await make.customer())
+        await store.run_write(SET_CREATED, id=referral, at=at)
+        made.append((at, referral))
+    return [r for _, r in sorted(made, reverse=True)]
+
+
+async def _walk(
+    gql, first: int, after: str, mine: list[str], status: str | None = None
+) -> list[str]:
+    """The rows after ``after``, page by page, of those in ``mine`` (other tests make rows at
+    the same times); no row may come twice."""
+    seen: list[str] = []
+    while after:
+        page = (await gql.data(ALL, {"first": first, "after": after, "status": status}))
+        page = page["referrals"]
+        seen += [n["id"] for n in page["nodes"]]
+        after = page["pageInfo"]["endCursor"] if page["pageInfo"]["hasNextPage"] else None
+    assert len(seen) == len(set(seen))
+    return [r for r in seen if r in mine]
+
+
+@pytest.mark.parametrize("first", [1, 2, 3, 100])
+async def test_the_global_list_pages_exactly_across_hours_days_and_decades(
+    gql, store, make, first
+):
+    expected = await _spread(store, make)
+    # Start after a point in time later than every row made here and earlier than the rows
+    # made today.
+    start = encode_cursor(["2001-01-01T00:00:00.000000+00:00", "ref_"])
+    assert await _walk(gql, first, start, expected) == expected
+    # A cursor inside a tie: the tied rows with smaller ids follow, none repeats.
+    tie = encode_cursor([SPREAD[0], expected[0]])
+    assert await _walk(gql, first, tie, expected) == expected[1:]
+
+
+async def test_the_global_list_filters_by_status_across_windows(gql, store, make):
+    expected = await _spread(store, make)
+    declined = expected[1::3]
+    for referral in declined:
+        await make.status(referral, "DECLINED")
+    start = encode_cursor(["2001-01-01T00:00:00.000000+00:00", "ref_"])
+    assert await _walk(gql, 2, start, expected, "DECLINED") == declined
+    sent = [r for r in expected if r not in declined]
+    assert await _walk(gql, 2, start, expected, "SENT") == sent
+
+
+@pytest.mark.parametrize("status", [None, "SENT", "DECLINED"])
+async def test_the_first_global_page_is_the_newest_and_counts_every_row(
+    gql, store, make, status
+):
+    await _spread(store, make)
+    page = (await gql.data(ALL, {"first": 5, "status": status}))["referrals"]
+    newest = await store.read(NEWEST, status=status, limit=5)
+    assert [n["id"] for n in page["nodes"]] == [r["id"] for r in newest]
+    count = await store.read(
+        "MATCH (x:Referral) WHERE $status IS NULL OR x.status = $status RETURN count(x) AS n",
+        status=status,
+    )
+    assert page["totalCount"] == count[0]["n"]
+    # A referral made after that page was read heads the next first page.
+    pro, referrer, referee = await make.professional(), await make.customer(), await make.customer()
+    made = await make.referral(referrer, pro, referee)
+    again = (await gql.data(ALL, {"first": 5, "status": status}))["referrals"]
+    if status in (None, "SENT"):
+        assert again["nodes"][0]["id"] == made
