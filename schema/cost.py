@@ -204,8 +204,6 @@ class QueryCost(_PreExecution):
 
     def _check(self) -> None:
         ctx = self.execution_context
-        if ctx.result is not None or ctx.graphql_document is None:
-            return
         operation, fragments = _selected(ctx)
         if operation is None:
             return

@@ -90,7 +90,10 @@ class _PreExecution(SchemaExtension):
     executing by calling ``_fail``."""
 
     def on_execute(self) -> Iterator[None]:
-        self._check()
+        ctx = self.execution_context
+        # Nothing to check once an earlier guard has answered, or without a parsed document.
+        if ctx.result is None and ctx.graphql_document is not None:
+            self._check()
         yield
 
     def _check(self) -> None:
@@ -102,8 +105,6 @@ class AuthGate(_PreExecution):
 
     def _check(self) -> None:
         ctx = self.execution_context
-        if ctx.result is not None or ctx.graphql_document is None:
-            return
         context = ctx.context
         if getattr(context, "principal", None) is not None:
             return
@@ -139,8 +140,6 @@ class ArgumentLimits(_PreExecution):
 
     def _check(self) -> None:
         ctx = self.execution_context
-        if ctx.result is not None or ctx.graphql_document is None:
-            return
         operation, fragments = _selected(ctx)
         if operation is None:
             return
