@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
+import pytest
 
 from app.main import create_app
 from graph.embedded import EmbeddedServer
@@ -27,48 +30,55 @@ async def timed(call):  # type: ignore[no-untyped-def]
     return result, time.monotonic() - started
 
 
-async def test_a_frozen_store_fails_fast_and_recovers(tmp_data_dir, settings, gql, uid):
-    # A store of this test's own: freezing the suite's shared store would stall every test.
+@pytest.fixture
+async def frozen_store(tmp_data_dir, settings) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
+    """A store of the test's own and an app on it: freezing the suite's shared store would stall
+    every test. Yields the server (to freeze and thaw) and a client of the app."""
     server = EmbeddedServer(tmp_data_dir)
     address = server.start()
     store = connect(address.uri, address.user, address.password, address.database,
                     timeout=settings.store_timeout)
     await store.ensure_schema()
-    app = create_app(settings, store=store)
-    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
-    client = GraphQLClient(http, gql.token)
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(settings, store=store)),
+                             base_url="http://t")
     try:
-        assert (await http.get("/readyz")).status_code == 200
-        assert "errors" not in await client.post(QUERY)
-
-        server.freeze()
-        ready, seconds = await timed(http.get("/readyz"))
-        assert ready.status_code == 503
-        assert seconds < UPPER_BOUND
-        assert (await http.get("/healthz")).status_code == 200
-
-        body, seconds = await timed(client.post(QUERY))
-        assert seconds < UPPER_BOUND
-        assert body["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
-        assert "Traceback" not in str(body)
-
-        body, seconds = await timed(client.post(CREATE, {"input": {"name": "Frozen Fay"}}))
-        assert seconds < UPPER_BOUND
-        assert body["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
-
-        server.thaw()
-        deadline = time.monotonic() + 30
-        while (await http.get("/readyz")).status_code != 200:
-            assert time.monotonic() < deadline, "the service did not recover"
-            await asyncio.sleep(0.5)
-        assert "errors" not in await client.post(QUERY)
-        created = await client.data(CREATE, {"input": {"id": uid("cus"), "name": "Thawed Tom"}})
-        assert created["createCustomer"]["errors"] == []
+        yield server, http
     finally:
         server.thaw()
         await http.aclose()
         await store.close()
         server.stop()
+
+
+async def test_a_frozen_store_fails_fast_and_recovers(frozen_store, gql, uid):
+    server, http = frozen_store
+    client = GraphQLClient(http, gql.token)
+    assert (await http.get("/readyz")).status_code == 200
+    assert "errors" not in await client.post(QUERY)
+
+    server.freeze()
+    ready, seconds = await timed(http.get("/readyz"))
+    assert ready.status_code == 503
+    assert seconds < UPPER_BOUND
+    assert (await http.get("/healthz")).status_code == 200
+
+    body, seconds = await timed(client.post(QUERY))
+    assert seconds < UPPER_BOUND
+    assert body["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
+    assert "Traceback" not in str(body)
+
+    body, seconds = await timed(client.post(CREATE, {"input": {"name": "Frozen Fay"}}))
+    assert seconds < UPPER_BOUND
+    assert body["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
+
+    server.thaw()
+    deadline = time.monotonic() + 30
+    while (await http.get("/readyz")).status_code != 200:
+        assert time.monotonic() < deadline, "the service did not recover"
+        await asyncio.sleep(0.5)
+    assert "errors" not in await client.post(QUERY)
+    created = await client.data(CREATE, {"input": {"id": uid("cus"), "name": "Thawed Tom"}})
+    assert created["createCustomer"]["errors"] == []
 
 
 async def test_batch_work_gets_its_own_budget(store: Store):
@@ -88,36 +98,24 @@ async def test_batch_work_gets_its_own_budget(store: Store):
 
 
 async def test_a_frozen_store_refuses_a_customer_token_within_one_budget(
-    tmp_data_dir, settings, as_, uid,
+    frozen_store, as_, uid,
 ):
     # Each customer request first asks the store whether its customer was erased. With the
     # store frozen that check fails: the request is refused as unavailable (never let through,
     # which would let an erased token act) after one store budget, not two.
-    server = EmbeddedServer(tmp_data_dir)
-    address = server.start()
-    store = connect(address.uri, address.user, address.password, address.database,
-                    timeout=settings.store_timeout)
-    await store.ensure_schema()
-    app = create_app(settings, store=store)
-    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+    server, http = frozen_store
     customer = uid("cus")
     admin = GraphQLClient(http, as_("admin").token)
     client = GraphQLClient(http, as_("customer", customer).token)
-    try:
-        created = await admin.data(CREATE, {"input": {"id": customer, "name": "Cold Cleo"}})
-        assert created["createCustomer"]["errors"] == []
-        own = "query($id: ID!) { customer(id: $id) { name } }"
-        assert (await client.data(own, {"id": customer}))["customer"]["name"] == "Cold Cleo"
+    created = await admin.data(CREATE, {"input": {"id": customer, "name": "Cold Cleo"}})
+    assert created["createCustomer"]["errors"] == []
+    own = "query($id: ID!) { customer(id: $id) { name } }"
+    assert (await client.data(own, {"id": customer}))["customer"]["name"] == "Cold Cleo"
 
-        server.freeze()
-        response, seconds = await timed(client.raw(own, {"id": customer}))
-        assert seconds < 4.5  # one budget of RG_STORE_TIMEOUT (3 s), not two
-        assert response.status_code == 503
-        body = response.json()
-        assert body["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
-        assert "data" not in body or body["data"] is None
-    finally:
-        server.thaw()
-        await http.aclose()
-        await store.close()
-        server.stop()
+    server.freeze()
+    response, seconds = await timed(client.raw(own, {"id": customer}))
+    assert seconds < 4.5  # one budget of RG_STORE_TIMEOUT (3 s), not two
+    assert response.status_code == 503
+    body = response.json()
+    assert body["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
+    assert "data" not in body or body["data"] is None
