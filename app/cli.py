@@ -90,6 +90,7 @@ def _load(settings: Settings, dataset_factory: Callable[[], object], label: str)
     from tqdm import tqdm
 
     from graph import analytics, bulk
+    from seeds.complementary_trades import CURATED
 
     started = time.perf_counter()
     data = dataset_factory()
@@ -104,7 +105,8 @@ def _load(settings: Settings, dataset_factory: Callable[[], object], label: str)
                 bar.update(n)
 
             await bulk.load(store, data, progress)  # type: ignore[arg-type]
-        done = await analytics.refresh(store, settings.analytics_timeout)  # type: ignore[arg-type]
+        done = await analytics.refresh(
+            store, settings.analytics_timeout, curated=CURATED)  # type: ignore[arg-type]
         print(f"analytics refreshed in {done.seconds:.1f} s", file=sys.stderr)
 
     asyncio.run(_with_store(settings, work))
@@ -148,11 +150,13 @@ def token(args: argparse.Namespace) -> int:
 
 def analytics_refresh(args: argparse.Namespace) -> int:
     from graph import analytics
+    from seeds.complementary_trades import CURATED
 
     settings = _settings(args)
 
     async def work(store: object) -> None:
-        done = await analytics.refresh(store, settings.analytics_timeout)  # type: ignore[arg-type]
+        done = await analytics.refresh(
+            store, settings.analytics_timeout, curated=CURATED)  # type: ignore[arg-type]
         print(f"reputation of {done.professionals} professionals and complementarity of "
               f"{done.trades} trades refreshed in {done.seconds:.1f} s", file=sys.stderr)
 
@@ -168,7 +172,7 @@ def export_schema(args: argparse.Namespace) -> int:
     from schema.build import SNAPSHOT, sdl
 
     target = Path(args.output) if args.output else SNAPSHOT
-    target.write_text(sdl())
+    target.write_text(sdl(Settings()))
     print(f"wrote {target}", file=sys.stderr)
     return 0
 

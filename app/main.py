@@ -29,6 +29,7 @@ from graph.embedded import EmbeddedServer
 from graph.store import Store, connect
 from resolvers.context import Context
 from schema.build import build_schema
+from seeds.complementary_trades import CURATED
 
 log = logging.getLogger("referral_graph")
 
@@ -47,7 +48,8 @@ class GraphQLApp(SpecView):
 
     async def get_context(self, request: Any, response: Any) -> Context:
         principal = request.scope.get("state", {}).get("principal")
-        return Context.new(self.state.store, self.settings, principal, request, response)
+        return Context.new(self.state.store, self.settings, principal, request, response,
+                           curated=CURATED)
 
 
 class AppState:
@@ -157,7 +159,7 @@ def create_app(
                 await load_demo_if_empty(state.store, settings.analytics_timeout)
             auto = analytics.AutoRefresh(state.store, settings.analytics_refresh_after,
                                          settings.analytics_min_interval,
-                                         settings.analytics_timeout)
+                                         settings.analytics_timeout, curated=CURATED)
             try:
                 yield
             finally:
@@ -208,6 +210,6 @@ async def load_demo_if_empty(store: Store, analytics_timeout: float) -> bool:
         log.info("store not empty; demo network not loaded")
         return False
     await bulk.load(store, demo_dataset())
-    await analytics.refresh(store, analytics_timeout)
+    await analytics.refresh(store, analytics_timeout, curated=CURATED)
     log.info("demo network loaded")
     return True

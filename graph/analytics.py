@@ -98,6 +98,9 @@ LEASE_GRACE = 30.0
 POLL = 0.2
 DEFAULT_TIMEOUT = 300.0
 
+# Pairs of trades with a score in (0, 1]: what organisers know before the data does.
+Curated = Mapping[frozenset[str], float]
+
 
 class BatchJob(Protocol):
     name: str
@@ -137,15 +140,12 @@ class ReputationJob:
 
 
 class ComplementarityJob:
-    """Lift of co-hiring between trades, blended with the curated table in ``seeds``."""
+    """Lift of co-hiring between trades, blended with a curated table of complementary trades
+    (the service passes the one in ``seeds``)."""
 
     name = "complementarity"
 
-    def __init__(self, curated: Mapping[frozenset[str], float] | None = None) -> None:
-        if curated is None:
-            from seeds.complementary_trades import CURATED
-
-            curated = CURATED
+    def __init__(self, curated: Curated) -> None:
         self.curated = curated
 
     async def read(self, store: Store) -> list[list[str]]:
@@ -186,11 +186,11 @@ async def run(store: Store, job: BatchJob) -> int:
     return await job.write(store, results)
 
 
-async def _compute(store: Store) -> tuple[int, int, float]:
+async def _compute(store: Store, curated: Curated) -> tuple[int, int, float]:
     started = time.perf_counter()
     with store.batch():  # whole-graph reads and writes outlast the per-call budget
         professionals = await run(store, ReputationJob())
-        trades = await run(store, ComplementarityJob())
+        trades = await run(store, ComplementarityJob(curated))
     return professionals, trades, time.perf_counter() - started
 
 
@@ -238,9 +238,9 @@ async def _joined(store: Store, holder: str) -> RefreshResult | None:
             return None
 
 
-async def _lead(store: Store, holder: str) -> RefreshResult:
+async def _lead(store: Store, holder: str, curated: Curated) -> RefreshResult:
     try:
-        professionals, trades, seconds = await _compute(store)
+        professionals, trades, seconds = await _compute(store, curated)
     except BaseException:
         await asyncio.shield(store.run_write(DROP_LEASE, key=LEASE, holder=holder))
         raise
@@ -253,7 +253,8 @@ async def _lead(store: Store, holder: str) -> RefreshResult:
     return result
 
 
-async def refresh(store: Store, timeout: float = DEFAULT_TIMEOUT) -> RefreshResult:
+async def refresh(store: Store, timeout: float = DEFAULT_TIMEOUT, *,
+                  curated: Curated) -> RefreshResult:
     """Recompute and store reputation and trade complementarity, or, while another refresh
     runs (in any process), wait for it and answer with its figures; at most ``timeout``
     seconds either way (:class:`RefreshTimeout`)."""
@@ -266,7 +267,7 @@ async def refresh(store: Store, timeout: float = DEFAULT_TIMEOUT) -> RefreshResu
                 if isinstance(holder, RefreshResult):
                     return holder
                 if holder == me:
-                    return await _lead(store, me)
+                    return await _lead(store, me, curated)
                 joined = await _joined(store, holder)
                 if joined is not None:
                     return joined
@@ -282,8 +283,9 @@ class AutoRefresh:
     load, where it would show in the latency of every request."""
 
     def __init__(self, store: Store, every: int, min_interval: float = 600.0,
-                 timeout: float = DEFAULT_TIMEOUT) -> None:
+                 timeout: float = DEFAULT_TIMEOUT, *, curated: Curated) -> None:
         self.store = store
+        self.curated = curated
         self.timeout = timeout
         self.every = every
         self.min_interval = min_interval
@@ -305,7 +307,7 @@ class AutoRefresh:
 
     async def _refresh(self) -> RefreshResult:
         try:
-            result = await refresh(self.store, self.timeout)
+            result = await refresh(self.store, self.timeout, curated=self.curated)
         except Exception:
             log.exception("automatic analytics refresh failed")
             raise

@@ -43,16 +43,18 @@ RETURN k.i AS i, p.id AS partner, count(r) AS n,
        sum(coalesce(j.value, 0.0)) AS value
 """
 
-# Per calendar month (the first seven characters of the store's UTC text: YYYY-MM).
+# Per key and calendar month (the first seven characters of the store's UTC text: YYYY-MM).
 MONTHS_GIVEN = """
-MATCH (me:Professional {id: $id})-[:MADE]->(r:Referral)-[:FOR]->(:Professional)
-WHERE r.createdAt >= $since
-RETURN substring(r.createdAt, 0, 7) AS month, count(r) AS n
+UNWIND $keys AS k
+MATCH (me:Professional {id: k.id})-[:MADE]->(r:Referral)-[:FOR]->(:Professional)
+WHERE r.createdAt >= k.since
+RETURN k.i AS i, substring(r.createdAt, 0, 7) AS month, count(r) AS n
 """
 MONTHS_RECEIVED = """
-MATCH (me:Professional {id: $id})<-[:FOR]-(r:Referral)<-[:MADE]-(:Professional)
-WHERE r.createdAt >= $since
-RETURN substring(r.createdAt, 0, 7) AS month, count(r) AS n
+UNWIND $keys AS k
+MATCH (me:Professional {id: k.id})<-[:FOR]-(r:Referral)<-[:MADE]-(:Professional)
+WHERE r.createdAt >= k.since
+RETURN k.i AS i, substring(r.createdAt, 0, 7) AS month, count(r) AS n
 """
 
 NETWORK_MEMBERS = f"""
@@ -68,6 +70,12 @@ RETURN a.id AS a, b.id AS b, count(r) AS n
 """
 
 MAX_MONTHS = 120
+
+
+@dataclass(frozen=True)
+class TrendKey:
+    professional_id: str
+    months: int
 
 
 @dataclass(frozen=True)
@@ -143,17 +151,28 @@ def _month_start(value: datetime, back: int) -> datetime:
 async def trend(store: Store, professional_id: str, months: int) -> list[Balance]:
     """The last ``months`` calendar months (UTC) up to and including the current one; each
     balance's member is its month, YYYY-MM."""
-    if not 1 <= months <= MAX_MONTHS:
-        raise ValidationError(f"months must be between 1 and {MAX_MONTHS}", ["months"])
+    return (await trends(store, [TrendKey(professional_id, months)]))[0]
+
+
+async def trends(store: Store, keys: Sequence[TrendKey]) -> list[list[Balance]]:
+    """Trends for many (professional, months) keys in two round trips, in key order."""
+    for k in keys:
+        if not 1 <= k.months <= MAX_MONTHS:
+            raise ValidationError(f"months must be between 1 and {MAX_MONTHS}", ["months"])
     now = timeutil.now()
-    starts = [_month_start(now, back) for back in range(months - 1, -1, -1)]
-    since = timeutil.to_store(starts[0])
-    given = {r["month"]: r["n"] for r in
-             await store.read(MONTHS_GIVEN, id=professional_id, since=since)}
-    received = {r["month"]: r["n"] for r in
-                await store.read(MONTHS_RECEIVED, id=professional_id, since=since)}
-    labels = [s.strftime("%Y-%m") for s in starts]
-    return [Balance(m, given.get(m, 0), received.get(m, 0)) for m in labels]
+    starts = [[_month_start(now, back) for back in range(k.months - 1, -1, -1)] for k in keys]
+    params = [{"i": i, "id": k.professional_id, "since": timeutil.to_store(s[0])}
+              for i, (k, s) in enumerate(zip(keys, starts, strict=True))]
+    given: list[dict[str, int]] = [{} for _ in keys]
+    received: list[dict[str, int]] = [{} for _ in keys]
+    for query, counts in ((MONTHS_GIVEN, given), (MONTHS_RECEIVED, received)):
+        for row in await store.read(query, keys=params):
+            counts[row["i"]][row["month"]] = row["n"]
+    out = []
+    for s, g, r in zip(starts, given, received, strict=True):
+        labels = [m.strftime("%Y-%m") for m in s]
+        out.append([Balance(m, g.get(m, 0), r.get(m, 0)) for m in labels])
+    return out
 
 
 async def _member_graph(

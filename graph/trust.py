@@ -66,15 +66,30 @@ PARTY_EXISTS = {
     "Professional": "MATCH (p:Professional {id: $id}) RETURN true AS live",
 }
 
-# The referral in which `referee` was introduced to `professional`, most recent before `before`.
-UPSTREAM_REFERRAL = """
-MATCH (:Customer {id: $referee})<-[:INTRODUCES]-(r:Referral)-[:FOR]->(:Professional {id: $pro})
-WHERE r.createdAt < $before
-RETURN r.id AS id, r.createdAt AS createdAt, head([(r)<-[:MADE]-(a) | a.id]) AS referrer
-ORDER BY r.createdAt DESC, r.id DESC
-LIMIT 1
+# The referrals in which `referee` was introduced to `professional` before `before`, for many
+# chains at once: every candidate per key (a referee meets a professional through few
+# referrals); the nearest, most recent one is picked in Python.
+UPSTREAM_REFERRALS = """
+UNWIND $keys AS k
+MATCH (:Customer {id: k.referee})<-[:INTRODUCES]-(r:Referral)-[:FOR]->(:Professional {id: k.pro})
+WHERE r.createdAt < k.before
+RETURN k.i AS i, r.id AS id, r.createdAt AS createdAt, head([(r)<-[:MADE]-(a) | a.id]) AS referrer
 """
 MAX_CHAIN = 50
+
+
+@dataclass(frozen=True)
+class ChainKey:
+    """What the chain of a referral depends on: its referrer, professional and creation."""
+
+    referrer_id: str
+    professional_id: str
+    created_at: str  # store text
+
+    @classmethod
+    def of(cls, referral: Referral) -> ChainKey:
+        return cls(referral.referrer_id, referral.professional_id,
+                   timeutil.to_store(referral.created_at))
 
 
 @dataclass(frozen=True)
@@ -212,17 +227,34 @@ async def trusted_professionals(
 async def chain(store: Store, referral: Referral) -> list[str]:
     """Ids of the referrals that brought this referrer to the same professional, nearest first:
     the one in which the referrer was the referee, then the one before it, and so on."""
-    ids: list[str] = []
-    seen = {referral.referrer_id}
-    referee, before = referral.referrer_id, timeutil.to_store(referral.created_at)
+    return (await chains(store, [ChainKey.of(referral)]))[0]
+
+
+async def chains(store: Store, keys: Sequence[ChainKey]) -> list[list[str]]:
+    """The chains of many referrals, in key order: one round trip per step up the longest
+    chain, whatever the number of keys."""
+    out: list[list[str]] = [[] for _ in keys]
+    seen = [{k.referrer_id} for k in keys]
+    # Per key still climbing: (referee, before).
+    pending = {i: (k.referrer_id, k.created_at) for i, k in enumerate(keys)}
     for _ in range(MAX_CHAIN):
-        if kind_of(referee) != "Customer":
-            break  # a professional is never a referee
-        row = await store.read(UPSTREAM_REFERRAL, referee=referee, pro=referral.professional_id,
-                               before=before)
-        if not row or row[0]["referrer"] in seen:
+        # A professional is never a referee: its chain ends here.
+        pending = {i: p for i, p in pending.items() if kind_of(p[0]) == "Customer"}
+        if not pending:
             break
-        ids.append(row[0]["id"])
-        referee, before = row[0]["referrer"], row[0]["createdAt"]
-        seen.add(referee)
-    return ids
+        params = [{"i": i, "referee": referee, "pro": keys[i].professional_id, "before": before}
+                  for i, (referee, before) in pending.items()]
+        nearest: dict[int, Row] = {}
+        for row in await store.read(UPSTREAM_REFERRALS, keys=params):
+            best = nearest.get(row["i"])
+            if best is None or (row["createdAt"], row["id"]) > (best["createdAt"], best["id"]):
+                nearest[row["i"]] = row
+        climbing: dict[int, tuple[str, str]] = {}
+        for i, row in nearest.items():
+            if row["referrer"] in seen[i]:
+                continue
+            out[i].append(row["id"])
+            seen[i].add(row["referrer"])
+            climbing[i] = (row["referrer"], row["createdAt"])
+        pending = climbing
+    return out

@@ -11,13 +11,12 @@ from strawberry.types.nodes import SelectedField
 
 from graph.errors import DomainError
 from graph.models import Job, Professional, Referral
+from graph.outcome import Outcome
 from graph.pagination import PageArgumentError, PageRequest
 from graph.rules import check_window
 from resolvers.context import Info
-from schema.common import UserError
 
 T = TypeVar("T")
-P = TypeVar("P")
 
 ID_KEY = 1
 TIME_KEY = 2
@@ -95,12 +94,10 @@ async def guarded(call: Awaitable[T]) -> T:
         raise query_error(exc) from None
 
 
-async def mutate(
-    call: Callable[[], Awaitable[T]], payload: Callable[[T | None, list[UserError]], P]
-) -> P:
-    """Run a mutation; a domain error becomes the payload's error list (nothing was written)."""
+async def mutate(call: Callable[[], Awaitable[T]]) -> Outcome[T]:
+    """Run a mutation; a domain error becomes the outcome's error list (nothing was written)."""
     try:
         result = await call()
     except DomainError as exc:
-        return payload(None, [UserError.of(exc)])
-    return payload(result, [])
+        return Outcome(errors=[exc])
+    return Outcome(result)

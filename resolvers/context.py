@@ -3,21 +3,33 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from strawberry.types import Info as StrawberryInfo
 
-from app.settings import Settings
 from graph.access import Principal
+from graph.analytics import Curated
 from graph.store import Store
 from resolvers.loaders import Loaders
+
+
+class ResolverSettings(Protocol):
+    """The settings resolvers read; the service passes its own frozen settings down."""
+
+    @property
+    def max_first(self) -> int: ...
+
+    @property
+    def analytics_timeout(self) -> float: ...
 
 
 @dataclass
 class Context:
     store: Store
-    settings: Settings
+    settings: ResolverSettings
     loaders: Loaders
+    # The curated table of complementary trades that an analytics refresh blends in.
+    curated: Curated
     principal: Principal | None = None
     request: Any = None
     response: Any = None
@@ -25,12 +37,12 @@ class Context:
 
     @classmethod
     def new(
-        cls, store: Store, settings: Settings, principal: Principal | None = None,
-        request: Any = None, response: Any = None,
+        cls, store: Store, settings: ResolverSettings, principal: Principal | None = None,
+        request: Any = None, response: Any = None, *, curated: Curated,
     ) -> Context:
         return cls(
-            store=store, settings=settings, loaders=Loaders(store), principal=principal,
-            request=request, response=response,
+            store=store, settings=settings, loaders=Loaders(store), curated=curated,
+            principal=principal, request=request, response=response,
         )
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import strawberry
-
 from graph import access, customers, models
 from graph.lists import ListKey
+from graph.outcome import Outcome
+from graph.pagination import Page
 from resolvers import job as job_resolvers
 from resolvers import permissions
 from resolvers import referral as referral_resolvers
@@ -13,14 +13,8 @@ from resolvers.common import ID_KEY, TIME_KEY, mutate, page_request, wants_total
 from resolvers.context import Info
 from resolvers.permissions import ensure, forbidden, require, viewer
 
-# The schema modules import these resolvers; their names are looked up at call time.
-from schema import common as common_types
-from schema import customer as types
-from schema import job as job_types
-from schema import referral as referral_types
 
-
-async def customer(info: Info, id: str) -> types.Customer | None:
+async def customer(info: Info, id: str) -> models.Customer | None:
     """A customer by id: itself, admins, and professionals it hired."""
     principal = viewer(info)
     found = await info.context.loaders.customer_by_id.load(id)
@@ -29,7 +23,7 @@ async def customer(info: Info, id: str) -> types.Customer | None:
             return None
         raise forbidden()
     require(access.can_read_customer(principal, id, await permissions.hired(info, id)))
-    return types.Customer.from_model(found)
+    return found
 
 
 async def nameable(info: Info, customer_id: str) -> bool:
@@ -40,14 +34,6 @@ async def nameable(info: Info, customer_id: str) -> bool:
         return False
     return access.can_read_customer(viewer(info), customer_id,
                                     await permissions.hired(info, customer_id))
-
-
-async def related(info: Info, customer_id: str) -> types.Customer:
-    """A customer reached through an object the viewer may read (a job or a referral); its
-    private fields keep their own checks."""
-    found = await info.context.loaders.customer_by_id.load(customer_id)
-    assert found is not None, customer_id  # referenced by a relationship
-    return types.Customer.from_model(found)
 
 
 async def _sees_private(info: Info, m: models.Customer) -> bool:
@@ -68,26 +54,24 @@ def display_name(m: models.Customer) -> str:
 
 async def list_customers(
     info: Info, first: int | None, after: str | None
-) -> types.CustomerConnection:
+) -> Page[models.Customer]:
     require(viewer(info).admin)
-    page = page_request(info, first, after, ID_KEY)
-    result = await customers.list_customers(info.context.store, page, wants_total(info))
-    return types.CustomerConnection.of(result, types.Customer.from_model)
+    request = page_request(info, first, after, ID_KEY)
+    return await customers.list_customers(info.context.store, request, wants_total(info))
 
 
 async def jobs(
     info: Info, customer_id: str, first: int | None, after: str | None
-) -> job_types.JobConnection:
+) -> Page[models.Job]:
     require(access.can_read_party_private(viewer(info), customer_id))
     key = ListKey(customer_id, page_request(info, first, after, TIME_KEY),
                   total=wants_total(info))
-    page = await info.context.loaders.jobs_by_customer.load(key)
-    return job_resolvers.connection(info, page)
+    return job_resolvers.page(info, await info.context.loaders.jobs_by_customer.load(key))
 
 
 async def referrals(
     info: Info, which: str, customer_id: str, first: int | None, after: str | None
-) -> referral_types.ReferralConnection:
+) -> Page[models.Referral]:
     require(access.can_read_party_private(viewer(info), customer_id))
     key = ListKey(customer_id, page_request(info, first, after, TIME_KEY),
                   total=wants_total(info))
@@ -96,32 +80,20 @@ async def referrals(
         loaders.referrals_made_by_customer if which == "made"
         else loaders.referrals_received_by_customer
     )
-    return referral_resolvers.connection(info, await loader.load(key))
+    return referral_resolvers.page(info, await loader.load(key))
 
 
-async def create_customer(info: Info, data: types.CreateCustomerInput) -> types.CustomerPayload:
-    new = customers.NewCustomer(name=data.name, area=data.area, id=data.id)
-
+async def create_customer(info: Info, new: customers.NewCustomer) -> Outcome[models.Customer]:
     async def run() -> models.Customer:
         ensure(viewer(info).admin, ["input"])
         return await customers.create_customer(info.context.store, new)
 
-    return await mutate(
-        run,
-        lambda c, errors: types.CustomerPayload(
-            customer=None if c is None else types.Customer.from_model(c), errors=errors
-        ),
-    )
+    return await mutate(run)
 
 
-async def delete_customer(info: Info, id: str) -> common_types.DeletePayload:
+async def delete_customer(info: Info, id: str) -> Outcome[str]:
     async def run() -> str:
         ensure(access.can_erase_customer(viewer(info), id), ["id"])
         return await customers.erase_customer(info.context.store, id)
 
-    return await mutate(
-        run,
-        lambda deleted, errors: common_types.DeletePayload(
-            deleted_id=None if deleted is None else strawberry.ID(deleted), errors=errors
-        ),
-    )
+    return await mutate(run)

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 from graph import access, jobs, models
+from graph.outcome import Outcome
 from graph.pagination import Page
-from resolvers import customer as customer_resolvers
-from resolvers import professional as professional_resolvers
 from resolvers.common import mutate, prime_parties
 from resolvers.context import Info
 from resolvers.permissions import ensure, forbidden, require, viewer
 
-# The schema modules import these resolvers; their names are looked up at call time.
-from schema import customer as customer_types
-from schema import job as types
-from schema import professional as professional_types
-from schema import referral as referral_types
 
-
-async def job(info: Info, job_id: str | None) -> types.Job | None:
+async def job(info: Info, job_id: str | None) -> models.Job | None:
     """A job: its customer, its professional and admins read it."""
     if job_id is None:
         return None
@@ -28,56 +21,25 @@ async def job(info: Info, job_id: str | None) -> types.Job | None:
             return None
         raise forbidden()
     require(access.can_read_job(principal, found.customer_id, found.professional_id))
-    return types.Job.from_model(found)
+    return found
 
 
-def connection(info: Info, page: Page[models.Job]) -> types.JobConnection:
-    prime_parties(info, (j for _, j in page.items))
-    return types.JobConnection.of(page, types.Job.from_model)
+def page(info: Info, found: Page[models.Job]) -> Page[models.Job]:
+    """A page of jobs, its parties handed to the loaders."""
+    prime_parties(info, (j for _, j in found.items))
+    return found
 
 
-async def readable(info: Info, job_id: str | None) -> types.Job | None:
-    """The job when the viewer may read it, else None (for jobs met inside other objects:
-    a referral's conversion, a hop of a trust path)."""
-    if job_id is None:
-        return None
-    found = await info.context.loaders.job_by_id.load(job_id)
-    if found is None or not access.can_read_job(viewer(info), found.customer_id,
-                                                found.professional_id):
-        return None
-    return types.Job.from_model(found)
-
-
-async def customer(info: Info, customer_id: str) -> customer_types.Customer:
-    return await customer_resolvers.related(info, customer_id)
-
-
-async def professional(info: Info, professional_id: str) -> professional_types.Professional:
-    return await professional_resolvers.related(info, professional_id)
-
-
-async def referral(info: Info, referral_id: str | None) -> referral_types.Referral | None:
-    from resolvers import referral as referral_resolvers
-
-    return None if referral_id is None else await referral_resolvers.referral(info, referral_id)
-
-
-async def record_job(info: Info, data: types.RecordJobInput) -> types.JobPayload:
-    new = jobs.NewJob(
-        customer_id=data.customer_id, professional_id=data.professional_id,
-        completed_at=data.completed_at, trade=data.trade, rating=data.rating, value=data.value,
-        id=data.id,
-    )
-
+async def record_job(info: Info, new: jobs.NewJob) -> Outcome[models.Job]:
     async def run() -> models.Job:
         principal = viewer(info)
-        ensure(access.can_record_job(principal, data.professional_id),
+        ensure(access.can_record_job(principal, new.professional_id),
                ["input", "professionalId"])
         # An admin's record is confirmed; a professional's waits for its customer.
         return await jobs.record_job(info.context.store, new, confirmed=principal.admin,
                                      viewer=principal)
 
-    return await mutate(run, _payload)
+    return await mutate(run)
 
 
 async def _ensure_decides(info: Info, job_id: str) -> None:
@@ -90,21 +52,17 @@ async def _ensure_decides(info: Info, job_id: str) -> None:
                ["id"])
 
 
-async def confirm_job(info: Info, job_id: str, rating: int | None) -> types.JobPayload:
+async def confirm_job(info: Info, job_id: str, rating: int | None) -> Outcome[models.Job]:
     async def run() -> models.Job:
         await _ensure_decides(info, job_id)
         return await jobs.confirm_job(info.context.store, job_id, rating)
 
-    return await mutate(run, _payload)
+    return await mutate(run)
 
 
-async def reject_job(info: Info, job_id: str, reason: str | None) -> types.JobPayload:
+async def reject_job(info: Info, job_id: str, reason: str | None) -> Outcome[models.Job]:
     async def run() -> models.Job:
         await _ensure_decides(info, job_id)
         return await jobs.reject_job(info.context.store, job_id, reason)
 
-    return await mutate(run, _payload)
-
-
-def _payload(j: models.Job | None, errors: list) -> types.JobPayload:
-    return types.JobPayload(job=None if j is None else types.Job.from_model(j), errors=errors)
+    return await mutate(run)

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from graph import customers, jobs, networks, professionals, reciprocity, referrals
+from graph import customers, jobs, networks, professionals, reciprocity, referrals, trust
 from graph.lists import ListKey
 from graph.store import Store
 
@@ -56,3 +56,5 @@ class Loaders:
         self.referrals_made_by_customer = _loader(store, _referral_pages("made"))
         self.referrals_received_by_customer = _loader(store, _referral_pages("introduced"))
         self.balance_by_key = _loader(store, reciprocity.professional_balances)
+        self.trend_by_key = _loader(store, reciprocity.trends)
+        self.chain_by_key = _loader(store, trust.chains)

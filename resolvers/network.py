@@ -5,18 +5,16 @@ from __future__ import annotations
 from graph import access, networks
 from graph.access import Role
 from graph.lists import ListKey
-from graph.models import Network
+from graph.models import Network, Professional
+from graph.outcome import Outcome
+from graph.pagination import Page
 from resolvers import permissions
 from resolvers.common import ID_KEY, mutate, page_request, wants_total
 from resolvers.context import Info
 from resolvers.permissions import ensure, forbidden, require, viewer
 
-# The schema modules import these resolvers; their names are looked up at call time.
-from schema import network as types
-from schema import professional as professional_types
 
-
-async def network(info: Info, id: str) -> types.Network | None:
+async def network(info: Info, id: str) -> Network | None:
     """A network: admins, its organisers and its members read it."""
     principal = viewer(info)
     found = await info.context.loaders.network_by_id.load(id)
@@ -25,12 +23,12 @@ async def network(info: Info, id: str) -> types.Network | None:
             return None
         raise forbidden()
     require(await permissions.can_read_network(info, id))
-    return types.Network.from_model(found)
+    return found
 
 
 async def list_networks(
     info: Info, first: int | None, after: str | None
-) -> types.NetworkConnection:
+) -> Page[Network]:
     """Admins list all networks, organisers theirs, professionals those they belong to."""
     principal = viewer(info)
     ids: set[str] | None = None
@@ -40,65 +38,53 @@ async def list_networks(
         ids = await permissions.viewer_networks(info)
     else:
         require(principal.admin)
-    page = page_request(info, first, after, ID_KEY)
-    result = await networks.list_networks(info.context.store, page, ids, wants_total(info))
-    return types.NetworkConnection.of(result, types.Network.from_model)
+    request = page_request(info, first, after, ID_KEY)
+    return await networks.list_networks(info.context.store, request, ids, wants_total(info))
 
 
 async def members(
     info: Info, network_id: str, first: int | None, after: str | None
-) -> professional_types.ProfessionalConnection:
+) -> Page[Professional]:
     require(await permissions.can_read_network(info, network_id))
     key = ListKey(network_id, page_request(info, first, after, ID_KEY), total=wants_total(info))
-    page = await info.context.loaders.members_by_network.load(key)
-    return professional_types.ProfessionalConnection.of(
-        page, professional_types.Professional.from_model
-    )
+    return await info.context.loaders.members_by_network.load(key)
 
 
-def _payload(n: Network | None, errors: list) -> types.NetworkPayload:
-    return types.NetworkPayload(
-        network=None if n is None else types.Network.from_model(n), errors=errors
-    )
-
-
-async def create_network(info: Info, data: types.CreateNetworkInput) -> types.NetworkPayload:
-    new = networks.NewNetwork(name=data.name, id=data.id)
-
+async def create_network(info: Info, new: networks.NewNetwork) -> Outcome[Network]:
     async def run() -> Network:
         ensure(viewer(info).admin, ["input"])
         return await networks.create_network(info.context.store, new)
 
-    return await mutate(run, _payload)
+    return await mutate(run)
 
 
-async def add_member(info: Info, data: types.NetworkMemberInput) -> types.NetworkPayload:
+async def add_member(info: Info, network_id: str, professional_id: str) -> Outcome[Network]:
     """An admin adds at once; an organiser invites, and the professional accepts."""
     async def run() -> Network:
         principal = viewer(info)
-        ensure(access.can_manage_network(principal, data.network_id), ["input", "networkId"])
-        return await networks.add_member(info.context.store, data.network_id,
-                                         data.professional_id, invite=not principal.admin)
+        ensure(access.can_manage_network(principal, network_id), ["input", "networkId"])
+        return await networks.add_member(info.context.store, network_id,
+                                         professional_id, invite=not principal.admin)
 
-    return await mutate(run, _payload)
+    return await mutate(run)
 
 
-async def remove_member(info: Info, data: types.NetworkMemberInput) -> types.NetworkPayload:
+async def remove_member(info: Info, network_id: str, professional_id: str) -> Outcome[Network]:
     """Organisers and admins remove members and withdraw invitations; a professional leaves
     (or declines an invitation) itself."""
     async def run() -> Network:
         principal = viewer(info)
-        leaving = principal.is_(data.professional_id)
-        ensure(leaving or access.can_manage_network(principal, data.network_id),
+        leaving = principal.is_(professional_id)
+        ensure(leaving or access.can_manage_network(principal, network_id),
                ["input", "networkId"])
         return await networks.remove_member(
-            info.context.store, data.network_id, data.professional_id, leaving=leaving
+            info.context.store, network_id, professional_id, leaving=leaving
         )
 
-    return await mutate(run, _payload)
+    return await mutate(run)
 
 
-async def accept_invitation(info: Info, network_id: str) -> types.NetworkPayload:
+async def accept_invitation(info: Info, network_id: str) -> Outcome[Network]:
     """The invited professional itself, nobody else (an admin adds at once instead)."""
     async def run() -> Network:
         principal = viewer(info)
@@ -106,15 +92,12 @@ async def accept_invitation(info: Info, network_id: str) -> types.NetworkPayload
         assert principal.sub is not None
         return await networks.accept_invitation(info.context.store, network_id, principal.sub)
 
-    return await mutate(run, _payload)
+    return await mutate(run)
 
 
 async def invited(
     info: Info, network_id: str, first: int | None, after: str | None
-) -> professional_types.ProfessionalConnection:
+) -> Page[Professional]:
     require(access.can_manage_network(viewer(info), network_id))
     key = ListKey(network_id, page_request(info, first, after, ID_KEY), total=wants_total(info))
-    page = await info.context.loaders.invited_by_network.load(key)
-    return professional_types.ProfessionalConnection.of(
-        page, professional_types.Professional.from_model
-    )
+    return await info.context.loaders.invited_by_network.load(key)

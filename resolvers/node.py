@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from graph import models
 from graph.ids import kind_of
 from resolvers import customer, job, network, professional, referral
 from resolvers.context import Info
-from schema.common import Node
+
+AnyNode = (models.Professional | models.Customer | models.Job | models.Referral
+           | models.Network)
 
 
-async def node(info: Info, id: str) -> Node | None:
+async def node(info: Info, id: str) -> AnyNode | None:
     match kind_of(id):
         case "Professional":
             return await professional.professional(info, id)

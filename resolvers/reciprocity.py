@@ -6,18 +6,10 @@ from datetime import datetime
 
 from graph import access, reciprocity
 from graph.access import Role
-from resolvers import professional as professional_resolvers
+from graph.algorithms.reciprocity import Balance, PairGap
 from resolvers.common import declared_default, guarded, window
 from resolvers.context import Info
 from resolvers.permissions import require, viewer
-
-# The schema modules import these resolvers; their names are looked up at call time.
-from schema import professional as professional_types
-from schema import reciprocity as types
-
-
-async def professional(info: Info, professional_id: str) -> professional_types.Professional:
-    return await professional_resolvers.related(info, professional_id)
 
 
 async def _may_read_balance(info: Info, professional_id: str) -> bool:
@@ -33,47 +25,30 @@ async def _may_read_balance(info: Info, professional_id: str) -> bool:
 
 async def balance(
     info: Info, professional_id: str, since: datetime | None, until: datetime | None
-) -> types.ReciprocityBalance:
+) -> reciprocity.ProfessionalBalance:
     require(await _may_read_balance(info, professional_id))
     start, end = window(since, until)
-    found = await info.context.loaders.balance_by_key.load(
+    return await info.context.loaders.balance_by_key.load(
         reciprocity.BalanceKey(professional_id, start, end))
-    return types.ReciprocityBalance.of(found)
 
 
-async def trend(info: Info, professional_id: str, months: int | None) -> list[types.MonthBalance]:
+async def trend(info: Info, professional_id: str, months: int | None) -> list[Balance]:
+    """Loaded for a whole page of professionals at once, in two round trips."""
     require(await _may_read_balance(info, professional_id))
-    rows = await guarded(reciprocity.trend(info.context.store, professional_id,
-                                           declared_default(info, "months", months)))
-    return [types.MonthBalance(month=str(m.member), given=m.given, received=m.received,
-                               balance=m.balance) for m in rows]
+    key = reciprocity.TrendKey(professional_id, declared_default(info, "months", months))
+    return await guarded(info.context.loaders.trend_by_key.load(key))
 
 
 async def network(
     info: Info, network_id: str, since: datetime | None, until: datetime | None
-) -> types.NetworkReciprocity:
+) -> reciprocity.NetworkReciprocity:
     require(access.can_manage_network(viewer(info), network_id))
     start, end = window(since, until)
-    result = await guarded(reciprocity.network_reciprocity(info.context.store, network_id,
-                                                           start, end))
-    return types.NetworkReciprocity(referrals=result.referrals,
-                                    coefficient=result.coefficient, result=result)
+    return await guarded(reciprocity.network_reciprocity(info.context.store, network_id,
+                                                         start, end))
 
 
-def members(
-    result: reciprocity.NetworkReciprocity, limit: int | None, givers: bool
-) -> list[types.MemberBalance]:
-    top, bottom = result.givers_and_takers(5 if limit is None else limit)
-    return [types.MemberBalance(given=b.given, received=b.received, balance=b.balance,
-                                member_id=str(b.member)) for b in (top if givers else bottom)]
-
-
-async def imbalanced_pairs(
-    info: Info, network_id: str, min_gap: int | None
-) -> list[types.PairImbalance]:
+async def imbalanced_pairs(info: Info, network_id: str, min_gap: int | None) -> list[PairGap]:
     require(access.can_manage_network(viewer(info), network_id))
-    pairs = await guarded(reciprocity.imbalanced_pairs(
+    return await guarded(reciprocity.imbalanced_pairs(
         info.context.store, network_id, declared_default(info, "min_gap", min_gap)))
-    return [types.PairImbalance(a_to_b=p.a_to_b, b_to_a=p.b_to_a, gap=p.gap, a_id=str(p.a),
-                                b_id=str(p.b)) for p in pairs]
-

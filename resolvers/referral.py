@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from graph import access, models, referrals
-from graph.ids import kind_of
+from graph import access, models, referrals, trust
 from graph.models import ReferralStatus
+from graph.outcome import Outcome
 from graph.pagination import Page
-from resolvers import job as job_resolvers
 from resolvers.common import (
     TIME_KEY,
     guarded,
@@ -16,130 +15,80 @@ from resolvers.common import (
     wants_total,
 )
 from resolvers.context import Info
+from resolvers.parties import referral_parties
 from resolvers.permissions import ensure, forbidden, require, viewer
-
-# The schema modules import these resolvers; their names are looked up at call time.
-from schema import customer as customer_types
-from schema import job as job_types
-from schema import professional as professional_types
-from schema import referral as types
-
-
-def _parties(r: models.Referral) -> tuple[str, str, str]:
-    return (r.referrer_id, r.professional_id, r.referee_id)
-
-
-async def party(
-    info: Info, party_id: str
-) -> customer_types.Customer | professional_types.Professional:
-    if kind_of(party_id) == "Customer":
-        return await job_resolvers.customer(info, party_id)
-    return await job_resolvers.professional(info, party_id)
-
-
-async def customer(info: Info, customer_id: str) -> customer_types.Customer:
-    return await job_resolvers.customer(info, customer_id)
-
-
-async def professional(info: Info, professional_id: str) -> professional_types.Professional:
-    return await job_resolvers.professional(info, professional_id)
-
-
-async def job(info: Info, job_id: str | None) -> job_types.Job | None:
-    return await job_resolvers.job(info, job_id)
-
-
-async def converted_job(info: Info, job_id: str | None) -> job_types.Job | None:
-    """The job a referral converted into, for those who may read it (its customer and
-    professional, admins); null for others, such as the referrer."""
-    return await job_resolvers.readable(info, job_id)
-
-
-async def readable(info: Info, referral_id: str | None) -> types.Referral | None:
-    """The referral when the viewer may read it, else None (for referrals met on a path)."""
-    if referral_id is None:
-        return None
-    found = await info.context.loaders.referral_by_id.load(referral_id)
-    if found is None or not access.can_read_referral(viewer(info), _parties(found)):
-        return None
-    return types.Referral.from_model(found)
 
 
 def note(info: Info, r: models.Referral) -> str | None:
-    return r.note if access.can_read_referral(viewer(info), _parties(r)) else None
+    return r.note if access.can_read_referral(viewer(info), referral_parties(r)) else None
 
 
-async def chain(info: Info, r: models.Referral) -> list[types.Referral]:
-    from resolvers import trust as trust_resolvers
+async def chain(info: Info, r: models.Referral) -> list[models.Referral]:
+    """Upstream referrals to the same professional, nearest first. Each shows its parties as
+    anyone who meets them sees them; notes stay with the referral's own parties. Loaded for a
+    whole page at once: one round trip per step up the longest chain, then one for them all."""
+    ids = await info.context.loaders.chain_by_key.load(trust.ChainKey.of(r))
+    found = await info.context.loaders.referral_by_id.load_many(ids)
+    return [f for f in found if f is not None]
 
-    return await trust_resolvers.chain(info, r)
 
-
-async def referral(info: Info, id: str) -> types.Referral | None:
+async def referral(info: Info, id: str | None) -> models.Referral | None:
     """A referral: its referrer, professional and referee read it; admins read all."""
+    if id is None:
+        return None
     principal = viewer(info)
     found = await info.context.loaders.referral_by_id.load(id)
     if found is None:
         if principal.admin:
             return None
         raise forbidden()
-    require(access.can_read_referral(principal, _parties(found)))
-    return types.Referral.from_model(found)
+    require(access.can_read_referral(principal, referral_parties(found)))
+    return found
 
 
 async def list_referrals(
     info: Info, status: ReferralStatus | None, professional_id: str | None,
     referrer_id: str | None, first: int | None, after: str | None,
-) -> types.ReferralConnection:
+) -> Page[models.Referral]:
     """Admins list any referrals; a party lists those that name it or that it made."""
     principal = viewer(info)
     require(principal.admin or principal.is_(professional_id) or principal.is_(referrer_id))
-    page = page_request(info, first, after, TIME_KEY)
+    request = page_request(info, first, after, TIME_KEY)
     result = await guarded(referrals.list_referrals(
-        info.context.store, page, None if status is None else ReferralStatus(status),
+        info.context.store, request, None if status is None else ReferralStatus(status),
         professional_id, referrer_id, wants_total(info),
     ))
-    return connection(info, result)
+    return page(info, result)
 
 
-def connection(info: Info, page: Page[models.Referral]) -> types.ReferralConnection:
-    prime_parties(info, (r for _, r in page.items))
-    return types.ReferralConnection.of(page, types.Referral.from_model)
+def page(info: Info, found: Page[models.Referral]) -> Page[models.Referral]:
+    """A page of referrals, its parties handed to the loaders."""
+    prime_parties(info, (r for _, r in found.items))
+    return found
 
 
-def _payload(r: models.Referral | None, errors: list) -> types.ReferralPayload:
-    return types.ReferralPayload(
-        referral=None if r is None else types.Referral.from_model(r), errors=errors
-    )
-
-
-async def create_referral(info: Info, data: types.CreateReferralInput) -> types.ReferralPayload:
-    new = referrals.NewReferral(
-        referrer_id=data.referrer_id, professional_id=data.professional_id,
-        referee_id=data.referee_id, note=data.note, id=data.id,
-    )
-
+async def create_referral(info: Info, new: referrals.NewReferral) -> Outcome[models.Referral]:
     async def run() -> models.Referral:
-        ensure(access.can_refer_as(viewer(info), data.referrer_id), ["input", "referrerId"])
+        ensure(access.can_refer_as(viewer(info), new.referrer_id), ["input", "referrerId"])
         return await referrals.create_referral(info.context.store, new, viewer(info))
 
-    return await mutate(run, _payload)
+    return await mutate(run)
 
 
 async def update_referral_status(
-    info: Info, data: types.UpdateReferralStatusInput
-) -> types.ReferralPayload:
-    status = ReferralStatus(data.status)
+    info: Info, referral_id: str, status: ReferralStatus, job_id: str | None
+) -> Outcome[models.Referral]:
+    status = ReferralStatus(status)
 
     async def run() -> models.Referral:
         principal = viewer(info)
         if not principal.admin:
-            current = await info.context.loaders.referral_by_id.load(data.id)
+            current = await info.context.loaders.referral_by_id.load(referral_id)
             ensure(
                 current is not None
                 and access.can_change_status(principal, current.professional_id, status.value),
                 ["input", "id"],
             )
-        return await referrals.update_status(info.context.store, data.id, status, data.job_id)
+        return await referrals.update_status(info.context.store, referral_id, status, job_id)
 
-    return await mutate(run, _payload)
+    return await mutate(run)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Protocol
 
 import strawberry
 from strawberry.extensions import (
@@ -16,13 +17,12 @@ from strawberry.extensions import (
 )
 from strawberry.tools import merge_types
 
-from app.settings import Settings
 from schema.common import DeletePayload
 from schema.cost import DocumentSize, QueryCost
 from schema.customer import Customer, CustomerMutation, CustomerQuery
 from schema.deadline import DeadlineExecutor
 from schema.errors import ErrorMasking, LoggingSchema
-from schema.guards import ArgumentLimits, AuthGate, argument_limits
+from schema.guards import ArgumentLimits, AuthGate, LimitSettings, argument_limits
 from schema.job import Job, JobMutation
 from schema.network import MembershipStatus, Network, NetworkMutation, NetworkQuery
 from schema.node import NodeQuery
@@ -46,8 +46,29 @@ Mutation = merge_types(
 )
 
 
-def build_schema(settings: Settings | None = None) -> strawberry.Schema:
-    settings = settings or Settings()
+class SchemaSettings(LimitSettings, Protocol):
+    """The settings the schema reads; the service passes its own frozen settings down."""
+
+    @property
+    def max_depth(self) -> int: ...
+
+    @property
+    def max_aliases(self) -> int: ...
+
+    @property
+    def max_tokens(self) -> int: ...
+
+    @property
+    def max_cost(self) -> int: ...
+
+    @property
+    def max_document_chars(self) -> int: ...
+
+    @property
+    def production(self) -> bool: ...
+
+
+def build_schema(settings: SchemaSettings) -> strawberry.Schema:
     limits = argument_limits(settings)
     # The depth and alias rules are built once: a rule class made per request would never
     # hit the validation cache, whose key includes the rules.
@@ -80,5 +101,6 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     )
 
 
-def sdl() -> str:
-    return build_schema().as_str() + "\n"
+def sdl(settings: SchemaSettings) -> str:
+    """The served schema as SDL (the same whatever the settings' limits)."""
+    return build_schema(settings).as_str() + "\n"

@@ -9,6 +9,7 @@ import strawberry
 
 from graph.errors import DomainError
 from graph.errors import ErrorCode as DomainErrorCode
+from graph.outcome import Outcome
 from graph.pagination import Page
 
 strawberry.enum(DomainErrorCode, name="ErrorCode")
@@ -37,11 +38,21 @@ class UserError:
     def of(cls, error: DomainError) -> UserError:
         return cls(code=error.code, message=error.message, field=error.field)
 
+    @classmethod
+    def all(cls, outcome: Outcome) -> list[UserError]:
+        return [cls.of(e) for e in outcome.errors]
+
 
 @strawberry.type
 class DeletePayload:
     deleted_id: strawberry.ID | None
     errors: list[UserError]
+
+    @classmethod
+    def of(cls, outcome: Outcome[str]) -> DeletePayload:
+        deleted = outcome.value
+        return cls(deleted_id=None if deleted is None else strawberry.ID(deleted),
+                   errors=UserError.all(outcome))
 
 
 @strawberry.type

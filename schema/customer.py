@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from graph import models
+from graph import customers, models
+from graph.outcome import Outcome
+from graph.pagination import Page
 from resolvers import customer as resolve
 from resolvers.context import Info
 from schema.common import Connection, DeletePayload, Node, UserError
@@ -51,13 +53,18 @@ class Customer(Node):
     async def jobs(
         self, info: Info, first: int | None = 20, after: str | None = None
     ) -> Annotated[JobConnection, strawberry.lazy("schema.job")]:
-        return await resolve.jobs(info, self.id, first, after)
+        from schema.job import JobConnection
+
+        return JobConnection.wrap(await resolve.jobs(info, self.id, first, after))
 
     @strawberry.field(description="Referrals this customer made.")
     async def referrals_made(
         self, info: Info, first: int | None = 20, after: str | None = None
     ) -> Annotated[ReferralConnection, strawberry.lazy("schema.referral")]:
-        return await resolve.referrals(info, "made", self.id, first, after)
+        from schema.referral import ReferralConnection
+
+        return ReferralConnection.wrap(await resolve.referrals(info, "made", self.id, first,
+                                                               after))
 
     @strawberry.field(
         description="Referrals in which this customer is the referee (the person introduced)."
@@ -65,7 +72,10 @@ class Customer(Node):
     async def referrals_received(
         self, info: Info, first: int | None = 20, after: str | None = None
     ) -> Annotated[ReferralConnection, strawberry.lazy("schema.referral")]:
-        return await resolve.referrals(info, "introduced", self.id, first, after)
+        from schema.referral import ReferralConnection
+
+        return ReferralConnection.wrap(await resolve.referrals(info, "introduced", self.id,
+                                                               first, after))
 
     @strawberry.field(
         description="Professionals this customer can reach through trust paths, most trusted first."
@@ -75,13 +85,18 @@ class Customer(Node):
         max_hops: int | None = 4,
     ) -> list[Annotated[TrustedProfessional, strawberry.lazy("schema.trust")]]:
         from resolvers import trust as trust_resolvers
+        from schema.trust import TrustedProfessional
 
-        return await trust_resolvers.trusted_professionals(info, self.id, trade, limit, max_hops)
+        found = await trust_resolvers.trusted_professionals(info, self.id, trade, limit,
+                                                            max_hops)
+        return [TrustedProfessional.of(pro, path) for pro, path in found]
 
 
 @strawberry.type
 class CustomerConnection(Connection[Customer]):
-    pass
+    @classmethod
+    def wrap(cls, page: Page[models.Customer]) -> CustomerConnection:
+        return cls.of(page, Customer.from_model)
 
 
 @strawberry.input
@@ -90,35 +105,45 @@ class CreateCustomerInput:
     name: str
     area: str | None = None
 
+    def domain(self) -> customers.NewCustomer:
+        return customers.NewCustomer(name=self.name, area=self.area, id=self.id)
+
 
 @strawberry.type
 class CustomerPayload:
     customer: Customer | None
     errors: list[UserError]
 
+    @classmethod
+    def of(cls, outcome: Outcome[models.Customer]) -> CustomerPayload:
+        c = outcome.value
+        return cls(customer=None if c is None else Customer.from_model(c),
+                   errors=UserError.all(outcome))
+
 
 @strawberry.type
 class CustomerQuery:
     @strawberry.field
     async def customer(self, info: Info, id: strawberry.ID) -> Customer | None:
-        return await resolve.customer(info, id)
+        found = await resolve.customer(info, id)
+        return None if found is None else Customer.from_model(found)
 
     @strawberry.field
     async def customers(
         self, info: Info, first: int | None = 20, after: str | None = None
     ) -> CustomerConnection:
-        return await resolve.list_customers(info, first, after)
+        return CustomerConnection.wrap(await resolve.list_customers(info, first, after))
 
 
 @strawberry.type
 class CustomerMutation:
     @strawberry.mutation
     async def create_customer(self, info: Info, input: CreateCustomerInput) -> CustomerPayload:
-        return await resolve.create_customer(info, input)
+        return CustomerPayload.of(await resolve.create_customer(info, input.domain()))
 
     @strawberry.mutation(
         description="Erases the customer's personal data (admin or the customer itself); counts "
         "stay correct."
     )
     async def delete_customer(self, info: Info, id: strawberry.ID) -> DeletePayload:
-        return await resolve.delete_customer(info, id)
+        return DeletePayload.of(await resolve.delete_customer(info, id))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from graphql import (
     ExecutionResult,
@@ -23,7 +23,6 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
-from app.settings import Settings
 from graph.errors import ValidationError
 from graph.pagination import PageArgumentError, decode_cursor
 from graph.reciprocity import MAX_MONTHS
@@ -121,7 +120,20 @@ class AuthGate(_PreExecution):
         ))
 
 
-def argument_limits(settings: Settings) -> dict[str, int]:
+class LimitSettings(Protocol):
+    """The settings the argument limits read; the service passes its own down."""
+
+    @property
+    def max_first(self) -> int: ...
+
+    @property
+    def max_limit(self) -> int: ...
+
+    @property
+    def max_hops(self) -> int: ...
+
+
+def argument_limits(settings: LimitSettings) -> dict[str, int]:
     return {"first": settings.max_first, "limit": settings.max_limit, "maxHops": settings.max_hops}
 
 

@@ -7,8 +7,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from graph import models
+from graph import jobs, models
+from graph.outcome import Outcome
+from graph.pagination import Page
 from resolvers import job as resolve
+from resolvers import parties
+from resolvers import referral as referral_resolvers
 from resolvers.context import Info
 from schema.common import Connection, Node, UserError
 
@@ -50,24 +54,33 @@ class Job(Node):
 
     @strawberry.field
     async def customer(self, info: Info) -> Annotated[Customer, strawberry.lazy("schema.customer")]:
-        return await resolve.customer(info, self.customer_id)
+        from schema.customer import Customer
+
+        return Customer.from_model(await parties.customer(info, self.customer_id))
 
     @strawberry.field
     async def professional(
         self, info: Info
     ) -> Annotated[Professional, strawberry.lazy("schema.professional")]:
-        return await resolve.professional(info, self.professional_id)
+        from schema.professional import Professional
+
+        return Professional.from_model(await parties.professional(info, self.professional_id))
 
     @strawberry.field(description="The referral that led to this job, if any.")
     async def referral(
         self, info: Info
     ) -> Annotated[Referral, strawberry.lazy("schema.referral")] | None:
-        return await resolve.referral(info, self.referral_id)
+        from schema.referral import Referral
+
+        found = await referral_resolvers.referral(info, self.referral_id)
+        return None if found is None else Referral.from_model(found)
 
 
 @strawberry.type
 class JobConnection(Connection[Job]):
-    pass
+    @classmethod
+    def wrap(cls, page: Page[models.Job]) -> JobConnection:
+        return cls.of(page, Job.from_model)
 
 
 @strawberry.input
@@ -83,18 +96,30 @@ class RecordJobInput:
     rating: int | None = None
     value: float | None = None
 
+    def domain(self) -> jobs.NewJob:
+        return jobs.NewJob(
+            customer_id=self.customer_id, professional_id=self.professional_id,
+            completed_at=self.completed_at, trade=self.trade, rating=self.rating,
+            value=self.value, id=self.id,
+        )
+
 
 @strawberry.type
 class JobPayload:
     job: Job | None
     errors: list[UserError]
 
+    @classmethod
+    def of(cls, outcome: Outcome[models.Job]) -> JobPayload:
+        j = outcome.value
+        return cls(job=None if j is None else Job.from_model(j), errors=UserError.all(outcome))
+
 
 @strawberry.type
 class JobMutation:
     @strawberry.mutation
     async def record_job(self, info: Info, input: RecordJobInput) -> JobPayload:
-        return await resolve.record_job(info, input)
+        return JobPayload.of(await resolve.record_job(info, input.domain()))
 
     @strawberry.mutation(description=(
         "The job's customer (or an admin) confirms a job that a professional recorded, with "
@@ -103,7 +128,7 @@ class JobMutation:
     async def confirm_job(
         self, info: Info, id: strawberry.ID, rating: int | None = None
     ) -> JobPayload:
-        return await resolve.confirm_job(info, id, rating)
+        return JobPayload.of(await resolve.confirm_job(info, id, rating))
 
     @strawberry.mutation(description=(
         "The job's customer (or an admin) says it did not happen: the job is kept as rejected, "
@@ -111,4 +136,4 @@ class JobMutation:
     async def reject_job(
         self, info: Info, id: strawberry.ID, reason: str | None = None
     ) -> JobPayload:
-        return await resolve.reject_job(info, id, reason)
+        return JobPayload.of(await resolve.reject_job(info, id, reason))

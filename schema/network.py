@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from graph import models
+from graph import models, networks
 from graph.networks import MembershipStatus as _MembershipStatus
+from graph.outcome import Outcome
+from graph.pagination import Page
 from resolvers import network as resolve
 from resolvers.context import Info
 from schema.common import Connection, Node, UserError
@@ -36,7 +38,9 @@ class Network(Node):
     async def members(
         self, info: Info, first: int | None = 50, after: str | None = None
     ) -> Annotated[ProfessionalConnection, strawberry.lazy("schema.professional")]:
-        return await resolve.members(info, self.id, first, after)
+        from schema.professional import ProfessionalConnection
+
+        return ProfessionalConnection.wrap(await resolve.members(info, self.id, first, after))
 
     @strawberry.field(description="Professionals an organiser invited who have not accepted "
                       "yet (organisers of the network, admins). Until a professional accepts, "
@@ -44,23 +48,27 @@ class Network(Node):
     async def invited(
         self, info: Info, first: int | None = 50, after: str | None = None
     ) -> Annotated[ProfessionalConnection, strawberry.lazy("schema.professional")]:
-        return await resolve.invited(info, self.id, first, after)
+        from schema.professional import ProfessionalConnection
+
+        return ProfessionalConnection.wrap(await resolve.invited(info, self.id, first, after))
 
     @strawberry.field
     async def reciprocity(
         self, info: Info, since: datetime | None = None, until: datetime | None = None
     ) -> Annotated[NetworkReciprocity, strawberry.lazy("schema.reciprocity")]:
         from resolvers import reciprocity
+        from schema.reciprocity import NetworkReciprocity
 
-        return await reciprocity.network(info, self.id, since, until)
+        return NetworkReciprocity.of(await reciprocity.network(info, self.id, since, until))
 
     @strawberry.field
     async def gaps(
         self, info: Info, since: datetime | None = None, until: datetime | None = None
     ) -> Annotated[NetworkGaps, strawberry.lazy("schema.partners")]:
         from resolvers import partners
+        from schema.partners import NetworkGaps
 
-        return await partners.gaps(info, self.id, since, until)
+        return NetworkGaps.of(await partners.gaps(info, self.id, since, until))
 
     @strawberry.field(description="Member pairs whose traffic differs by at least minGap "
                       "referrals, largest gap first.")
@@ -68,19 +76,26 @@ class Network(Node):
         self, info: Info, min_gap: int | None = 3
     ) -> list[Annotated[PairImbalance, strawberry.lazy("schema.reciprocity")]]:
         from resolvers import reciprocity
+        from schema.reciprocity import PairImbalance
 
-        return await reciprocity.imbalanced_pairs(info, self.id, min_gap)
+        return [PairImbalance.of(p)
+                for p in await reciprocity.imbalanced_pairs(info, self.id, min_gap)]
 
 
 @strawberry.type
 class NetworkConnection(Connection[Network]):
-    pass
+    @classmethod
+    def wrap(cls, page: Page[models.Network]) -> NetworkConnection:
+        return cls.of(page, Network.from_model)
 
 
 @strawberry.input
 class CreateNetworkInput:
     id: strawberry.ID | None = None
     name: str
+
+    def domain(self) -> networks.NewNetwork:
+        return networks.NewNetwork(name=self.name, id=self.id)
 
 
 @strawberry.input
@@ -94,29 +109,37 @@ class NetworkPayload:
     network: Network | None
     errors: list[UserError]
 
+    @classmethod
+    def of(cls, outcome: Outcome[models.Network]) -> NetworkPayload:
+        n = outcome.value
+        return cls(network=None if n is None else Network.from_model(n),
+                   errors=UserError.all(outcome))
+
 
 @strawberry.type
 class NetworkQuery:
     @strawberry.field
     async def network(self, info: Info, id: strawberry.ID) -> Network | None:
-        return await resolve.network(info, id)
+        found = await resolve.network(info, id)
+        return None if found is None else Network.from_model(found)
 
     @strawberry.field
     async def networks(
         self, info: Info, first: int | None = 20, after: str | None = None
     ) -> NetworkConnection:
-        return await resolve.list_networks(info, first, after)
+        return NetworkConnection.wrap(await resolve.list_networks(info, first, after))
 
 
 @strawberry.type
 class NetworkMutation:
     @strawberry.mutation
     async def create_network(self, info: Info, input: CreateNetworkInput) -> NetworkPayload:
-        return await resolve.create_network(info, input)
+        return NetworkPayload.of(await resolve.create_network(info, input.domain()))
 
     @strawberry.mutation
     async def add_network_member(self, info: Info, input: NetworkMemberInput) -> NetworkPayload:
-        return await resolve.add_member(info, input)
+        return NetworkPayload.of(
+            await resolve.add_member(info, input.network_id, input.professional_id))
 
     @strawberry.mutation(description="The invited professional itself accepts an organiser's "
                          "invitation (addNetworkMember by an organiser invites; by an admin it "
@@ -124,10 +147,11 @@ class NetworkMutation:
     async def accept_network_invitation(
         self, info: Info, network_id: strawberry.ID
     ) -> NetworkPayload:
-        return await resolve.accept_invitation(info, network_id)
+        return NetworkPayload.of(await resolve.accept_invitation(info, network_id))
 
     @strawberry.mutation
     async def remove_network_member(
         self, info: Info, input: NetworkMemberInput
     ) -> NetworkPayload:
-        return await resolve.remove_member(info, input)
+        return NetworkPayload.of(
+            await resolve.remove_member(info, input.network_id, input.professional_id))

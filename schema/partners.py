@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from graph import analytics
 from graph import partners as graph_partners
+from resolvers import parties
 from resolvers import partners as resolve
 from resolvers.context import Info
 
@@ -15,6 +17,18 @@ if TYPE_CHECKING:
     from schema.professional import Professional
 
 LazyProfessional = Annotated["Professional", strawberry.lazy("schema.professional")]
+
+
+async def _professional(info: Info, professional_id: str) -> Professional:
+    from schema.professional import Professional
+
+    return Professional.from_model(await parties.professional(info, professional_id))
+
+
+async def _professionals(info: Info, ids: list[str]) -> list[Professional]:
+    from schema.professional import Professional
+
+    return [Professional.from_model(p) for p in await parties.professionals(info, ids)]
 
 
 @strawberry.type
@@ -25,11 +39,16 @@ class PartnerRecommendation:
         description="Human-readable reasons, most important first.")
     partner_id: strawberry.Private[str]
 
+    @classmethod
+    def of(cls, r: graph_partners.Recommendation) -> PartnerRecommendation:
+        return cls(score=r.score, shared_customers=r.shared_customers, reasons=r.reasons,
+                   partner_id=r.partner_id)
+
     @strawberry.field
     async def partner(
         self, info: Info
     ) -> Annotated[Professional, strawberry.lazy("schema.professional")]:
-        return await resolve.professional(info, self.partner_id)
+        return await _professional(info, self.partner_id)
 
 
 @strawberry.type
@@ -43,8 +62,7 @@ class TradeGap:
     async def candidates(
         self, info: Info, limit: int | None = 5
     ) -> list[Annotated[Professional, strawberry.lazy("schema.professional")]]:
-        return await resolve.professionals(info, self.candidate_ids[: 5 if limit is None
-                                                                    else limit])
+        return await _professionals(info, self.candidate_ids[: 5 if limit is None else limit])
 
 
 @strawberry.type
@@ -55,11 +73,11 @@ class MemberPair:
 
     @strawberry.field
     async def a(self, info: Info) -> LazyProfessional:
-        return await resolve.professional(info, self.a_id)
+        return await _professional(info, self.a_id)
 
     @strawberry.field
     async def b(self, info: Info) -> LazyProfessional:
-        return await resolve.professional(info, self.b_id)
+        return await _professional(info, self.b_id)
 
 
 @strawberry.type
@@ -72,6 +90,17 @@ class NetworkGaps:
         "when none.")
     result: strawberry.Private[graph_partners.NetworkGaps]
 
+    @classmethod
+    def of(cls, result: graph_partners.NetworkGaps) -> NetworkGaps:
+        return cls(
+            missing_trades=[TradeGap(trade=g.trade, demand=g.demand,
+                                     candidate_ids=g.candidate_ids)
+                            for g in result.missing_trades],
+            passive_members_ids=result.passive_members,
+            top_referrer_share=result.top_referrer_share,
+            result=result,
+        )
+
     @strawberry.field(description="Members in complementary trades with no referral either "
                       "way, best first.")
     def unconnected_pairs(self, limit: int | None = 10) -> list[MemberPair]:
@@ -83,7 +112,7 @@ class NetworkGaps:
     async def passive_members(
         self, info: Info
     ) -> list[Annotated[Professional, strawberry.lazy("schema.professional")]]:
-        return await resolve.professionals(info, self.passive_members_ids)
+        return await _professionals(info, self.passive_members_ids)
 
 
 @strawberry.type
@@ -94,6 +123,11 @@ class AnalyticsRefresh:
     finished_at: datetime = strawberry.field(
         description="When the refresh these figures describe finished.")
 
+    @classmethod
+    def of(cls, done: analytics.RefreshResult) -> AnalyticsRefresh:
+        return cls(professionals=done.professionals, trades=done.trades,
+                   seconds=round(done.seconds, 3), finished_at=done.finished_at)
+
 
 @strawberry.type
 class PartnersMutation:
@@ -103,4 +137,4 @@ class PartnersMutation:
                          "one runs joins it and answers when it has finished, bounded by "
                          "RG_ANALYTICS_TIMEOUT, not by the request timeout.")
     async def refresh_analytics(self, info: Info) -> AnalyticsRefresh:
-        return await resolve.refresh(info)
+        return AnalyticsRefresh.of(await resolve.refresh(info))

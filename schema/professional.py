@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from graph import models
+from graph import models, professionals
+from graph.outcome import Outcome
+from graph.pagination import Page
 from resolvers import professional as resolve
 from resolvers.context import Info
 from schema.common import Connection, Node, UserError
@@ -44,13 +46,17 @@ class Professional(Node):
     async def networks(
         self, info: Info
     ) -> list[Annotated[Network, strawberry.lazy("schema.network")]]:
-        return await resolve.networks(info, self.id)
+        from schema.network import Network
+
+        return [Network.from_model(n) for n in await resolve.networks(info, self.id)]
 
     @strawberry.field
     async def jobs(
         self, info: Info, first: int | None = 20, after: str | None = None
     ) -> Annotated[JobConnection, strawberry.lazy("schema.job")]:
-        return await resolve.jobs(info, self.id, first, after)
+        from schema.job import JobConnection
+
+        return JobConnection.wrap(await resolve.jobs(info, self.id, first, after))
 
     @strawberry.field(description="Referrals naming this professional.")
     async def referrals_received(
@@ -60,7 +66,10 @@ class Professional(Node):
         first: int | None = 20,
         after: str | None = None,
     ) -> Annotated[ReferralConnection, strawberry.lazy("schema.referral")]:
-        return await resolve.referrals(info, "received", self.id, status, first, after)
+        from schema.referral import ReferralConnection
+
+        return ReferralConnection.wrap(
+            await resolve.referrals(info, "received", self.id, status, first, after))
 
     @strawberry.field(description="Referrals this professional made for someone else.")
     async def referrals_given(
@@ -70,7 +79,10 @@ class Professional(Node):
         first: int | None = 20,
         after: str | None = None,
     ) -> Annotated[ReferralConnection, strawberry.lazy("schema.referral")]:
-        return await resolve.referrals(info, "given", self.id, status, first, after)
+        from schema.referral import ReferralConnection
+
+        return ReferralConnection.wrap(
+            await resolve.referrals(info, "given", self.id, status, first, after))
 
     @strawberry.field(description="Professionals in other trades worth partnering with. Never "
                       "self, never a current partner (a referral either way), never the same "
@@ -79,16 +91,19 @@ class Professional(Node):
         self, info: Info, limit: int | None = 10, include_same_trade: bool | None = False
     ) -> list[Annotated[PartnerRecommendation, strawberry.lazy("schema.partners")]]:
         from resolvers import partners
+        from schema.partners import PartnerRecommendation
 
-        return await partners.recommendations(info, self.id, limit, include_same_trade)
+        found = await partners.recommendations(info, self.id, limit, include_same_trade)
+        return [PartnerRecommendation.of(r) for r in found]
 
     @strawberry.field(description="Referrals with createdAt in [since, until) only, when given.")
     async def reciprocity(
         self, info: Info, since: datetime | None = None, until: datetime | None = None
     ) -> Annotated[ReciprocityBalance, strawberry.lazy("schema.reciprocity")]:
         from resolvers import reciprocity
+        from schema.reciprocity import ReciprocityBalance
 
-        return await reciprocity.balance(info, self.id, since, until)
+        return ReciprocityBalance.of(await reciprocity.balance(info, self.id, since, until))
 
     @strawberry.field(description="The last `months` calendar months up to and including the "
                       "current one, oldest first.")
@@ -96,13 +111,16 @@ class Professional(Node):
         self, info: Info, months: int | None = 12
     ) -> list[Annotated[MonthBalance, strawberry.lazy("schema.reciprocity")]]:
         from resolvers import reciprocity
+        from schema.reciprocity import MonthBalance
 
-        return await reciprocity.trend(info, self.id, months)
+        return [MonthBalance.of(m) for m in await reciprocity.trend(info, self.id, months)]
 
 
 @strawberry.type
 class ProfessionalConnection(Connection[Professional]):
-    pass
+    @classmethod
+    def wrap(cls, page: Page[models.Professional]) -> ProfessionalConnection:
+        return cls.of(page, Professional.from_model)
 
 
 @strawberry.input
@@ -115,18 +133,30 @@ class CreateProfessionalInput:
     trades: list[str]
     area: str | None = None
 
+    def domain(self) -> professionals.NewProfessional:
+        return professionals.NewProfessional(
+            name=self.name, trades=self.trades, area=self.area, id=self.id
+        )
+
 
 @strawberry.type
 class ProfessionalPayload:
     professional: Professional | None
     errors: list[UserError]
 
+    @classmethod
+    def of(cls, outcome: Outcome[models.Professional]) -> ProfessionalPayload:
+        p = outcome.value
+        return cls(professional=None if p is None else Professional.from_model(p),
+                   errors=UserError.all(outcome))
+
 
 @strawberry.type
 class ProfessionalQuery:
     @strawberry.field
     async def professional(self, info: Info, id: strawberry.ID) -> Professional | None:
-        return await resolve.professional(info, id)
+        found = await resolve.professional(info, id)
+        return None if found is None else Professional.from_model(found)
 
     @strawberry.field
     async def professionals(
@@ -138,7 +168,8 @@ class ProfessionalQuery:
         first: int | None = 20,
         after: str | None = None,
     ) -> ProfessionalConnection:
-        return await resolve.list_professionals(info, trade, area, network_id, first, after)
+        return ProfessionalConnection.wrap(
+            await resolve.list_professionals(info, trade, area, network_id, first, after))
 
 
 @strawberry.type
@@ -147,4 +178,4 @@ class ProfessionalMutation:
     async def create_professional(
         self, info: Info, input: CreateProfessionalInput
     ) -> ProfessionalPayload:
-        return await resolve.create_professional(info, input)
+        return ProfessionalPayload.of(await resolve.create_professional(info, input.domain()))

@@ -7,13 +7,20 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from graph import reciprocity as graph_reciprocity
-from resolvers import reciprocity as resolve
+from graph.algorithms.reciprocity import Balance, PairGap
+from resolvers import parties
 from resolvers.context import Info
 
 if TYPE_CHECKING:
     from schema.professional import Professional
 
 LazyProfessional = Annotated["Professional", strawberry.lazy("schema.professional")]
+
+
+async def _professional(info: Info, professional_id: str) -> Professional:
+    from schema.professional import Professional
+
+    return Professional.from_model(await parties.professional(info, professional_id))
 
 
 @strawberry.type(description="Counts only referrals between two professionals (customers' "
@@ -28,7 +35,7 @@ class PartnerBalance:
     async def partner(
         self, info: Info
     ) -> Annotated[Professional, strawberry.lazy("schema.professional")]:
-        return await resolve.professional(info, self.partner_id)
+        return await _professional(info, self.partner_id)
 
 
 @strawberry.type
@@ -64,11 +71,16 @@ class MemberBalance:
     balance: int
     member_id: strawberry.Private[str]
 
+    @classmethod
+    def of(cls, b: Balance) -> MemberBalance:
+        return cls(given=b.given, received=b.received, balance=b.balance,
+                   member_id=str(b.member))
+
     @strawberry.field
     async def professional(
         self, info: Info
     ) -> Annotated[Professional, strawberry.lazy("schema.professional")]:
-        return await resolve.professional(info, self.member_id)
+        return await _professional(info, self.member_id)
 
 
 @strawberry.type
@@ -79,15 +91,23 @@ class NetworkReciprocity:
         "exists; 0 when there are none.")
     result: strawberry.Private[graph_reciprocity.NetworkReciprocity]
 
+    @classmethod
+    def of(cls, result: graph_reciprocity.NetworkReciprocity) -> NetworkReciprocity:
+        return cls(referrals=result.referrals, coefficient=result.coefficient, result=result)
+
+    def _members(self, limit: int | None, givers: bool) -> list[MemberBalance]:
+        top, bottom = self.result.givers_and_takers(5 if limit is None else limit)
+        return [MemberBalance.of(b) for b in (top if givers else bottom)]
+
     @strawberry.field(description="Members with their balance counted on referrals between "
                       "members only: highest first (givers); ties by professional id.")
     def givers(self, limit: int | None = 5) -> list[MemberBalance]:
-        return resolve.members(self.result, limit, givers=True)
+        return self._members(limit, givers=True)
 
     @strawberry.field(description="Members by balance, lowest first (takers); ties by "
                       "professional id.")
     def takers(self, limit: int | None = 5) -> list[MemberBalance]:
-        return resolve.members(self.result, limit, givers=False)
+        return self._members(limit, givers=False)
 
 
 @strawberry.type(description="One calendar month of a member's professional-to-professional "
@@ -98,6 +118,10 @@ class MonthBalance:
     received: int
     balance: int
 
+    @classmethod
+    def of(cls, m: Balance) -> MonthBalance:
+        return cls(month=str(m.member), given=m.given, received=m.received, balance=m.balance)
+
 
 @strawberry.type
 class PairImbalance:
@@ -107,10 +131,14 @@ class PairImbalance:
     a_id: strawberry.Private[str]
     b_id: strawberry.Private[str]
 
+    @classmethod
+    def of(cls, p: PairGap) -> PairImbalance:
+        return cls(a_to_b=p.a_to_b, b_to_a=p.b_to_a, gap=p.gap, a_id=str(p.a), b_id=str(p.b))
+
     @strawberry.field(description="The member who gave more.")
     async def a(self, info: Info) -> LazyProfessional:
-        return await resolve.professional(info, self.a_id)
+        return await _professional(info, self.a_id)
 
     @strawberry.field
     async def b(self, info: Info) -> LazyProfessional:
-        return await resolve.professional(info, self.b_id)
+        return await _professional(info, self.b_id)

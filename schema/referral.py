@@ -7,7 +7,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from graph import models
+from graph import models, referrals
+from graph.outcome import Outcome
+from graph.pagination import Page
+from resolvers import parties
 from resolvers import referral as resolve
 from resolvers.context import Info
 from schema.common import Connection, Node, UserError
@@ -25,6 +28,16 @@ Party = Annotated[
     | Annotated["Professional", strawberry.lazy("schema.professional")],
     strawberry.union("Party"),
 ]
+
+
+def party_of(m: models.Customer | models.Professional) -> Customer | Professional:
+    """The schema type of a party: a customer or a professional."""
+    from schema.customer import Customer
+    from schema.professional import Professional
+
+    if isinstance(m, models.Customer):
+        return Customer.from_model(m)
+    return Professional.from_model(m)
 
 
 @strawberry.type
@@ -64,32 +77,43 @@ class Referral(Node):
 
     @strawberry.field
     async def referrer(self, info: Info) -> Party:
-        return await resolve.party(info, self.model.referrer_id)
+        return party_of(await parties.party(info, self.model.referrer_id))
 
     @strawberry.field
     async def professional(
         self, info: Info
     ) -> Annotated[Professional, strawberry.lazy("schema.professional")]:
-        return await resolve.professional(info, self.model.professional_id)
+        from schema.professional import Professional
+
+        return Professional.from_model(await parties.professional(info, self.model.professional_id))
 
     @strawberry.field
     async def referee(self, info: Info) -> Annotated[Customer, strawberry.lazy("schema.customer")]:
-        return await resolve.customer(info, self.model.referee_id)
+        from schema.customer import Customer
+
+        return Customer.from_model(await parties.customer(info, self.model.referee_id))
 
     @strawberry.field(description="The job it converted into (set when status is CONVERTED); "
                       "null for viewers who may not read the job.")
     async def job(self, info: Info) -> Annotated[Job, strawberry.lazy("schema.job")] | None:
-        return await resolve.converted_job(info, self.model.job_id)
+        # For those who may read the job (its customer and professional, admins); null for
+        # others, such as the referrer.
+        from schema.job import Job
+
+        found = await parties.readable_job(info, self.model.job_id)
+        return None if found is None else Job.from_model(found)
 
     @strawberry.field(description="Who referred whom before this referral: the upstream "
                       "referrals to the same professional, nearest first.")
     async def chain(self, info: Info) -> list[Referral]:
-        return await resolve.chain(info, self.model)
+        return [Referral.from_model(r) for r in await resolve.chain(info, self.model)]
 
 
 @strawberry.type
 class ReferralConnection(Connection[Referral]):
-    pass
+    @classmethod
+    def wrap(cls, page: Page[models.Referral]) -> ReferralConnection:
+        return cls.of(page, Referral.from_model)
 
 
 @strawberry.input
@@ -99,6 +123,12 @@ class CreateReferralInput:
     professional_id: strawberry.ID
     referee_id: strawberry.ID
     note: str | None = None
+
+    def domain(self) -> referrals.NewReferral:
+        return referrals.NewReferral(
+            referrer_id=self.referrer_id, professional_id=self.professional_id,
+            referee_id=self.referee_id, note=self.note, id=self.id,
+        )
 
 
 @strawberry.input
@@ -116,12 +146,19 @@ class ReferralPayload:
     referral: Referral | None
     errors: list[UserError]
 
+    @classmethod
+    def of(cls, outcome: Outcome[models.Referral]) -> ReferralPayload:
+        r = outcome.value
+        return cls(referral=None if r is None else Referral.from_model(r),
+                   errors=UserError.all(outcome))
+
 
 @strawberry.type
 class ReferralQuery:
     @strawberry.field
     async def referral(self, info: Info, id: strawberry.ID) -> Referral | None:
-        return await resolve.referral(info, id)
+        found = await resolve.referral(info, id)
+        return None if found is None else Referral.from_model(found)
 
     @strawberry.field
     async def referrals(
@@ -133,19 +170,20 @@ class ReferralQuery:
         first: int | None = 20,
         after: str | None = None,
     ) -> ReferralConnection:
-        return await resolve.list_referrals(
+        return ReferralConnection.wrap(await resolve.list_referrals(
             info, status, professional_id, referrer_id, first, after
-        )
+        ))
 
 
 @strawberry.type
 class ReferralMutation:
     @strawberry.mutation
     async def create_referral(self, info: Info, input: CreateReferralInput) -> ReferralPayload:
-        return await resolve.create_referral(info, input)
+        return ReferralPayload.of(await resolve.create_referral(info, input.domain()))
 
     @strawberry.mutation
     async def update_referral_status(
         self, info: Info, input: UpdateReferralStatusInput
     ) -> ReferralPayload:
-        return await resolve.update_referral_status(info, input)
+        return ReferralPayload.of(await resolve.update_referral_status(
+            info, input.id, input.status, input.job_id))

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from graph import models
 from graph import trust as graph_trust
 from graph.timeutil import from_store
-from resolvers import job as job_resolvers
-from resolvers import referral as referral_resolvers
+from resolvers import parties
 from resolvers import trust as resolve
 from resolvers.context import Info
-from schema.referral import Party
+from schema.referral import Party, party_of
 
 if TYPE_CHECKING:
     from schema.job import Job
@@ -48,22 +48,28 @@ class TrustHop:
 
     @strawberry.field(name="from")
     async def from_(self, info: Info) -> Party:
-        return await resolve.party(info, self.hop.source)
+        return party_of(await parties.party(info, self.hop.source))
 
     @strawberry.field
     async def to(self, info: Info) -> Party:
-        return await resolve.party(info, self.hop.target)
+        return party_of(await parties.party(info, self.hop.target))
 
     @strawberry.field(description="The job behind a HIRED hop, when the viewer may read it.")
     async def job(self, info: Info) -> Annotated[Job, strawberry.lazy("schema.job")] | None:
-        return await job_resolvers.readable(info, self.hop.job_id)
+        from schema.job import Job
+
+        found = await parties.readable_job(info, self.hop.job_id)
+        return None if found is None else Job.from_model(found)
 
     @strawberry.field(description="The referral behind a REFERRED or REFERRED_BY hop, when the "
                       "viewer may read it.")
     async def referral(
         self, info: Info
     ) -> Annotated[Referral, strawberry.lazy("schema.referral")] | None:
-        return await referral_resolvers.readable(info, self.hop.referral_id)
+        from schema.referral import Referral
+
+        found = await parties.readable_referral(info, self.hop.referral_id)
+        return None if found is None else Referral.from_model(found)
 
 
 @strawberry.type
@@ -82,6 +88,13 @@ class TrustedProfessional:
     trust: float = strawberry.field(description="Trust of the best path.")
     path: TrustPath
 
+    @classmethod
+    def of(cls, pro: models.Professional, path: graph_trust.Path) -> TrustedProfessional:
+        from schema.professional import Professional
+
+        return cls(professional=Professional.from_model(pro), trust=path.trust,
+                   path=TrustPath.of(path))
+
 
 @strawberry.type
 class TrustQuery:
@@ -96,4 +109,5 @@ class TrustQuery:
         limit: int | None = 3,
         max_hops: int | None = 5,
     ) -> list[TrustPath]:
-        return await resolve.trust_paths(info, from_, to, limit, max_hops)
+        return [TrustPath.of(p) for p in await resolve.trust_paths(info, from_, to, limit,
+                                                                    max_hops)]

@@ -312,8 +312,9 @@ MATCH (p:Professional)<-[:DONE_BY]-(:Job) RETURN DISTINCT p.id AS id LIMIT 1000
 
 async def print_partners(store: Store, rounds: int) -> None:
     from graph import analytics
+    from seeds.complementary_trades import CURATED
 
-    done = await analytics.refresh(store)
+    done = await analytics.refresh(store, curated=CURATED)
     rng = random.Random(9)
     pros = [r["id"] for r in await store.read(HIRED_PROFESSIONALS)]
     sizes = await store.read(NETWORK_SIZES)

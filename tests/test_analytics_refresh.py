@@ -12,6 +12,7 @@ from app.main import create_app
 from graph import analytics
 from graph.embedded import EmbeddedServer
 from graph.store import connect
+from seeds.complementary_trades import CURATED
 from tests.test_limits import client_for
 
 REFRESH = "mutation { refreshAnalytics { professionals trades seconds finishedAt } }"
@@ -49,7 +50,7 @@ async def test_concurrent_refreshes_run_one_job_and_share_its_figures(
         await planted_lease(until=time.time() + 1.5)
     caplog.set_level(logging.INFO, logger=analytics.log.name)
     first, second, third = await asyncio.gather(
-        gql.data(REFRESH), gql.data(REFRESH), analytics.refresh(second_process))
+        gql.data(REFRESH), gql.data(REFRESH), analytics.refresh(second_process, curated=CURATED))
     runs = [r for r in caplog.records if r.getMessage() == "analytics refreshed"]
     assert len(runs) == 1
     a, b = first["refreshAnalytics"], second["refreshAnalytics"]
@@ -63,7 +64,7 @@ async def test_concurrent_refreshes_run_one_job_and_share_its_figures(
 
 async def test_a_lapsed_lease_is_taken_over(store, planted_lease):
     await planted_lease(until=time.time() - 1)
-    done = await analytics.refresh(store, timeout=120)
+    done = await analytics.refresh(store, timeout=120, curated=CURATED)
     assert done.professionals >= 0
     rows = await store.read(analytics.LEASE_STATE, key=analytics.LEASE)
     assert rows[0]["holder"] is None and rows[0]["lastRun"] != "gone"
@@ -74,7 +75,7 @@ async def test_a_live_lease_is_joined_not_run_again_within_the_refresh_limit(sto
     await planted_lease(until=time.time() + 600)
     started = time.monotonic()
     with pytest.raises(analytics.RefreshTimeout, match="limit of 1 s"):
-        await analytics.refresh(store, timeout=1)
+        await analytics.refresh(store, timeout=1, curated=CURATED)
     assert time.monotonic() - started < 10
 
 
@@ -101,7 +102,7 @@ async def test_a_refresh_leaves_an_empty_store_empty(tmp_path):
         fresh = connect(address.uri, address.user, address.password, address.database)
         try:
             await fresh.ensure_schema()
-            await analytics.refresh(fresh, timeout=60)
+            await analytics.refresh(fresh, timeout=60, curated=CURATED)
             assert await bulk.is_empty(fresh)  # serve --demo still loads the demo network
         finally:
             await fresh.close()
@@ -124,7 +125,7 @@ async def test_closing_the_auto_refresh_cancels_a_running_refresh(store, make, p
     """The lifespan closes the auto-refresh before the store: a refresh still running (here
     waiting on another holder's lease) must not outlive it."""
     await planted_lease(until=time.time() + 600)
-    auto = analytics.AutoRefresh(store, every=1, min_interval=0)
+    auto = analytics.AutoRefresh(store, every=1, min_interval=0, curated=CURATED)
     await make.customer()
     task = auto.task
     assert task is not None

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app.main import AppState, open_store
+from app.settings import Settings
 from graph import analytics, bulk, migrations, partners
 from graph.errors import StoreUnavailable
 from graph.store import Store
@@ -381,7 +382,7 @@ async def test_partner_neighbourhoods_count_only_confirmed_hires(store, make, as
 
 
 def test_the_served_schema_has_the_confirmation_fields():
-    schema = build_schema()._schema
+    schema = build_schema(Settings())._schema
     job = schema.type_map["Job"].fields  # type: ignore[attr-defined]
     assert (str(job["confirmed"].type), str(job["confirmedAt"].type),
             str(job["rejected"].type)) == ("Boolean!", "DateTime", "Boolean!")

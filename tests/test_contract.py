@@ -19,6 +19,7 @@ from graphql import (
     value_from_ast,
 )
 
+from app.settings import Settings
 from schema.build import SNAPSHOT, sdl
 from schema.build import build_schema as build_served
 
@@ -117,7 +118,7 @@ def _default(arg: GraphQLArgument) -> object:
 
 def test_served_schema_contains_the_contract():
     contract = build_schema(contract_part(SERVED_SECTIONS))
-    assert differences(contract, build_served()._schema) == []
+    assert differences(contract, build_served(Settings())._schema) == []
 
 
 def test_the_check_notices_a_broken_contract():
@@ -134,7 +135,7 @@ def test_the_check_notices_a_broken_contract():
 
 
 def test_sdl_snapshot_is_fresh():
-    assert SNAPSHOT.read_text() == sdl(), "run `referral-graph export-schema`"
+    assert SNAPSHOT.read_text() == sdl(Settings()), "run `referral-graph export-schema`"
 
 
 @pytest.mark.skipif(not SHARED.exists(), reason="the shared contract is not beside this clone")

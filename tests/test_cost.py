@@ -15,7 +15,7 @@ from graphql import (
     validate,
 )
 
-from app.settings import SettingsError, load_settings
+from app.settings import Settings, SettingsError, load_settings
 from schema.build import build_schema
 from schema.cost import operation_cost
 
@@ -34,7 +34,7 @@ def cost_of(query: str, variables: dict | None = None) -> int:
     fragments = {d.name.value: d for d in document.definitions
                  if isinstance(d, FragmentDefinitionNode)}
     operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
-    return operation_cost(build_schema()._schema, operation, fragments, variables)
+    return operation_cost(build_schema(Settings())._schema, operation, fragments, variables)
 
 
 @pytest.mark.parametrize(("query", "variables", "expected"), [
@@ -59,7 +59,7 @@ def test_cost_counts_rows_with_nested_sizes_multiplied(query, variables, expecte
 def documented_queries() -> list[tuple[str, str]]:
     """(where, text) of every GraphQL operation written out in the README (```graphql blocks),
     the tests and the scripts (string constants that parse and validate)."""
-    schema = build_schema()._schema
+    schema = build_schema(Settings())._schema
     found: list[tuple[str, str]] = []
     readme = (ROOT / "README.md").read_text()
     found += [("README.md", m.group(1))
@@ -94,7 +94,7 @@ def test_the_readme_and_realistic_queries_fit_the_default(settings):
         "} } network(id: \"net_c\") { imbalancedPairs { gap } gaps { missingTrades { trade "
         "candidates(limit: 20) { id } } passiveMembers { id } } } }",
     ]
-    schema = build_schema()._schema
+    schema = build_schema(Settings())._schema
     assert all(not validate(schema, parse(q)) for q in realistic)
     assert all(cost_of(q) <= settings.max_cost for q in realistic)
     documented = documented_queries()

@@ -30,6 +30,7 @@ import graph
 from app.main import AppState, load_demo_if_empty, open_store
 from app.settings import load_settings
 from graph import analytics, bulk
+from seeds.complementary_trades import CURATED
 from seeds.synthetic import synthetic_dataset
 
 LANGUAGE_SUPPORT = "@neo4j-cypher/language-support@2.0.0-next.38"
@@ -155,7 +156,7 @@ async def _run_cli_paths(data_dir: Path) -> None:
     try:
         assert await load_demo_if_empty(store, settings.analytics_timeout)
         await bulk.load(store, synthetic_dataset(6, 20, 30, 20, seed=5))
-        await analytics.refresh(store)
+        await analytics.refresh(store, curated=CURATED)
     finally:
         await store.close()
         if state.server is not None:

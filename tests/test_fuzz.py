@@ -19,10 +19,11 @@ from hypothesis_graphql import from_schema, mutations, nodes
 
 from app.auth import mint
 from app.main import create_app
+from app.settings import Settings
 from graph.store import connect
 from schema.build import sdl
 
-SCHEMA = sdl()
+SCHEMA = sdl(Settings())
 KNOWN_CODES = {"VALIDATION", "NOT_FOUND", "CONFLICT", "DUPLICATE", "INVALID_TRANSITION",
                "SELF_REFERRAL", "FORBIDDEN"}
 MUTATION_FIELDS = ["createProfessional", "createCustomer", "recordJob", "confirmJob",

@@ -9,6 +9,7 @@ import pytest
 
 from graph import analytics, bulk
 from graph.referrals import open_key
+from seeds.complementary_trades import CURATED
 from seeds.synthetic import synthetic_dataset
 
 RECOMMEND = """query($id: ID!, $limit: Int, $same: Boolean) { professional(id: $id) {
@@ -136,7 +137,7 @@ async def test_who_reads_partners_and_refreshes(as_, planted):
 async def test_properties_on_generated_data(gql, store):
     data = synthetic_dataset(80, 400, 1200, 300, seed=98)
     await bulk.load(store, data)
-    await analytics.refresh(store)
+    await analytics.refresh(store, curated=CURATED)
     trades = {p["id"]: set(p["trades"]) for p in data.professionals}
     partners: dict[str, set[str]] = {p: set() for p in trades}
     for r in data.referrals:
@@ -160,7 +161,7 @@ async def test_properties_on_generated_data(gql, store):
 
 
 async def test_analytics_refresh_automatically_after_writes(store, make):
-    auto = analytics.AutoRefresh(store, every=2, min_interval=0)
+    auto = analytics.AutoRefresh(store, every=2, min_interval=0, curated=CURATED)
     try:
         await make.customer()
         assert auto.task is None
@@ -171,7 +172,7 @@ async def test_analytics_refresh_automatically_after_writes(store, make):
     finally:
         await auto.close()
     # Within the minimum interval, enough writes still wait for their turn.
-    patient = analytics.AutoRefresh(store, every=1, min_interval=3600)
+    patient = analytics.AutoRefresh(store, every=1, min_interval=3600, curated=CURATED)
     try:
         await make.customer()
         await make.customer()

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from app.main import create_app
+from app.settings import Settings
 from graph import customers, migrations, professionals, referrals
 from graph.embedded import EmbeddedServer
 from graph.store import connect
@@ -468,7 +469,7 @@ async def test_erased_personal_data_leaves_the_embedded_store_within_60_s(tmp_pa
 
 
 def test_the_invitation_part_of_the_contract_is_served():
-    schema = build_served()._schema
+    schema = build_served(Settings())._schema
     assert list(schema.type_map["MembershipStatus"].values) == ["INVITED", "ACTIVE"]
     invited = schema.type_map["Network"].fields["invited"]
     assert str(invited.type) == "ProfessionalConnection!"

@@ -7,6 +7,7 @@ import subprocess
 
 import pytest
 
+from app.settings import Settings
 from schema.build import build_schema
 from tests.clients import npm_packages
 
@@ -94,7 +95,7 @@ def relay(tmp_path_factory: pytest.TempPathFactory):
 
 
 def test_relay_compiles_connections_and_refetchable_fragments(relay, tmp_path):
-    (tmp_path / "schema.graphql").write_text(build_schema().as_str())
+    (tmp_path / "schema.graphql").write_text(build_schema(Settings()).as_str())
     src = tmp_path / "src"
     src.mkdir()
     artifacts = tmp_path / "__generated__"

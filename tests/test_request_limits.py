@@ -21,6 +21,7 @@ from graph.access import Principal, Role
 from resolvers.context import Context
 from resolvers.deadline import SCOPE_KEY, Deadline, DeadlinePassed
 from schema.build import build_schema
+from seeds.complementary_trades import CURATED
 from tests.conftest import GraphQLClient
 
 
@@ -193,7 +194,7 @@ async def test_healthz_stays_responsive_while_heavy_queries_run(served, make, gq
 
 def _context(store: Any, settings: Any, deadline: Deadline) -> Context:
     request = SimpleNamespace(scope={"state": {"deadline": deadline}})
-    return Context.new(store, settings, Principal(Role.ADMIN), request)
+    return Context.new(store, settings, Principal(Role.ADMIN), request, curated=CURATED)
 
 
 async def test_building_an_answer_stops_once_the_deadline_has_passed(store, settings, uid):
