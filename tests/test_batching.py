@@ -34,3 +34,70 @@ async def test_round_trips_do_not_grow_with_the_page(gql, make, store):
     assert small == large
     # professional, referral page, then one batch each for referrers, referees, their jobs.
     assert large <= 5
+
+
+CHAINS = """
+query($pro: ID!, $first: Int!) {
+  referrals(professionalId: $pro, first: $first) { nodes { id chain { id } } }
+}
+"""
+
+
+async def test_referral_chains_cost_the_same_for_any_page(gql, make, store):
+    # Twelve chains of one step each: x_i referred a_i to the professional, then a_i referred
+    # b_i. The newest twelve referrals are the a_i ones, each with its upstream x_i referral.
+    pro = await make.professional()
+    upstream = {}
+    referrers = [await make.customer() for _ in range(12)]
+    for referrer in referrers:
+        upstream[referrer] = await make.referral(await make.customer(), pro, referrer)
+    expected = {}
+    for referrer in referrers:
+        expected[await make.referral(referrer, pro, await make.customer())] = upstream[referrer]
+
+    async def trips(first: int) -> int:
+        start = store.round_trips
+        nodes = (await gql.data(CHAINS, {"pro": pro, "first": first}))["referrals"]["nodes"]
+        assert len(nodes) == first
+        assert all(n["chain"] == [{"id": expected[n["id"]]}] for n in nodes)
+        return store.round_trips - start
+
+    small, large = await trips(2), await trips(12)
+    assert small == large
+    # The page, one step up every chain, the step that finds none, the upstream referrals.
+    assert large <= 4
+
+
+TRENDS = """
+query($net: ID!, $first: Int!) {
+  network(id: $net) { members(first: $first) { nodes {
+    id reciprocityTrend(months: 3) { month given received }
+  } } }
+}
+"""
+
+
+async def test_reciprocity_trends_cost_the_same_for_any_page(gql, make, store):
+    net = await make.network()
+    pros = [await make.professional() for _ in range(12)]
+    for pro in pros:
+        await make.ok("add_member", networkId=net, professionalId=pro)
+    # Each member refers the next one once this month.
+    for a, b in zip(pros, pros[1:] + pros[:1], strict=True):
+        await make.referral(a, b, await make.customer())
+
+    async def trips(first: int) -> int:
+        start = store.round_trips
+        data = await gql.data(TRENDS, {"net": net, "first": first})
+        nodes = data["network"]["members"]["nodes"]
+        assert len(nodes) == first
+        for node in nodes:
+            months = node["reciprocityTrend"]
+            assert len(months) == 3
+            assert (months[-1]["given"], months[-1]["received"]) == (1, 1)
+        return store.round_trips - start
+
+    small, large = await trips(2), await trips(12)
+    assert small == large
+    # The network, its members, then given and received for every member at once.
+    assert large <= 4
