@@ -16,8 +16,9 @@ from graph import timeutil
 from graph.algorithms import reciprocity as algorithms
 from graph.algorithms.reciprocity import Balance
 from graph.compute import offload, stop_requested
-from graph.errors import NotFound, ValidationError
+from graph.errors import NotFound
 from graph.membership import MEMBER
+from graph.rules import MAX_MONTHS as MAX_MONTHS  # the longest trend
 from graph.store import Store
 
 _WINDOW = """(k.since IS NULL OR r.createdAt >= k.since)
@@ -68,8 +69,6 @@ MATCH (n:Network {{id: $id}})<-[:{MEMBER}]-(a:Professional)-[:MADE]->(r:Referral
 WHERE ($since IS NULL OR r.createdAt >= $since) AND ($until IS NULL OR r.createdAt < $until)
 RETURN a.id AS a, b.id AS b, count(r) AS n
 """
-
-MAX_MONTHS = 120
 
 
 @dataclass(frozen=True)
@@ -155,10 +154,8 @@ async def trend(store: Store, professional_id: str, months: int) -> list[Balance
 
 
 async def trends(store: Store, keys: Sequence[TrendKey]) -> list[list[Balance]]:
-    """Trends for many (professional, months) keys in two round trips, in key order."""
-    for k in keys:
-        if not 1 <= k.months <= MAX_MONTHS:
-            raise ValidationError(f"months must be between 1 and {MAX_MONTHS}", ["months"])
+    """Trends for many (professional, months) keys in two round trips, in key order; months
+    lie in 1..MAX_MONTHS (the API's argument rules, ``graph.rules.ARGUMENT_RULES``)."""
     now = timeutil.now()
     starts = [[_month_start(now, back) for back in range(k.months - 1, -1, -1)] for k in keys]
     params = [{"i": i, "id": k.professional_id, "since": timeutil.to_store(s[0])}
@@ -196,7 +193,7 @@ async def network_reciprocity(
 async def imbalanced_pairs(
     store: Store, network_id: str, min_gap: int
 ) -> list[algorithms.PairGap]:
-    if min_gap < 1:
-        raise ValidationError("minGap must be at least 1", ["minGap"])
+    """Member pairs whose traffic differs by at least ``min_gap`` (1 or more: the API's
+    argument rules), largest gap first."""
     G = await _member_graph(store, network_id, None, None)
     return await offload(algorithms.imbalanced_pairs, G, min_gap, stop=stop_requested)

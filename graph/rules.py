@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from graph import timeutil
 from graph.errors import ValidationError
+from graph.pagination import PageArgumentError, decode_cursor
 
 NAME_MAX = 200
 NOTE_MAX = 2000
@@ -32,6 +35,8 @@ VALUE_MAX = 1e9
 YEAR_MIN, YEAR_MAX = 1900, 2200
 # A completed job cannot lie in the future; allow for clocks a little ahead of ours.
 CLOCK_SKEW = timedelta(minutes=5)
+# The longest month by month trend of reciprocity: ten years.
+MAX_MONTHS = 120
 
 
 def clean_name(value: str, field: Sequence[str]) -> str:
@@ -146,3 +151,122 @@ def check_window(
         None if since is None else timeutil.to_store(since),
         None if until is None else timeutil.to_store(until),
     )
+
+
+# Rules for the arguments of reads, by the coordinates of the field that takes them. The API
+# applies them before anything runs (a bad page argument in the selection of a mutation's
+# result would otherwise fail only after the mutation had written); the functions behind the
+# fields rely on them and do not check again.
+
+
+@dataclass(frozen=True)
+class Rule:
+    """``problem(value)`` says what is wrong with a given value, or None when it is fine."""
+
+    problem: Callable[[Any], str | None]
+
+
+@dataclass(frozen=True)
+class Bounded:
+    """An integer from 1 to a configured maximum: ``name`` is the argument, whose maximum the
+    service's settings give (``first``: RG_MAX_FIRST, ``limit``: RG_MAX_LIMIT, ``maxHops``:
+    RG_MAX_HOPS)."""
+
+    name: str
+
+
+ArgumentRule = Rule | Bounded
+
+
+def _integer(value: Any) -> bool:
+    """Whether ``value`` is an integer to check; null (the argument's default) and values of
+    another type (which GraphQL's own coercion refuses) are not."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _datetime(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None  # not a date-time at all: the DateTime scalar refuses it
+    try:
+        check_aware(parsed, [])
+    except ValidationError as exc:
+        return exc.message
+    return None
+
+
+def _trade(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        clean_trade(value, [])
+    except ValidationError as exc:
+        return exc.message
+    return None
+
+
+def _cursor(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        decode_cursor(value)
+    except PageArgumentError as exc:
+        return str(exc)
+    return None
+
+
+def _months(value: Any) -> str | None:
+    if not _integer(value) or 1 <= value <= MAX_MONTHS:
+        return None
+    return f"must be between 1 and {MAX_MONTHS}"
+
+
+def _min_gap(value: Any) -> str | None:
+    return None if not _integer(value) or value >= 1 else "must be at least 1"
+
+
+def window_out_of_order(since: Any, until: Any) -> bool:
+    """Whether a [since, until) window given as ISO text ends before it starts (unparseable
+    or naive ends are refused by their own rules)."""
+    if not (isinstance(since, str) and isinstance(until, str)):
+        return False
+    try:
+        return datetime.fromisoformat(since) >= datetime.fromisoformat(until)
+    except (ValueError, TypeError):
+        return False
+
+
+FIRST, LIMIT, MAX_HOPS = Bounded("first"), Bounded("limit"), Bounded("maxHops")
+CURSOR, DATETIME, TRADE = Rule(_cursor), Rule(_datetime), Rule(_trade)
+PAGE: Mapping[str, ArgumentRule] = {"first": FIRST, "after": CURSOR}
+WINDOW: Mapping[str, ArgumentRule] = {"since": DATETIME, "until": DATETIME}
+
+ARGUMENT_RULES: Mapping[str, Mapping[str, ArgumentRule]] = {
+    "Query.professionals": {"trade": TRADE, **PAGE},
+    "Query.customers": PAGE,
+    "Query.referrals": PAGE,
+    "Query.networks": PAGE,
+    "Query.trustPaths": {"limit": LIMIT, "maxHops": MAX_HOPS},
+    "Professional.jobs": PAGE,
+    "Professional.referralsReceived": PAGE,
+    "Professional.referralsGiven": PAGE,
+    "Professional.partnerRecommendations": {"limit": LIMIT},
+    "Professional.reciprocity": WINDOW,
+    "Professional.reciprocityTrend": {"months": Rule(_months)},
+    "Customer.jobs": PAGE,
+    "Customer.referralsMade": PAGE,
+    "Customer.referralsReceived": PAGE,
+    "Customer.trustedProfessionals": {"trade": TRADE, "limit": LIMIT, "maxHops": MAX_HOPS},
+    "Network.members": PAGE,
+    "Network.invited": PAGE,
+    "Network.reciprocity": WINDOW,
+    "Network.gaps": WINDOW,
+    "Network.imbalancedPairs": {"minGap": Rule(_min_gap)},
+    "NetworkGaps.unconnectedPairs": {"limit": LIMIT},
+    "NetworkReciprocity.givers": {"limit": LIMIT},
+    "NetworkReciprocity.takers": {"limit": LIMIT},
+    "TradeGap.candidates": {"limit": LIMIT},
+}

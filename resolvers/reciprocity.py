@@ -36,7 +36,7 @@ async def trend(info: Info, professional_id: str, months: int | None) -> list[Ba
     """Loaded for a whole page of professionals at once, in two round trips."""
     require(await _may_read_balance(info, professional_id))
     key = reciprocity.TrendKey(professional_id, declared_default(info, "months", months))
-    return await guarded(info.context.loaders.trend_by_key.load(key))
+    return await info.context.loaders.trend_by_key.load(key)
 
 
 async def network(

@@ -5,8 +5,7 @@ Both fail the whole request before it touches the store, with an error that says
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from datetime import datetime
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 from graphql import (
@@ -15,18 +14,18 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLNamedType,
+    GraphQLSchema,
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
     VariableNode,
+    get_named_type,
     value_from_ast_untyped,
 )
 from strawberry.extensions import SchemaExtension
 
-from graph.errors import ValidationError
-from graph.pagination import PageArgumentError, decode_cursor
-from graph.reciprocity import MAX_MONTHS
-from graph.rules import check_aware, clean_trade
+from graph.rules import ARGUMENT_RULES, ArgumentRule, Rule, window_out_of_order
 
 
 def _operation(document: Any, name: str | None) -> OperationDefinitionNode | None:
@@ -138,10 +137,11 @@ def argument_limits(settings: LimitSettings) -> dict[str, int]:
 
 
 class ArgumentLimits(_PreExecution):
-    """``first``, ``limit`` and ``maxHops`` anywhere in the operation (literals or variables)
-    must lie in 1..their configured maximum, or be null for the argument's default; ``after``,
-    ``since``, ``until``, ``trade``, ``months`` and ``minGap`` must keep their rules (see
-    ``RULES``).
+    """Every argument with a rule in ``graph.rules.ARGUMENT_RULES`` keeps it, on the field it
+    belongs to (found by the field's coordinates, Type.field), wherever the operation selects
+    that field (literals or variables): ``first``, ``limit`` and ``maxHops`` lie in 1..their
+    configured maximum or are null for the argument's default; cursors, windows, trades,
+    ``months`` and ``minGap`` keep their rules.
 
     Checking before execution matters most for mutations: a bad page argument in the selection
     of a mutation's result would otherwise fail only after the mutation had written."""
@@ -155,16 +155,22 @@ class ArgumentLimits(_PreExecution):
         operation, fragments = _selected(ctx)
         if operation is None:
             return
+        schema = ctx.schema._schema
         variables = ctx.variables or {}
         defaults = {
             d.variable.name.value: value_from_ast_untyped(d.default_value)
             for d in operation.variable_definitions or () if d.default_value is not None
         }
-        for node in _fields(operation.selection_set, fragments):
+        root = schema.get_root_type(operation.operation)
+        for parent, node in _typed_fields(schema, operation.selection_set, root, fragments):
+            rules = ARGUMENT_RULES.get(f"{parent}.{node.name.value}")
+            if not rules:
+                continue
             values: dict[str, Any] = {}
             for argument in node.arguments or ():
                 name = argument.name.value
-                if name not in CHECKED:
+                rule = rules.get(name)
+                if rule is None:
                     continue
                 if isinstance(argument.value, VariableNode):
                     variable = argument.value.name.value
@@ -176,93 +182,62 @@ class ArgumentLimits(_PreExecution):
                         continue  # not provided: the argument's own default applies
                 else:
                     value = value_from_ast_untyped(argument.value)
-                error = _argument_error(name, value, self.limits, node.name.value)
+                error = _argument_error(name, rule, value, self.limits, node.name.value)
                 if error is not None:
                     _fail(ctx, error)
                     return
                 values[name] = value
-            if _out_of_order(values.get("since"), values.get("until")):
+            if window_out_of_order(values.get("since"), values.get("until")):
                 _fail(ctx, GraphQLError(f"since must be before until (on {node.name.value})",
                                         extensions={"code": "VALIDATION", "argument": "until"}))
                 return
 
 
-def _datetime(value: Any) -> str | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None  # not a date-time at all: the DateTime scalar refuses it
-    try:
-        check_aware(parsed, [])
-    except ValidationError as exc:
-        return exc.message
-    return None
-
-
-def _out_of_order(since: Any, until: Any) -> bool:
-    if not (isinstance(since, str) and isinstance(until, str)):
-        return False
-    try:
-        return datetime.fromisoformat(since) >= datetime.fromisoformat(until)
-    except (ValueError, TypeError):
-        return False  # unparseable or naive: refused elsewhere
-
-
-def _trade(value: Any) -> str | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        clean_trade(value, [])
-    except ValidationError as exc:
-        return exc.message
-    return None
-
-
-def _cursor(value: Any) -> str | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        decode_cursor(value)
-    except PageArgumentError as exc:
-        return str(exc)
-    return None
-
-
-def _int(value: Any) -> bool:
-    """Whether ``value`` is an integer to check; null (the argument's default) and values of
-    another type (which GraphQL's own coercion refuses) are not."""
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-# Rules for arguments by name, wherever they appear; each returns what is wrong, or None.
-RULES: dict[str, Callable[[Any], str | None]] = {
-    "after": _cursor,
-    "since": _datetime,
-    "until": _datetime,
-    "trade": _trade,
-    "months": lambda v: None if not _int(v) or 1 <= v <= MAX_MONTHS
-    else f"must be between 1 and {MAX_MONTHS}",
-    "minGap": lambda v: None if not _int(v) or v >= 1 else "must be at least 1",
-}
-CHECKED = {"first", "limit", "maxHops", *RULES}
+def _typed_fields(
+    schema: GraphQLSchema, selection_set: SelectionSetNode | None,
+    parent: GraphQLNamedType | None, fragments: dict[str, FragmentDefinitionNode],
+    seen: set[str] | None = None,
+) -> Iterator[tuple[str | None, FieldNode]]:
+    """Every field of a selection set with the name of the type it is selected on, through
+    fragments, depth first (the type is None below fields the schema does not list, such as
+    introspection's)."""
+    if selection_set is None:
+        return
+    seen = set() if seen is None else seen
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            yield (None if parent is None else parent.name), selection
+            fields = getattr(parent, "fields", None) or {}
+            definition = fields.get(selection.name.value)
+            child = None if definition is None else get_named_type(definition.type)
+            yield from _typed_fields(schema, selection.selection_set, child, fragments, seen)
+        elif isinstance(selection, InlineFragmentNode):
+            condition = selection.type_condition
+            inner = parent if condition is None else schema.get_type(condition.name.value)
+            yield from _typed_fields(schema, selection.selection_set, inner, fragments, seen)
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            if name not in seen and name in fragments:
+                seen.add(name)
+                fragment = fragments[name]
+                inner = schema.get_type(fragment.type_condition.name.value)
+                yield from _typed_fields(schema, fragment.selection_set, inner, fragments, seen)
 
 
 def _argument_error(
-    name: str, value: Any, limits: dict[str, int], field: str
+    name: str, rule: ArgumentRule, value: Any, limits: dict[str, int], field: str
 ) -> GraphQLError | None:
-    if name in RULES:
-        problem = RULES[name](value)
+    if isinstance(rule, Rule):
+        problem = rule.problem(value)
         if problem is None:
             return None
         return GraphQLError(f"{name} on {field}: {problem}",
                             extensions={"code": "VALIDATION", "argument": name})
-    if not _int(value):
+    if not isinstance(value, int) or isinstance(value, bool):
         # null means the argument's default, as the schema declares (the resolver applies it);
         # a value of another type fails GraphQL's own coercion.
         return None
-    maximum = limits[name]
+    maximum = limits[rule.name]
     if not 1 <= value <= maximum:
         return GraphQLError(
             f"{name} must be between 1 and {maximum}, got {value} (limit {name} on {field})",
