@@ -58,10 +58,19 @@ WHERE r.createdAt >= k.since
 RETURN k.i AS i, substring(r.createdAt, 0, 7) AS month, count(r) AS n
 """
 
-NETWORK_MEMBERS = f"""
-MATCH (n:Network {{id: $id}})
+# The members of many networks, and the referrals between them in each key's window.
+NETWORKS_MEMBERS = f"""
+UNWIND $keys AS k
+MATCH (n:Network {{id: k.id}})
 OPTIONAL MATCH (n)<-[:{MEMBER}]-(p:Professional)
-RETURN n.id AS network, collect(p.id) AS members
+RETURN k.i AS i, collect(p.id) AS members
+"""
+NETWORKS_MEMBER_REFERRALS = f"""
+UNWIND $keys AS k
+MATCH (n:Network {{id: k.id}})<-[:{MEMBER}]-(a:Professional)-[:MADE]->(r:Referral)
+      -[:FOR]->(b:Professional)-[:{MEMBER}]->(n)
+WHERE {_WINDOW}
+RETURN k.i AS i, a.id AS a, b.id AS b, count(r) AS n
 """
 MEMBER_REFERRALS = f"""
 MATCH (n:Network {{id: $id}})<-[:{MEMBER}]-(a:Professional)-[:MADE]->(r:Referral)
@@ -69,6 +78,13 @@ MATCH (n:Network {{id: $id}})<-[:{MEMBER}]-(a:Professional)-[:MADE]->(r:Referral
 WHERE ($since IS NULL OR r.createdAt >= $since) AND ($until IS NULL OR r.createdAt < $until)
 RETURN a.id AS a, b.id AS b, count(r) AS n
 """
+
+
+@dataclass(frozen=True)
+class MemberGraphKey:
+    network_id: str
+    since: str | None = None
+    until: str | None = None
 
 
 @dataclass(frozen=True)
@@ -172,28 +188,49 @@ async def trends(store: Store, keys: Sequence[TrendKey]) -> list[list[Balance]]:
     return out
 
 
+async def member_graphs(
+    store: Store, keys: Sequence[MemberGraphKey]
+) -> list[nx.DiGraph | NotFound]:
+    """The member graphs of many (network, window) keys in two round trips, in key order; a
+    network that does not exist gets its NotFound error in its place."""
+    params = [{"i": i, "id": k.network_id, "since": k.since, "until": k.until}
+              for i, k in enumerate(keys)]
+    members = {r["i"]: r["members"] for r in await store.read(NETWORKS_MEMBERS, keys=params)}
+    edges: dict[int, list[tuple[str, str, int]]] = {}
+    for e in await store.read(NETWORKS_MEMBER_REFERRALS, keys=params):
+        edges.setdefault(e["i"], []).append((e["a"], e["b"], e["n"]))
+    return [algorithms.member_graph(members[i], edges.get(i, [])) if i in members
+            else NotFound(f"no network {k.network_id}", ["id"]) for i, k in enumerate(keys)]
+
+
 async def _member_graph(
     store: Store, network_id: str, since: str | None, until: str | None
 ) -> nx.DiGraph:
-    rows = await store.read(NETWORK_MEMBERS, id=network_id)
-    if not rows:
-        raise NotFound(f"no network {network_id}", ["id"])
-    edges = await store.read(MEMBER_REFERRALS, id=network_id, since=since, until=until)
-    return algorithms.member_graph(rows[0]["members"], [(e["a"], e["b"], e["n"]) for e in edges])
+    found = (await member_graphs(store, [MemberGraphKey(network_id, since, until)]))[0]
+    if isinstance(found, NotFound):
+        raise found
+    return found
+
+
+async def reciprocity_of(G: nx.DiGraph) -> NetworkReciprocity:
+    """The reciprocity of a member graph (from :func:`member_graphs`)."""
+    total = sum(c for _, _, c in G.edges(data="count"))
+    return NetworkReciprocity(total, await offload(algorithms.reciprocity_coefficient, G), G)
 
 
 async def network_reciprocity(
     store: Store, network_id: str, since: str | None, until: str | None
 ) -> NetworkReciprocity:
-    G = await _member_graph(store, network_id, since, until)
-    total = sum(c for _, _, c in G.edges(data="count"))
-    return NetworkReciprocity(total, await offload(algorithms.reciprocity_coefficient, G), G)
+    return await reciprocity_of(await _member_graph(store, network_id, since, until))
+
+
+async def imbalanced_pairs_of(G: nx.DiGraph, min_gap: int) -> list[algorithms.PairGap]:
+    """Member pairs whose traffic differs by at least ``min_gap`` (1 or more: the API's
+    argument rules), largest gap first."""
+    return await offload(algorithms.imbalanced_pairs, G, min_gap, stop=stop_requested)
 
 
 async def imbalanced_pairs(
     store: Store, network_id: str, min_gap: int
 ) -> list[algorithms.PairGap]:
-    """Member pairs whose traffic differs by at least ``min_gap`` (1 or more: the API's
-    argument rules), largest gap first."""
-    G = await _member_graph(store, network_id, None, None)
-    return await offload(algorithms.imbalanced_pairs, G, min_gap, stop=stop_requested)
+    return await imbalanced_pairs_of(await _member_graph(store, network_id, None, None), min_gap)

@@ -57,4 +57,5 @@ class Loaders:
         self.referrals_received_by_customer = _loader(store, _referral_pages("introduced"))
         self.balance_by_key = _loader(store, reciprocity.professional_balances)
         self.trend_by_key = _loader(store, reciprocity.trends)
+        self.member_graph_by_key = _loader(store, reciprocity.member_graphs)
         self.chain_by_key = _loader(store, trust.chains)

@@ -44,11 +44,13 @@ async def network(
 ) -> reciprocity.NetworkReciprocity:
     require(access.can_manage_network(viewer(info), network_id))
     start, end = window(since, until)
-    return await guarded(reciprocity.network_reciprocity(info.context.store, network_id,
-                                                         start, end))
+    key = reciprocity.MemberGraphKey(network_id, start, end)
+    return await reciprocity.reciprocity_of(
+        await guarded(info.context.loaders.member_graph_by_key.load(key)))
 
 
 async def imbalanced_pairs(info: Info, network_id: str, min_gap: int | None) -> list[PairGap]:
     require(access.can_manage_network(viewer(info), network_id))
-    return await guarded(reciprocity.imbalanced_pairs(
-        info.context.store, network_id, declared_default(info, "min_gap", min_gap)))
+    key = reciprocity.MemberGraphKey(network_id)
+    G = await guarded(info.context.loaders.member_graph_by_key.load(key))
+    return await reciprocity.imbalanced_pairs_of(G, declared_default(info, "min_gap", min_gap))

@@ -101,3 +101,40 @@ async def test_reciprocity_trends_cost_the_same_for_any_page(gql, make, store):
     assert small == large
     # The network, its members, then given and received for every member at once.
     assert large <= 4
+
+
+NETWORKS = """
+query($first: Int!) {
+  networks(first: $first) { nodes {
+    id reciprocity { referrals coefficient } imbalancedPairs(minGap: 1) { gap }
+  } }
+}
+"""
+
+
+async def test_network_reciprocity_costs_the_same_for_any_page(gql, make, store):
+    # Each network: two members, one referral from the first to the second.
+    expected = set()
+    for _ in range(12):
+        net = await make.network()
+        a, b = await make.professional(), await make.professional()
+        for pro in (a, b):
+            await make.ok("add_member", networkId=net, professionalId=pro)
+        await make.referral(a, b, await make.customer())
+        expected.add(net)
+
+    async def trips(first: int) -> int:
+        start = store.round_trips
+        nodes = (await gql.data(NETWORKS, {"first": first}))["networks"]["nodes"]
+        assert len(nodes) == first
+        for node in nodes:
+            if node["id"] in expected:
+                assert node["reciprocity"] == {"referrals": 1, "coefficient": 0.0}
+                assert node["imbalancedPairs"] == [{"gap": 1}]
+        return store.round_trips - start
+
+    small, large = await trips(2), await trips(12)
+    assert small == large
+    # The page, then members and their referrals for every network at once (the window of
+    # reciprocity and the whole history of imbalancedPairs are the same key here).
+    assert large <= 3
