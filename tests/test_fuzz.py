@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
-from graphql import parse
+from graphql import OperationDefinitionNode, parse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import from_schema, mutations, nodes
@@ -92,7 +92,7 @@ def check_errors(body: dict[str, Any], query: str) -> list[dict[str, Any]]:
 
 
 def payload_errors(body: dict[str, Any]) -> list[dict[str, Any]]:
-    found = []
+    found: list[dict[str, Any]] = []
     for value in (body.get("data") or {}).values():
         if isinstance(value, dict):
             found += value.get("errors") or []
@@ -107,7 +107,7 @@ FUZZ = settings(max_examples=60, deadline=None,
 @FUZZ
 @given(query=from_schema(SCHEMA, custom_scalars=SCALARS, allow_x00=True))
 def test_queries(harness: Harness, query: str) -> None:
-    if parse(query).definitions[0].operation.value != "query":
+    if cast(OperationDefinitionNode, parse(query).definitions[0]).operation.value != "query":
         return
     response = harness.run(harness.post(query))
     assert response.status_code < 500, query
