@@ -18,7 +18,6 @@ from graph.algorithms.reciprocity import Balance
 from graph.compute import offload, stop_requested
 from graph.errors import NotFound
 from graph.membership import MEMBER
-from graph.rules import MAX_MONTHS as MAX_MONTHS  # the longest trend
 from graph.store import Store
 
 _WINDOW = """(k.since IS NULL OR r.createdAt >= k.since)
@@ -163,15 +162,11 @@ def _month_start(value: datetime, back: int) -> datetime:
                          second=0, microsecond=0)
 
 
-async def trend(store: Store, professional_id: str, months: int) -> list[Balance]:
-    """The last ``months`` calendar months (UTC) up to and including the current one; each
-    balance's member is its month, YYYY-MM."""
-    return (await trends(store, [TrendKey(professional_id, months)]))[0]
-
-
 async def trends(store: Store, keys: Sequence[TrendKey]) -> list[list[Balance]]:
-    """Trends for many (professional, months) keys in two round trips, in key order; months
-    lie in 1..MAX_MONTHS (the API's argument rules, ``graph.rules.ARGUMENT_RULES``)."""
+    """Trends for many (professional, months) keys in two round trips, in key order: the last
+    ``months`` calendar months (UTC) up to and including the current one, each balance's member
+    its month, YYYY-MM; months lie in 1..``graph.rules.MAX_MONTHS`` (the API's argument rules,
+    ``graph.rules.ARGUMENT_RULES``)."""
     now = timeutil.now()
     starts = [[_month_start(now, back) for back in range(k.months - 1, -1, -1)] for k in keys]
     params = [{"i": i, "id": k.professional_id, "since": timeutil.to_store(s[0])}
@@ -203,25 +198,10 @@ async def member_graphs(
             else NotFound(f"no network {k.network_id}", ["id"]) for i, k in enumerate(keys)]
 
 
-async def _member_graph(
-    store: Store, network_id: str, since: str | None, until: str | None
-) -> nx.DiGraph:
-    found = (await member_graphs(store, [MemberGraphKey(network_id, since, until)]))[0]
-    if isinstance(found, NotFound):
-        raise found
-    return found
-
-
 async def reciprocity_of(G: nx.DiGraph) -> NetworkReciprocity:
     """The reciprocity of a member graph (from :func:`member_graphs`)."""
     total = sum(c for _, _, c in G.edges(data="count"))
     return NetworkReciprocity(total, await offload(algorithms.reciprocity_coefficient, G), G)
-
-
-async def network_reciprocity(
-    store: Store, network_id: str, since: str | None, until: str | None
-) -> NetworkReciprocity:
-    return await reciprocity_of(await _member_graph(store, network_id, since, until))
 
 
 async def imbalanced_pairs_of(G: nx.DiGraph, min_gap: int) -> list[algorithms.PairGap]:
@@ -229,8 +209,3 @@ async def imbalanced_pairs_of(G: nx.DiGraph, min_gap: int) -> list[algorithms.Pa
     argument rules), largest gap first."""
     return await offload(algorithms.imbalanced_pairs, G, min_gap, stop=stop_requested)
 
-
-async def imbalanced_pairs(
-    store: Store, network_id: str, min_gap: int
-) -> list[algorithms.PairGap]:
-    return await imbalanced_pairs_of(await _member_graph(store, network_id, None, None), min_gap)

@@ -224,14 +224,10 @@ async def trusted_professionals(
     return out
 
 
-async def chain(store: Store, referral: Referral) -> list[str]:
-    """Ids of the referrals that brought this referrer to the same professional, nearest first:
-    the one in which the referrer was the referee, then the one before it, and so on."""
-    return (await chains(store, [ChainKey.of(referral)]))[0]
-
-
 async def chains(store: Store, keys: Sequence[ChainKey]) -> list[list[str]]:
-    """The chains of many referrals, in key order: one round trip per step up the longest
+    """The chains of many referrals, in key order: per referral, the ids of the referrals that
+    brought its referrer to the same professional, nearest first (the one in which the referrer
+    was the referee, then the one before it, and so on). One round trip per step up the longest
     chain, whatever the number of keys."""
     out: list[list[str]] = [[] for _ in keys]
     seen = [{k.referrer_id} for k in keys]
