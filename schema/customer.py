@@ -11,6 +11,7 @@ from graph import customers, models
 from graph.outcome import Outcome
 from graph.pagination import Page
 from resolvers import customer as resolve
+from resolvers import parties
 from resolvers.context import Info
 from schema.common import Connection, DeletePayload, Node, UserError
 
@@ -29,6 +30,11 @@ class Customer(Node):
     @classmethod
     def from_model(cls, m: models.Customer) -> Customer:
         return cls(id=strawberry.ID(m.id), created_at=m.created_at, model=m)
+
+    @classmethod
+    async def related(cls, info: Info, customer_id: str) -> Customer:
+        """The customer another object names (a job, a referral)."""
+        return cls.from_model(await parties.customer(info, customer_id))
 
     @strawberry.field(
         description="The full name for the customer itself, admins and professionals it hired; "

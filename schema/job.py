@@ -11,7 +11,6 @@ from graph import jobs, models
 from graph.outcome import Outcome
 from graph.pagination import Page
 from resolvers import job as resolve
-from resolvers import parties
 from resolvers import referral as referral_resolvers
 from resolvers.context import Info
 from schema.common import Connection, Node, UserError
@@ -56,7 +55,7 @@ class Job(Node):
     async def customer(self, info: Info) -> Annotated[Customer, strawberry.lazy("schema.customer")]:
         from schema.customer import Customer
 
-        return Customer.from_model(await parties.customer(info, self.customer_id))
+        return await Customer.related(info, self.customer_id)
 
     @strawberry.field
     async def professional(
@@ -64,7 +63,7 @@ class Job(Node):
     ) -> Annotated[Professional, strawberry.lazy("schema.professional")]:
         from schema.professional import Professional
 
-        return Professional.from_model(await parties.professional(info, self.professional_id))
+        return await Professional.related(info, self.professional_id)
 
     @strawberry.field(description="The referral that led to this job, if any.")
     async def referral(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import strawberry
 
@@ -12,22 +12,12 @@ from graph import partners as graph_partners
 from resolvers import parties
 from resolvers import partners as resolve
 from resolvers.context import Info
-
-if TYPE_CHECKING:
-    from schema.professional import Professional
+from schema.professional import Professional
 
 LazyProfessional = Annotated["Professional", strawberry.lazy("schema.professional")]
 
 
-async def _professional(info: Info, professional_id: str) -> Professional:
-    from schema.professional import Professional
-
-    return Professional.from_model(await parties.professional(info, professional_id))
-
-
 async def _professionals(info: Info, ids: list[str]) -> list[Professional]:
-    from schema.professional import Professional
-
     return [Professional.from_model(p) for p in await parties.professionals(info, ids)]
 
 
@@ -48,7 +38,7 @@ class PartnerRecommendation:
     async def partner(
         self, info: Info
     ) -> Annotated[Professional, strawberry.lazy("schema.professional")]:
-        return await _professional(info, self.partner_id)
+        return await Professional.related(info, self.partner_id)
 
 
 @strawberry.type
@@ -73,11 +63,11 @@ class MemberPair:
 
     @strawberry.field
     async def a(self, info: Info) -> LazyProfessional:
-        return await _professional(info, self.a_id)
+        return await Professional.related(info, self.a_id)
 
     @strawberry.field
     async def b(self, info: Info) -> LazyProfessional:
-        return await _professional(info, self.b_id)
+        return await Professional.related(info, self.b_id)
 
 
 @strawberry.type

@@ -10,6 +10,7 @@ import strawberry
 from graph import models, professionals
 from graph.outcome import Outcome
 from graph.pagination import Page
+from resolvers import parties
 from resolvers import professional as resolve
 from resolvers.context import Info
 from schema.common import Connection, Node, UserError
@@ -41,6 +42,11 @@ class Professional(Node):
             id=strawberry.ID(m.id), name=m.name, trades=m.trades, area=m.area,
             created_at=m.created_at, reputation=m.reputation,
         )
+
+    @classmethod
+    async def related(cls, info: Info, professional_id: str) -> Professional:
+        """The professional another object names (a job, a referral, a balance, a pair)."""
+        return cls.from_model(await parties.professional(info, professional_id))
 
     @strawberry.field
     async def networks(

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import strawberry
 
 from graph import reciprocity as graph_reciprocity
 from graph.algorithms.reciprocity import Balance, PairGap
-from resolvers import parties
 from resolvers.context import Info
-
-if TYPE_CHECKING:
-    from schema.professional import Professional
+from schema.professional import Professional
 
 LazyProfessional = Annotated["Professional", strawberry.lazy("schema.professional")]
-
-
-async def _professional(info: Info, professional_id: str) -> Professional:
-    from schema.professional import Professional
-
-    return Professional.from_model(await parties.professional(info, professional_id))
 
 
 @strawberry.type(description="Counts only referrals between two professionals (customers' "
@@ -35,7 +26,7 @@ class PartnerBalance:
     async def partner(
         self, info: Info
     ) -> Annotated[Professional, strawberry.lazy("schema.professional")]:
-        return await _professional(info, self.partner_id)
+        return await Professional.related(info, self.partner_id)
 
 
 @strawberry.type
@@ -80,7 +71,7 @@ class MemberBalance:
     async def professional(
         self, info: Info
     ) -> Annotated[Professional, strawberry.lazy("schema.professional")]:
-        return await _professional(info, self.member_id)
+        return await Professional.related(info, self.member_id)
 
 
 @strawberry.type
@@ -137,8 +128,8 @@ class PairImbalance:
 
     @strawberry.field(description="The member who gave more.")
     async def a(self, info: Info) -> LazyProfessional:
-        return await _professional(info, self.a_id)
+        return await Professional.related(info, self.a_id)
 
     @strawberry.field
     async def b(self, info: Info) -> LazyProfessional:
-        return await _professional(info, self.b_id)
+        return await Professional.related(info, self.b_id)

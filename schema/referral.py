@@ -85,13 +85,13 @@ class Referral(Node):
     ) -> Annotated[Professional, strawberry.lazy("schema.professional")]:
         from schema.professional import Professional
 
-        return Professional.from_model(await parties.professional(info, self.model.professional_id))
+        return await Professional.related(info, self.model.professional_id)
 
     @strawberry.field
     async def referee(self, info: Info) -> Annotated[Customer, strawberry.lazy("schema.customer")]:
         from schema.customer import Customer
 
-        return Customer.from_model(await parties.customer(info, self.model.referee_id))
+        return await Customer.related(info, self.model.referee_id)
 
     @strawberry.field(description="The job it converted into (set when status is CONVERTED); "
                       "null for viewers who may not read the job.")
