@@ -37,6 +37,7 @@ YEAR_MIN, YEAR_MAX = 1900, 2200
 CLOCK_SKEW = timedelta(minutes=5)
 # The longest month by month trend of reciprocity: ten years.
 MAX_MONTHS = 120
+SINCE_BEFORE_UNTIL = "since must be before until"
 
 
 def clean_name(value: str, field: Sequence[str]) -> str:
@@ -146,7 +147,7 @@ def check_window(
         if value is not None:
             check_aware(value, [*field, name])
     if since is not None and until is not None and since >= until:
-        raise ValidationError("since must be before until", [*field, "until"])
+        raise ValidationError(SINCE_BEFORE_UNTIL, [*field, "until"])
     return (
         None if since is None else timeutil.to_store(since),
         None if until is None else timeutil.to_store(until),
@@ -154,9 +155,13 @@ def check_window(
 
 
 # Rules for the arguments of reads, by the coordinates of the field that takes them. The API
-# applies them before anything runs (a bad page argument in the selection of a mutation's
-# result would otherwise fail only after the mutation had written); the functions behind the
-# fields rely on them and do not check again.
+# applies them to every field that takes them before anything runs (a bad page argument in the
+# selection of a mutation's result would otherwise fail only after the mutation had written),
+# so a request never reaches a function behind a field with an argument they refuse. Some of
+# those functions still check what their own work depends on, for callers other than the API
+# (scripts, tests, each other): a page's first and after (graph.pagination.PageRequest), a
+# window's ends and order (check_window), a trade's spelling (clean_trade, which also
+# normalises it).
 
 
 @dataclass(frozen=True)
@@ -164,6 +169,12 @@ class Rule:
     """``problem(value)`` says what is wrong with a given value, or None when it is fine."""
 
     problem: Callable[[Any], str | None]
+
+
+def is_integer(value: Any) -> bool:
+    """Whether ``value`` is an integer to check; null (the argument's default) and values of
+    another type (which GraphQL's own coercion refuses) are not."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -174,14 +185,14 @@ class Bounded:
 
     name: str
 
+    def problem(self, value: Any, maximum: int) -> str | None:
+        """What is wrong with ``value`` under ``maximum``, or None when it is fine."""
+        if not is_integer(value) or 1 <= value <= maximum:
+            return None
+        return f"must be between 1 and {maximum}, got {value}"
+
 
 ArgumentRule = Rule | Bounded
-
-
-def _integer(value: Any) -> bool:
-    """Whether ``value`` is an integer to check; null (the argument's default) and values of
-    another type (which GraphQL's own coercion refuses) are not."""
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _datetime(value: Any) -> str | None:
@@ -219,24 +230,26 @@ def _cursor(value: Any) -> str | None:
 
 
 def _months(value: Any) -> str | None:
-    if not _integer(value) or 1 <= value <= MAX_MONTHS:
+    if not is_integer(value) or 1 <= value <= MAX_MONTHS:
         return None
     return f"must be between 1 and {MAX_MONTHS}"
 
 
 def _min_gap(value: Any) -> str | None:
-    return None if not _integer(value) or value >= 1 else "must be at least 1"
+    return None if not is_integer(value) or value >= 1 else "must be at least 1"
 
 
-def window_out_of_order(since: Any, until: Any) -> bool:
-    """Whether a [since, until) window given as ISO text ends before it starts (unparseable
-    or naive ends are refused by their own rules)."""
+def window_problem(since: Any, until: Any) -> str | None:
+    """What is wrong with a [since, until) window given as ISO text when it ends before it
+    starts, else None (unparseable or naive ends are refused by their own rules). The rule of
+    every field that takes both ``since`` and ``until``."""
     if not (isinstance(since, str) and isinstance(until, str)):
-        return False
+        return None
     try:
-        return datetime.fromisoformat(since) >= datetime.fromisoformat(until)
+        out_of_order = datetime.fromisoformat(since) >= datetime.fromisoformat(until)
     except (ValueError, TypeError):
-        return False
+        return None
+    return SINCE_BEFORE_UNTIL if out_of_order else None
 
 
 FIRST, LIMIT, MAX_HOPS = Bounded("first"), Bounded("limit"), Bounded("maxHops")

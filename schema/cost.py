@@ -36,26 +36,30 @@ from typing import Any
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLError,
     GraphQLField,
     GraphQLInterfaceType,
     GraphQLList,
-    GraphQLNamedType,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
     GraphQLUnionType,
-    InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
-    VariableNode,
     get_named_type,
-    value_from_ast_untyped,
 )
 from strawberry.extensions import SchemaExtension
 
+from graph.rules import is_integer
 from schema.guards import _fail, _PreExecution, _selected
+from schema.selection import (
+    Kind,
+    argument_value,
+    field_definition,
+    fragment_type,
+    level,
+    variable_defaults,
+)
 
 # Arguments that say how many rows a field returns.
 SIZE_ARGUMENTS = ("first", "limit", "months")
@@ -105,40 +109,25 @@ class _Estimate:
         self.known: dict[tuple[str, str, int | None], int] = {}
 
     def _argument(self, node: FieldNode, field: GraphQLField) -> int | None:
-        sent = {a.name.value: a.value for a in node.arguments or ()}
         for name in SIZE_ARGUMENTS:
             if name not in field.args:
                 continue
-            value: Any = None
-            if name in sent:
-                ast = sent[name]
-                if isinstance(ast, VariableNode):
-                    variable = ast.name.value
-                    value = self.variables.get(variable, self.defaults.get(variable))
-                else:
-                    value = value_from_ast_untyped(ast)
-            if not isinstance(value, int) or isinstance(value, bool):
+            value = argument_value(node, name, self.variables, self.defaults)
+            if not is_integer(value):
                 default = field.args[name].default_value
                 value = default if isinstance(default, int) else None
             if value is not None:
                 return max(value, 0)
         return None
 
-    def selection(self, selection_set: SelectionSetNode | None, parent: GraphQLNamedType,
+    def selection(self, selection_set: SelectionSetNode | None, parent: Kind,
                   page: int | None, trail: frozenset[str] = frozenset()) -> int:
         """The cost of ``selection_set`` on ``parent`` under a multiplier of one."""
-        if selection_set is None:
-            return 0
         total = 0
-        for item in selection_set.selections:
+        for kind, item in level(self.schema, selection_set, parent):
             if isinstance(item, FieldNode):
-                total += self.field(item, parent, page, trail)
-            elif isinstance(item, InlineFragmentNode):
-                kind = parent
-                if item.type_condition is not None:
-                    kind = self.schema.get_type(item.type_condition.name.value) or parent
-                total += self.selection(item.selection_set, kind, page, trail)
-            elif isinstance(item, FragmentSpreadNode):
+                total += self.field(item, kind, page, trail)
+            else:
                 total += self.spread(item.name.value, page, trail)
         return total
 
@@ -146,7 +135,7 @@ class _Estimate:
         fragment = self.fragments.get(name)
         if fragment is None or name in trail:
             return 0  # validation refuses unknown and cyclic fragments
-        kind = self.schema.get_type(fragment.type_condition.name.value)
+        kind = fragment_type(self.schema, fragment)
         if kind is None:
             return 0
         key = (name, kind.name, page)
@@ -154,16 +143,12 @@ class _Estimate:
             self.known[key] = self.selection(fragment.selection_set, kind, page, trail | {name})
         return self.known[key]
 
-    def field(self, node: FieldNode, parent: GraphQLNamedType, page: int | None,
+    def field(self, node: FieldNode, parent: Kind, page: int | None,
               trail: frozenset[str]) -> int:
         name = node.name.value
-        if name.startswith("__") or not isinstance(
-            parent, GraphQLObjectType | GraphQLInterfaceType
-        ):
+        field = None if name.startswith("__") else field_definition(parent, name)
+        if parent is None or field is None:
             return 0  # introspection is bounded by the schema; unions only have __typename
-        field = parent.fields.get(name)
-        if field is None:
-            return 0
         returned = get_named_type(field.type)
         if not isinstance(returned, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType):
             return 0
@@ -187,11 +172,7 @@ def operation_cost(schema: GraphQLSchema, operation: OperationDefinitionNode,
     root = schema.get_root_type(operation.operation)
     if root is None:
         return 0
-    defaults = {
-        d.variable.name.value: value_from_ast_untyped(d.default_value)
-        for d in operation.variable_definitions or () if d.default_value is not None
-    }
-    estimate = _Estimate(schema, fragments, variables or {}, defaults)
+    estimate = _Estimate(schema, fragments, variables or {}, variable_defaults(operation))
     return estimate.selection(operation.selection_set, root, None)
 
 

@@ -12,20 +12,13 @@ from graphql import (
     ExecutionResult,
     FieldNode,
     FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLError,
-    GraphQLNamedType,
-    GraphQLSchema,
-    InlineFragmentNode,
     OperationDefinitionNode,
-    SelectionSetNode,
-    VariableNode,
-    get_named_type,
-    value_from_ast_untyped,
 )
 from strawberry.extensions import SchemaExtension
 
-from graph.rules import ARGUMENT_RULES, ArgumentRule, Rule, window_out_of_order
+from graph.rules import ARGUMENT_RULES, ArgumentRule, Rule, window_problem
+from schema.selection import typed_fields, value_of, variable_defaults
 
 
 def _operation(document: Any, name: str | None) -> OperationDefinitionNode | None:
@@ -33,29 +26,6 @@ def _operation(document: Any, name: str | None) -> OperationDefinitionNode | Non
     if name is None:
         return operations[0] if len(operations) == 1 else None
     return next((o for o in operations if o.name and o.name.value == name), None)
-
-
-def _fields(
-    selection_set: SelectionSetNode | None, fragments: dict[str, FragmentDefinitionNode],
-    seen: set[str] | None = None, *, deep: bool = True,
-) -> Iterator[FieldNode]:
-    """Every field of a selection set, through fragments, depth first; with ``deep`` false only
-    the fields of this level (fragments followed, sub-selections not)."""
-    if selection_set is None:
-        return
-    seen = set() if seen is None else seen
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            yield selection
-            if deep:
-                yield from _fields(selection.selection_set, fragments, seen)
-        elif isinstance(selection, InlineFragmentNode):
-            yield from _fields(selection.selection_set, fragments, seen, deep=deep)
-        elif isinstance(selection, FragmentSpreadNode):
-            name = selection.name.value
-            if name not in seen and name in fragments:
-                seen.add(name)
-                yield from _fields(fragments[name].selection_set, fragments, seen, deep=deep)
 
 
 def _fragments(document: Any) -> dict[str, FragmentDefinitionNode]:
@@ -70,7 +40,8 @@ def root_fields(document: Any, operation_name: str | None) -> list[FieldNode]:
     operation = _operation(document, operation_name)
     if operation is None:
         return []
-    return list(_fields(operation.selection_set, _fragments(document), deep=False))
+    top = typed_fields(None, operation.selection_set, None, _fragments(document), deep=False)
+    return [node for _, node in top]
 
 
 def _selected(ctx: Any) -> tuple[OperationDefinitionNode | None, dict[str, FragmentDefinitionNode]]:
@@ -107,7 +78,8 @@ class AuthGate(_PreExecution):
         if getattr(context, "principal", None) is not None:
             return
         operation, fragments = _selected(ctx)
-        roots = list(_fields(operation.selection_set, fragments)) if operation else []
+        selected = typed_fields(None, operation.selection_set, None, fragments) if operation else ()
+        roots = [node for _, node in selected]
         if roots and all(f.name.value == "__typename" for f in roots):
             return
         response = getattr(context, "response", None)
@@ -157,71 +129,30 @@ class ArgumentLimits(_PreExecution):
             return
         schema = ctx.schema._schema
         variables = ctx.variables or {}
-        defaults = {
-            d.variable.name.value: value_from_ast_untyped(d.default_value)
-            for d in operation.variable_definitions or () if d.default_value is not None
-        }
+        defaults = variable_defaults(operation)
         root = schema.get_root_type(operation.operation)
-        for parent, node in _typed_fields(schema, operation.selection_set, root, fragments):
-            rules = ARGUMENT_RULES.get(f"{parent}.{node.name.value}")
+        for parent, node in typed_fields(schema, operation.selection_set, root, fragments):
+            field = node.name.value
+            rules = None if parent is None else ARGUMENT_RULES.get(f"{parent.name}.{field}")
             if not rules:
                 continue
             values: dict[str, Any] = {}
-            for argument in node.arguments or ():
+            for argument in node.arguments or ():  # document order: the first bad one answers
                 name = argument.name.value
                 rule = rules.get(name)
                 if rule is None:
                     continue
-                if isinstance(argument.value, VariableNode):
-                    variable = argument.value.name.value
-                    if variable in variables:
-                        value = variables[variable]
-                    elif variable in defaults:
-                        value = defaults[variable]
-                    else:
-                        continue  # not provided: the argument's own default applies
-                else:
-                    value = value_from_ast_untyped(argument.value)
-                error = _argument_error(name, rule, value, self.limits, node.name.value)
+                value = value_of(argument.value, variables, defaults)
+                error = _argument_error(name, rule, value, self.limits, field)
                 if error is not None:
                     _fail(ctx, error)
                     return
                 values[name] = value
-            if window_out_of_order(values.get("since"), values.get("until")):
-                _fail(ctx, GraphQLError(f"since must be before until (on {node.name.value})",
+            problem = window_problem(values.get("since"), values.get("until"))
+            if problem is not None:
+                _fail(ctx, GraphQLError(f"{problem} (on {field})",
                                         extensions={"code": "VALIDATION", "argument": "until"}))
                 return
-
-
-def _typed_fields(
-    schema: GraphQLSchema, selection_set: SelectionSetNode | None,
-    parent: GraphQLNamedType | None, fragments: dict[str, FragmentDefinitionNode],
-    seen: set[str] | None = None,
-) -> Iterator[tuple[str | None, FieldNode]]:
-    """Every field of a selection set with the name of the type it is selected on, through
-    fragments, depth first (the type is None below fields the schema does not list, such as
-    introspection's)."""
-    if selection_set is None:
-        return
-    seen = set() if seen is None else seen
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            yield (None if parent is None else parent.name), selection
-            fields = getattr(parent, "fields", None) or {}
-            definition = fields.get(selection.name.value)
-            child = None if definition is None else get_named_type(definition.type)
-            yield from _typed_fields(schema, selection.selection_set, child, fragments, seen)
-        elif isinstance(selection, InlineFragmentNode):
-            condition = selection.type_condition
-            inner = parent if condition is None else schema.get_type(condition.name.value)
-            yield from _typed_fields(schema, selection.selection_set, inner, fragments, seen)
-        elif isinstance(selection, FragmentSpreadNode):
-            name = selection.name.value
-            if name not in seen and name in fragments:
-                seen.add(name)
-                fragment = fragments[name]
-                inner = schema.get_type(fragment.type_condition.name.value)
-                yield from _typed_fields(schema, fragment.selection_set, inner, fragments, seen)
 
 
 def _argument_error(
@@ -233,14 +164,8 @@ def _argument_error(
             return None
         return GraphQLError(f"{name} on {field}: {problem}",
                             extensions={"code": "VALIDATION", "argument": name})
-    if not isinstance(value, int) or isinstance(value, bool):
-        # null means the argument's default, as the schema declares (the resolver applies it);
-        # a value of another type fails GraphQL's own coercion.
+    problem = rule.problem(value, limits[rule.name])
+    if problem is None:
         return None
-    maximum = limits[rule.name]
-    if not 1 <= value <= maximum:
-        return GraphQLError(
-            f"{name} must be between 1 and {maximum}, got {value} (limit {name} on {field})",
-            extensions={"code": "VALIDATION", "limit": name},
-        )
-    return None
+    return GraphQLError(f"{name} {problem} (limit {name} on {field})",
+                        extensions={"code": "VALIDATION", "limit": name})

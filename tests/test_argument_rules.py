@@ -59,3 +59,16 @@ async def test_a_rule_applies_to_its_field_through_fragments_aliases_and_unions(
     body = await gql.post(WINDOW_IN_UNION, {"id": referral})
     assert body["errors"][0]["message"] == "since must be before until (on reciprocity)"
     assert body["errors"][0]["extensions"] == {"code": "VALIDATION", "argument": "until"}
+
+
+async def test_of_two_bad_arguments_the_first_in_the_document_answers(gql):
+    # The registry lists first before after; the error names the one the document sends first.
+    body = await gql.post('{ professionals(after: "nope", first: 0) { totalCount } }')
+    assert body["data"] is None
+    assert [e["message"] for e in body["errors"]] == [
+        "after on professionals: after is not a cursor from this service"]
+    assert body["errors"][0]["extensions"] == {"code": "VALIDATION", "argument": "after"}
+    body = await gql.post('{ professionals(first: 0, after: "nope") { totalCount } }')
+    assert [e["message"] for e in body["errors"]] == [
+        "first must be between 1 and 100, got 0 (limit first on professionals)"]
+    assert body["errors"][0]["extensions"] == {"code": "VALIDATION", "limit": "first"}
