@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from graph import customers, lists, professionals, referrals
+from graph import customers, lists, networks, professionals, referrals
 from graph.ids import new_id
 from graph.models import Customer, Professional, ReferralStatus
 from graph.pagination import Page, PageRequest, encode_cursor
@@ -194,6 +194,30 @@ async def test_an_empty_directory_and_one_past_its_end_are_empty_pages(store):
         page = await professionals.list_professionals(
             store, PageRequest.of(3, None, 1), trade="no such trade here")
         assert page.items == [] and page.total == 0 and not page.has_next
+
+
+@pytest.mark.parametrize("state", ["learnt", "cold", "narrow", "wide"])
+async def test_an_admins_network_list_pages_like_a_sort(store, state):
+    tag = new_id("x")[2:14]
+    for suffix in ["a", "a0", "b", "k" * 20, "z"]:
+        await networks.create_network(
+            store, networks.NewNetwork(f"Net {suffix}", f"net_{tag}{suffix}"))
+    prefix = f"net_{tag}"
+    _force(networks.ALL_NETWORKS, state, (), "")
+    rows = await store.read("MATCH (n:Network) WHERE n.id > $start RETURN n.id AS id ORDER BY id",
+                            start=prefix)
+    expected = [r["id"] for r in rows]
+    seen: list[str] = []
+    after: str | None = encode_cursor([prefix])
+    for _ in range(PAGES):
+        if after is None:
+            break
+        page = await networks.list_networks(store, PageRequest.of(2, after, 1), total=False)
+        seen += [n.id for _, n in page.items]
+        after = page.end_cursor if page.has_next else None
+    assert seen == expected
+    assert [n for n in seen if n.startswith(prefix)] == sorted(
+        f"{prefix}{s}" for s in ["a", "a0", "b", "k" * 20, "z"])
 
 
 # -- referrals by createdAt ------------------------------------------------------------------
