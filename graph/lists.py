@@ -141,6 +141,7 @@ class WindowedQuery:
     later: str
     unbounded: str
     count: str
+    count_all: str
     newest: str
 
 
@@ -165,8 +166,22 @@ RETURN {projection} AS row
               f"{tail}",
         unbounded=f"MATCH (x:{label})\nWHERE {after}\n{tail}",
         count=f"MATCH (x:{label})\nWHERE {where}\nRETURN count(x) AS total\n",
+        count_all=_count_all(label),
         newest=f"MATCH (x:{label}) RETURN max(x.{ts}) AS newest\n",
     )
+
+
+def _count_all(label: str) -> str:
+    """The count of a whole label, which the stores keep: any WHERE, even one true for every
+    row, makes the embedded store read every row instead (about a second for 500k)."""
+    return f"MATCH (x:{label}) RETURN count(x) AS total\n"
+
+
+async def _total(store: Store, count: str, count_all: str, params: dict[str, object]) -> int:
+    """The list's total: the label's own count when no filter is set."""
+    if all(value is None for value in params.values()):
+        return int((await store.read(count_all))[0]["total"])
+    return int((await store.read(count, **params))[0]["total"])
 
 
 @dataclass
@@ -222,7 +237,7 @@ async def fetch_windowed_page(
         first = cursor_key(items[0])[0]
         if hints.newest is None or first > hints.newest:
             hints.newest = first
-    total = (await store.read(query.count, **params))[0]["total"] if key.total else 0
+    total = await _total(store, query.count, query.count_all, params) if key.total else 0
     return make_page(items, key.page, total, cursor_key)
 
 
@@ -272,6 +287,7 @@ class IdWindowQuery:
     later: str
     unbounded: str
     count: str
+    count_all: str
 
 
 def windowed_by_id(label: str, projection: str, where: str = "true") -> IdWindowQuery:
@@ -289,6 +305,7 @@ RETURN {projection} AS row
         later=f"MATCH (x:{label})\nWHERE x.id > $after AND x.id < $upper\n{tail}",
         unbounded=f"MATCH (x:{label})\nWHERE ($after IS NULL OR x.id > $after)\n{tail}",
         count=f"MATCH (x:{label})\nWHERE {where}\nRETURN count(x) AS total\n",
+        count_all=_count_all(label),
     )
 
 
@@ -371,5 +388,5 @@ async def fetch_id_window_page(
         first = id_number(id_of(items[0]))
         if hints.head is None or first < hints.head:
             hints.head = first
-    total = (await store.read(query.count, **params))[0]["total"] if key.total else 0
+    total = await _total(store, query.count, query.count_all, params) if key.total else 0
     return make_page(items, key.page, total, lambda item: (id_of(item),))
