@@ -224,6 +224,30 @@ async def test_an_admins_network_list_pages_like_a_sort(store, state):
         f"{prefix}{s}" for s in ["a", "a0", "b", "k" * 20, "z"])
 
 
+async def test_the_professionals_of_a_network_page_from_the_network(store):
+    net = await networks.create_network(store, networks.NewNetwork("Paged Circle"))
+    members = []
+    for i in range(5):
+        pro = await professionals.create_professional(store, professionals.NewProfessional(
+            name=f"Member {i}", trades=["tiling"] if i % 2 else ["roofing"]))
+        await networks.add_member(store, net.id, pro.id, invite=i == 4)  # the last only invited
+        members.append((pro.id, i % 2 == 1, i < 4))
+    for trade, first in [(None, 1), (None, 3), ("tiling", 1)]:
+        expected = sorted(m for m, tiling, active in members
+                          if active and (trade is None or tiling))
+        seen: list[str] = []
+        after: str | None = None
+        for _ in range(PAGES):
+            page = await professionals.list_professionals(
+                store, PageRequest.of(first, after, 1), trade=trade, network_id=net.id)
+            assert page.total == len(expected)
+            seen += [p.id for _, p in page.items]
+            after = page.end_cursor
+            if not page.has_next:
+                break
+        assert seen == expected
+
+
 # -- referrals by createdAt ------------------------------------------------------------------
 # Times in a period no other test uses, spread over seconds to decades, with ties.
 TIMES = [
