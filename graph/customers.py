@@ -9,8 +9,9 @@ from graph import rules, timeutil
 from graph.errors import NotFound
 from graph.idempotent import create_once
 from graph.ids import check_id, client_or_new_id
+from graph.lists import ListKey, fetch_id_window_page, windowed_by_id
 from graph.models import Customer
-from graph.pagination import Page, PageRequest, make_page
+from graph.pagination import Page, PageRequest
 from graph.store import Store, Tx
 
 CUSTOMER_MAP = "c {.id, .name, .area, .createdAt, .erased}"
@@ -27,15 +28,8 @@ CREATE_CUSTOMER = """
 CREATE (c:Customer {id: $id, name: $name, area: $area, createdAt: $now})
 """
 
-CUSTOMERS_PAGE = f"""
-MATCH (c:Customer)
-WHERE $after IS NULL OR c.id > $after
-RETURN {CUSTOMER_MAP} AS row
-ORDER BY row.id
-LIMIT $limit
-"""
-
-CUSTOMERS_COUNT = "MATCH (c:Customer) RETURN count(c) AS total"
+# Over all customers, read in widening id windows (see graph.lists).
+ALL_CUSTOMERS = windowed_by_id("Customer", "x {.id, .name, .area, .createdAt, .erased}")
 
 
 # Hired means a confirmed job: a job the professional merely recorded proves nothing.
@@ -97,12 +91,10 @@ async def customers_by_ids(store: Store, ids: Sequence[str]) -> list[Customer | 
 
 
 async def list_customers(store: Store, page: PageRequest, total: bool = True) -> Page[Customer]:
-    rows = await store.read(
-        CUSTOMERS_PAGE, after=page.after[0] if page.after else None, limit=page.first + 1
+    key = ListKey(None, page, total=total)
+    return await fetch_id_window_page(
+        store, ALL_CUSTOMERS, key, {}, Customer.from_row, lambda c: c.id
     )
-    count = (await store.read(CUSTOMERS_COUNT))[0]["total"] if total else 0
-    items = [Customer.from_row(r["row"]) for r in rows]
-    return make_page(items, page, count, key=lambda c: (c.id,))
 
 
 async def hired_pairs(store: Store, pairs: Sequence[tuple[str, str]]) -> list[bool]:

@@ -8,6 +8,8 @@ import time, from fixed anchors in code: nothing from a request ever enters the 
 
 from __future__ import annotations
 
+import bisect
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -139,6 +141,7 @@ class WindowedQuery:
     later: str
     unbounded: str
     count: str
+    count_all: str
     newest: str
 
 
@@ -163,8 +166,22 @@ RETURN {projection} AS row
               f"{tail}",
         unbounded=f"MATCH (x:{label})\nWHERE {after}\n{tail}",
         count=f"MATCH (x:{label})\nWHERE {where}\nRETURN count(x) AS total\n",
+        count_all=_count_all(label),
         newest=f"MATCH (x:{label}) RETURN max(x.{ts}) AS newest\n",
     )
+
+
+def _count_all(label: str) -> str:
+    """The count of a whole label, which the stores keep: any WHERE, even one true for every
+    row, makes the embedded store read every row instead (about a second for 500k)."""
+    return f"MATCH (x:{label}) RETURN count(x) AS total\n"
+
+
+async def _total(store: Store, count: str, count_all: str, params: dict[str, object]) -> int:
+    """The list's total: the label's own count when no filter is set."""
+    if all(value is None for value in params.values()):
+        return int((await store.read(count_all))[0]["total"])
+    return int((await store.read(count, **params))[0]["total"])
 
 
 @dataclass
@@ -220,5 +237,156 @@ async def fetch_windowed_page(
         first = cursor_key(items[0])[0]
         if hints.newest is None or first > hints.newest:
             hints.newest = first
-    total = (await store.read(query.count, **params))[0]["total"] if key.total else 0
+    total = await _total(store, query.count, query.count_all, params) if key.total else 0
     return make_page(items, key.page, total, cursor_key)
+
+
+# A global list ordered by id is read the same way, in an id range that starts at the cursor
+# and is widened until it holds the page: the unique index on id serves the range, while
+# ORDER BY x.id LIMIT over the whole label sorts every row of the label in the embedded store.
+# Ids are strings, so a range's upper end is found by reading an id as a number: its
+# characters are digits of base 64, in the order the stores compare them (code points).
+ID_DIGITS = "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
+# Longer than any id (a prefix, "_" and at most 64 characters): every id maps exactly.
+ID_PLACES = 72
+ID_SPACE = len(ID_DIGITS) ** ID_PLACES
+# A window is made this much wider than the density learnt from earlier pages asks for, so
+# that a page usually fills at the first read.
+ID_MARGIN = 2.0
+# How many id-window shapes (filter values) keep what they learnt; the oldest go first.
+ID_SHAPES = 256
+
+
+def id_number(node_id: str) -> int:
+    """``node_id`` as a number that orders like the string (exact for id characters; any other
+    character counts as the id character just below it, which only makes a window narrower)."""
+    value = 0
+    for place in range(ID_PLACES):
+        digit = 0
+        if place < len(node_id):
+            digit = max(0, bisect.bisect_right(ID_DIGITS, node_id[place]) - 1)
+        value = value * len(ID_DIGITS) + digit
+    return value
+
+
+def id_string(value: int) -> str:
+    """The string of ``ID_PLACES`` id characters whose :func:`id_number` is ``value``."""
+    digits = []
+    for _ in range(ID_PLACES):
+        value, digit = divmod(value, len(ID_DIGITS))
+        digits.append(ID_DIGITS[digit])
+    return "".join(reversed(digits))
+
+
+@dataclass(frozen=True)
+class IdWindowQuery:
+    """A global list by id: its first page below an upper end, a later page between the cursor
+    and an upper end, a page without a window, and its count."""
+
+    first: str
+    later: str
+    unbounded: str
+    count: str
+    count_all: str
+
+
+def windowed_by_id(label: str, projection: str, where: str = "true") -> IdWindowQuery:
+    """Rows ``(x:<label>)`` by id. ``where`` is a fixed condition on ``$``-parameters; a page
+    reads ``$after`` (the cursor, or null), ``$upper`` (the window's end, exclusive) and
+    ``$limit``."""
+    tail = f"""  AND ({where})
+WITH x ORDER BY x.id LIMIT $limit
+RETURN {projection} AS row
+"""
+    # As for the time windows: each end is a plain comparison with x.id, so that it bounds
+    # the index range.
+    return IdWindowQuery(
+        first=f"MATCH (x:{label})\nWHERE x.id < $upper\n{tail}",
+        later=f"MATCH (x:{label})\nWHERE x.id > $after AND x.id < $upper\n{tail}",
+        unbounded=f"MATCH (x:{label})\nWHERE ($after IS NULL OR x.id > $after)\n{tail}",
+        count=f"MATCH (x:{label})\nWHERE {where}\nRETURN count(x) AS total\n",
+        count_all=_count_all(label),
+    )
+
+
+@dataclass
+class _IdHints:
+    """What earlier pages of one list taught: the smallest id a first page started with (the
+    first window ends above it; smaller ids made since are read too, as that window has no
+    lower end) and, per filter shape, how many rows a unit of id space held. They only save
+    round trips: any value gives the same rows."""
+
+    head: int | None = None
+    density: OrderedDict[tuple[object, ...], float] = field(default_factory=OrderedDict)
+
+    def density_for(self, shape: tuple[object, ...], plain: tuple[object, ...]) -> float | None:
+        """The shape's own density, else the unfiltered list's (a filter only makes it lower,
+        and the window then widens)."""
+        if shape in self.density:
+            self.density.move_to_end(shape)
+            return self.density[shape]
+        return self.density.get(plain)
+
+    def learn(self, shape: tuple[object, ...], rows: int, span: int) -> None:
+        self.density[shape] = rows / max(1, span)
+        self.density.move_to_end(shape)
+        while len(self.density) > ID_SHAPES:
+            self.density.popitem(last=False)
+
+
+_ID_HINTS: dict[str, _IdHints] = {}
+
+
+async def fetch_id_window_page(
+    store: Store,
+    query: IdWindowQuery,
+    key: ListKey,
+    params: dict[str, object],
+    from_row: Callable[[Row], T],
+    id_of: Callable[[T], str],
+) -> Page[T]:
+    """One page of a global list by id, read in widening id windows (see ``ID_DIGITS``).
+
+    Until the list has taught a density, the page is read without a window (the cost of a
+    sort, once per process and list)."""
+    hints = _ID_HINTS.setdefault(query.first, _IdHints())
+    limit = key.page.first + 1
+    after = key.page.after[0] if key.page.after else None
+    shape = tuple(sorted(params.items()))
+    plain = tuple((name, None) for name, _ in shape)
+    start = id_number(after) if after is not None else hints.head
+    density = hints.density_for(shape, plain)
+    common = {**params, "after": after, "limit": limit}
+    rows: list[Row] = []
+    if start is not None and density is not None:
+        width = max(1, int(limit / density * ID_MARGIN))
+        factor, misses = WIDEN_BY, 0
+        while start + width < ID_SPACE:
+            text = query.first if after is None else query.later
+            rows = await store.read(text, **common, upper=id_string(start + width))
+            if len(rows) >= limit:
+                break
+            width *= factor
+            # Ids cluster (a seeded import, then ids made over time): a page may have to
+            # cross a gap far wider than the density foretold. From the second miss on the
+            # factor squares, so that even the whole id space is crossed in a few reads.
+            misses += 1
+            if misses >= 2:
+                factor *= factor
+    if len(rows) < limit:
+        rows = await store.read(query.unbounded, **common)
+    items = [from_row(r["row"]) for r in rows]
+    if len(items) >= limit:
+        # Rows per unit of id space over this page, measured from the cursor when there is
+        # one (the space before the first row counts too: a window starts at the cursor).
+        if after is not None:
+            hints.learn(shape, len(items), id_number(id_of(items[-1])) - id_number(after))
+        else:
+            hints.learn(shape, len(items) - 1,
+                        id_number(id_of(items[-1])) - id_number(id_of(items[0])))
+    if items and after is None:
+        first = id_number(id_of(items[0]))
+        if hints.head is None or first < hints.head:
+            hints.head = first
+    total = await _total(store, query.count, query.count_all, params) if key.total else 0
+    return make_page(items, key.page, total, lambda item: (id_of(item),))

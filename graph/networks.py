@@ -16,7 +16,7 @@ from graph import rules, timeutil
 from graph.errors import NotFound
 from graph.idempotent import create_once
 from graph.ids import check_id, client_or_new_id
-from graph.lists import ListKey, by_id, fetch_pages
+from graph.lists import ListKey, by_id, fetch_id_window_page, fetch_pages, windowed_by_id
 from graph.membership import ACTIVE, INVITATION, INVITED, MEMBER
 from graph.membership import MembershipStatus as MembershipStatus  # the schema's enum
 from graph.models import Network, Professional
@@ -44,6 +44,9 @@ RETURN {NETWORK_MAP} AS row
 ORDER BY row.id
 LIMIT $limit
 """
+
+# Over all networks (an admin's list), read in widening id windows (see graph.lists).
+ALL_NETWORKS = windowed_by_id("Network", "x {.id, .name, .createdAt}")
 
 NETWORKS_COUNT = """
 MATCH (n:Network) WHERE $ids IS NULL OR n.id IN $ids RETURN count(n) AS total
@@ -133,7 +136,12 @@ async def list_networks(
     store: Store, page: PageRequest, ids: Collection[str] | None = None, total: bool = True
 ) -> Page[Network]:
     """Networks by id; only those in ``ids`` when given."""
-    only = None if ids is None else sorted(ids)
+    if ids is None:
+        key = ListKey(None, page, total=total)
+        return await fetch_id_window_page(
+            store, ALL_NETWORKS, key, {}, Network.from_row, lambda n: n.id
+        )
+    only = sorted(ids)
     rows = await store.read(
         NETWORKS_PAGE, after=page.after[0] if page.after else None, limit=page.first + 1,
         ids=only,

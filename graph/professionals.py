@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from graph import rules, timeutil
 from graph.idempotent import create_once
 from graph.ids import check_id, client_or_new_id
+from graph.lists import ListKey, fetch_id_window_page, windowed_by_id
 from graph.membership import MEMBER
 from graph.models import Professional
 from graph.pagination import Page, PageRequest, make_page
@@ -34,25 +35,28 @@ CREATE_PROFESSIONAL = """
 CREATE (p:Professional {id: $id, name: $name, trades: $trades, area: $area, createdAt: $now})
 """
 
-_FILTER = f"""
+# Over all professionals, read in widening id windows (see graph.lists).
+ALL_PROFESSIONALS = windowed_by_id(
+    "Professional",
+    professional_map("x"),
+    "($trade IS NULL OR $trade IN x.trades) AND ($area IS NULL OR toLower(x.area) = $area)",
+)
+
+# The members of one network: the list starts at the network, so that its cost follows the
+# network's size, not the number of professionals.
+NETWORK_PROFESSIONALS_PAGE = f"""
+MATCH (:Network {{id: $networkId}})<-[:{MEMBER}]-(p:Professional)
 WHERE ($trade IS NULL OR $trade IN p.trades)
   AND ($area IS NULL OR toLower(p.area) = $area)
-  AND ($networkId IS NULL
-       OR EXISTS {{ (p)-[:{MEMBER}]->(:Network {{id: $networkId}}) }})
-"""
-
-PROFESSIONALS_PAGE = f"""
-MATCH (p:Professional)
-{_FILTER}
   AND ($after IS NULL OR p.id > $after)
+WITH p ORDER BY p.id LIMIT $limit
 RETURN {PROFESSIONAL_MAP} AS row
-ORDER BY row.id
-LIMIT $limit
 """
 
-PROFESSIONALS_COUNT = f"""
-MATCH (p:Professional)
-{_FILTER}
+NETWORK_PROFESSIONALS_COUNT = f"""
+MATCH (:Network {{id: $networkId}})<-[:{MEMBER}]-(p:Professional)
+WHERE ($trade IS NULL OR $trade IN p.trades)
+  AND ($area IS NULL OR toLower(p.area) = $area)
 RETURN count(p) AS total
 """
 
@@ -102,17 +106,22 @@ async def list_professionals(
     total: bool = True,
 ) -> Page[Professional]:
     """Professionals ordered by id, optionally of one trade, one area (any case), one network."""
-    params = {
+    params: dict[str, object] = {
         "trade": None if trade is None else rules.clean_trade(trade, ["trade"]),
         "area": None if area is None else area.strip().lower(),
-        "networkId": None if network_id is None else check_id(network_id, "Network", ["networkId"]),
     }
+    if network_id is None:
+        key = ListKey(None, page, total=total)
+        return await fetch_id_window_page(
+            store, ALL_PROFESSIONALS, key, params, Professional.from_row, lambda p: p.id
+        )
+    params["networkId"] = check_id(network_id, "Network", ["networkId"])
     rows = await store.read(
-        PROFESSIONALS_PAGE,
+        NETWORK_PROFESSIONALS_PAGE,
         after=page.after[0] if page.after else None,
         limit=page.first + 1,
         **params,
     )
-    count = (await store.read(PROFESSIONALS_COUNT, **params))[0]["total"] if total else 0
+    count = (await store.read(NETWORK_PROFESSIONALS_COUNT, **params))[0]["total"] if total else 0
     items = [Professional.from_row(r["row"]) for r in rows]
     return make_page(items, page, count, key=lambda p: (p.id,))

@@ -66,19 +66,77 @@ class Read:
     name: str
     graphql: str
     cypher: str
-    params: Callable[[random.Random, dict[str, list[str]]], dict[str, Any]]
+    params: Callable[[random.Random, dict[str, list[Any]]], dict[str, Any]]
 
+
+# The parties of a page of referrals, each read where its row is already in hand: a MATCH of
+# the parties after the LIMIT is planned over every referral by the embedded store.
+PAGE_PARTIES = """RETURN r.id, r.status, r.createdAt,
+             head([(r)<-[:MADE]-(a) | [a.id, a.name]]) AS referrer,
+             head([(r)-[:FOR]->(p:Professional) | [p.id, p.name]]) AS professional,
+             head([(r)-[:INTRODUCES]->(c:Customer) | [c.id, c.name]]) AS referee"""
+PARTIES_GRAPHQL = """nodes { id status createdAt
+            referrer { ... on Customer { id name } ... on Professional { id name } }
+            professional { id name } referee { id name } }"""
 
 READS = [
+    # The global lists: by hand, each page is one index-backed range that holds exactly the
+    # page (found once before measuring, see page_windows); the service finds its own window.
     Read(
         "page of 20 referrals + 3 parties",
-        """query { referrals(first: 20) { nodes { id status createdAt
-            referrer { ... on Customer { id name } ... on Professional { id name } }
-            professional { id name } referee { id name } } } }""",
-        """MATCH (r:Referral) WITH r ORDER BY r.createdAt DESC, r.id DESC LIMIT 20
-           MATCH (r)<-[:MADE]-(a), (r)-[:FOR]->(p:Professional), (r)-[:INTRODUCES]->(c:Customer)
-           RETURN r.id, r.status, r.createdAt, a.id, a.name, p.id, p.name, c.id, c.name""",
-        lambda rng, ids: {},
+        f"query {{ referrals(first: 20) {{ {PARTIES_GRAPHQL} }} }}",
+        f"""MATCH (r:Referral) WHERE r.createdAt >= $from
+           WITH r ORDER BY r.createdAt DESC, r.id DESC LIMIT 20
+           {PAGE_PARTIES}""",
+        lambda rng, ids: {"from": ids["referral_first"][0]},
+    ),
+    Read(
+        "page of 20 referrals + 3 parties, after a random cursor",
+        f"""query($after: String) {{ referrals(first: 20, after: $after) {{
+            {PARTIES_GRAPHQL} }} }}""",
+        f"""MATCH (r:Referral) WHERE r.createdAt >= $from AND r.createdAt <= $at
+             AND (r.createdAt < $at OR r.id < $id)
+           WITH r ORDER BY r.createdAt DESC, r.id DESC LIMIT 20
+           {PAGE_PARTIES}""",
+        lambda rng, ids: rng.choice(ids["referral_after"]),
+    ),
+    Read(
+        "professionals directory, first 20",
+        "query { professionals(first: 20) { nodes { id name trades area } } }",
+        """MATCH (p:Professional) WHERE p.id < $upper WITH p ORDER BY p.id LIMIT 20
+           RETURN p.id, p.name, p.trades, p.area""",
+        lambda rng, ids: {"upper": ids["professional_first"][0]},
+    ),
+    Read(
+        "professionals directory, 20 after a random cursor",
+        """query($after: String) { professionals(first: 20, after: $after) {
+            nodes { id name trades area } } }""",
+        """MATCH (p:Professional) WHERE p.id > $id AND p.id < $upper
+           WITH p ORDER BY p.id LIMIT 20 RETURN p.id, p.name, p.trades, p.area""",
+        lambda rng, ids: rng.choice(ids["professional_after"]),
+    ),
+    Read(
+        "professionals of one trade, 20 after a random cursor",
+        """query($after: String, $trade: String) { professionals(first: 20, after: $after,
+            trade: $trade) { nodes { id name trades area } } }""",
+        """MATCH (p:Professional) WHERE p.id > $id AND p.id < $upper AND $trade IN p.trades
+           WITH p ORDER BY p.id LIMIT 20 RETURN p.id, p.name, p.trades, p.area""",
+        lambda rng, ids: rng.choice(ids["trade_after"]),
+    ),
+    Read(
+        "customers directory, first 20",
+        "query { customers(first: 20) { nodes { id name area } } }",
+        """MATCH (c:Customer) WHERE c.id < $upper WITH c ORDER BY c.id LIMIT 20
+           RETURN c.id, c.name, c.area""",
+        lambda rng, ids: {"upper": ids["customer_first"][0]},
+    ),
+    Read(
+        "customers directory, 20 after a random cursor",
+        """query($after: String) { customers(first: 20, after: $after) {
+            nodes { id name area } } }""",
+        """MATCH (c:Customer) WHERE c.id > $id AND c.id < $upper
+           WITH c ORDER BY c.id LIMIT 20 RETURN c.id, c.name, c.area""",
+        lambda rng, ids: rng.choice(ids["customer_after"]),
     ),
     Read(
         "professional + 20 referrals received + parties",
@@ -147,7 +205,7 @@ class GraphQL:
 
 
 async def measure_reads(
-    store: Store, ids: dict[str, list[str]], rounds: int, reads: list[Read]
+    store: Store, ids: dict[str, list[Any]], rounds: int, reads: list[Read]
 ) -> list[tuple[str, float, float, float, float]]:
     rng = random.Random(7)
     out = []
@@ -364,6 +422,8 @@ async def reads_only(args: argparse.Namespace) -> None:
     server, store, address = await open_embedded_at(Path(args.data_dir))
     try:
         await print_reads(store, args.rounds)
+        if args.reads_only:
+            return
         with tempfile.TemporaryDirectory() as tmp:
             await print_peer(args, address, store, Path(tmp))
         await print_trust(store, args.rounds, args.baseline_rounds)
@@ -374,8 +434,47 @@ async def reads_only(args: argparse.Namespace) -> None:
         await asyncio.to_thread(server.stop)
 
 
+ALL_REFERRAL_KEYS = """MATCH (r:Referral) RETURN r.createdAt AS at, r.id AS id
+ORDER BY at DESC, id DESC"""
+ALL_IDS = "MATCH (x:{label}) {where} RETURN x.id AS id ORDER BY id"
+# The trade of the trade-filtered directory read (the synthetic catalogue's commonest).
+TRADE = "plumbing"
+CURSORS = 50
+
+
+async def page_windows(store: Store) -> dict[str, list[Any]]:
+    """For the global lists: random cursors, and for each the bounds of the index range that
+    holds exactly the 20 rows after it (what a hand-written statement would need to know)."""
+    from graph.pagination import encode_cursor
+
+    rng = random.Random(3)
+    out: dict[str, list[Any]] = {}
+    keys = await store.read(ALL_REFERRAL_KEYS)
+    out["referral_first"] = [keys[min(19, len(keys) - 1)]["at"]] if keys else [""]
+    out["referral_after"] = []
+    for i in rng.sample(range(max(1, len(keys) - 21)), min(CURSORS, max(0, len(keys) - 21))):
+        at, ref = keys[i]["at"], keys[i]["id"]
+        out["referral_after"].append({"after": encode_cursor([at, ref]), "at": at, "id": ref,
+                                      "from": keys[i + 20]["at"]})
+    for name, label, where, extra in [("professional", "Professional", "", {}),
+                                      ("trade", "Professional", "WHERE $trade IN x.trades",
+                                       {"trade": TRADE}),
+                                      ("customer", "Customer", "", {})]:
+        ids = [r["id"] for r in await store.read(ALL_IDS.format(label=label, where=where),
+                                                 **extra)]
+        out[f"{name}_first"] = [ids[min(20, len(ids) - 1)] if ids else ""]
+        out[f"{name}_after"] = []
+        for i in rng.sample(range(max(1, len(ids) - 21)), min(CURSORS, max(0, len(ids) - 21))):
+            out[f"{name}_after"].append({"after": encode_cursor([ids[i]]), "id": ids[i],
+                                         "upper": ids[i + 21], **extra})
+    return out
+
+
 async def print_reads(store: Store, rounds: int) -> None:
-    ids = {k: [r["id"] for r in await store.read(q)] for k, q in SAMPLE_IDS.items()}
+    ids: dict[str, list[Any]] = {k: [r["id"] for r in await store.read(q)]
+                                 for k, q in SAMPLE_IDS.items()}
+    with store.batch():  # reading every key of a 10x network takes more than a read's budget
+        ids.update(await page_windows(store))
     results = await measure_reads(store, ids, rounds, READS)
     print()
     print(f"| read ({rounds} rounds) | GraphQL p50 ms | GraphQL p95 ms | "
@@ -442,6 +541,8 @@ def parse() -> argparse.Namespace:
                    help="rounds of the whole-graph baselines (each takes seconds)")
     p.add_argument("--data-dir", help="measure reads only, on an embedded store already "
                    "seeded in this folder (e.g. by `referral-graph seed synthetic`)")
+    p.add_argument("--reads-only", action="store_true", help="with --data-dir: only the "
+                   "reads table (anchored reads and global lists, each against Cypher)")
     from peer_benchmark import add_options
 
     add_options(p)
