@@ -126,10 +126,11 @@ class AccessLog:
         try:
             await self.app(scope, receive, recording_send)
         finally:
-            log.info("request", extra={
-                "method": scope["method"], "path": scope["path"], "status": status,
-                "ms": round((time.perf_counter() - start) * 1000, 1),
-            })
+            if log.isEnabledFor(logging.INFO):  # the record's fields cost even when dropped
+                log.info("request", extra={
+                    "method": scope["method"], "path": scope["path"], "status": status,
+                    "ms": round((time.perf_counter() - start) * 1000, 1),
+                })
 
 
 def create_app(

@@ -4,6 +4,7 @@ Usage::
 
     python scripts/load.py                      # 50 clients, 60 s, demo network, embedded store
     python scripts/load.py --clients 20 --seconds 30 --think 0.05
+    python scripts/load.py --think 0 --workers 1  # closed loop, one service process
 
 It starts ``referral-graph serve --demo`` on a free loopback port with a fresh data folder, mints
 tokens with the service's secret, and runs the clients for the given time. Each client acts as one
@@ -263,8 +264,10 @@ def report(stats: Stats, args: argparse.Namespace) -> None:
     elapsed = stats.elapsed  # type: ignore[attr-defined]
     everything = [ms for values in stats.latency.values() for ms in values]
     total_errors = sum(stats.errors.values())
+    workers = args.workers if args.workers is not None else "default"
     print(f"# load: {args.clients} clients, {args.seconds:g} s, think {args.think:g} s, "
-          f"demo network, embedded store; {os.cpu_count()} cores")
+          f"demo network, embedded store, workers {workers}; {os.cpu_count()} cores; "
+          f"load average before {args.load_before}, after {_load_average()}")
     print()
     print("| kind | requests | req/s | p50 ms | p95 ms | p99 ms | errors |")
     print("|---|---:|---:|---:|---:|---:|---:|")
@@ -279,13 +282,21 @@ def report(stats: Stats, args: argparse.Namespace) -> None:
         print(f"error sample: {sample}")
 
 
+def _load_average() -> str:
+    """The machine's 1-minute load average: how busy it was besides this run."""
+    return f"{os.getloadavg()[0]:.2f}"
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--clients", type=int, default=50)
     p.add_argument("--seconds", type=float, default=60)
     p.add_argument("--think", type=float, default=0.5,
                    help="mean pause between a client's requests, seconds (0: closed loop)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="service processes (default: serve's own, one per core)")
     args = p.parse_args()
+    args.load_before = _load_average()
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "data"
         port = free_port()
@@ -298,7 +309,9 @@ def main() -> int:
         log = open(Path(tmp) / "serve.log", "wb")  # noqa: SIM115
         serve = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "serve", "--demo", "--port", str(port),
-             "--data-dir", str(data_dir)], env=env, stdout=log, stderr=log,
+             "--data-dir", str(data_dir),
+             *([] if args.workers is None else ["--workers", str(args.workers)])],
+            env=env, stdout=log, stderr=log,
         )
         try:
             deadline = time.monotonic() + 120
