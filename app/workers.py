@@ -44,6 +44,7 @@ STOP_TIMEOUT = 30.0
 # only fail again, so the service stops and says so.
 MIN_LIFE = 10.0
 BACKLOG = 2048
+SHARED_PREFIX = "referral-graph-"  # + the parent's pid: its shared folder in the temp folder
 
 
 def count(settings: Settings) -> int:
@@ -105,7 +106,8 @@ def supervise(settings: Settings, args: argparse.Namespace, n: int) -> int:
     from app.main import AppState
 
     state = AppState()
-    shared_dir = Path(tempfile.mkdtemp(prefix="referral-graph-"))
+    _remove_stale_shared()
+    shared_dir = Path(tempfile.mkdtemp(prefix=f"{SHARED_PREFIX}{os.getpid()}-"))
     stopping = threading.Event()
     handlers = {sig: signal.signal(sig, lambda *_: stopping.set())
                 for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -153,6 +155,20 @@ def supervise(settings: Settings, args: argparse.Namespace, n: int) -> int:
         shutil.rmtree(shared_dir, ignore_errors=True)
         for sig, handler in handlers.items():
             signal.signal(sig, handler)
+
+
+def _remove_stale_shared() -> None:
+    """Remove the shared folders of parents that ended without cleaning up (``kill -9``)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{SHARED_PREFIX}*-*"):
+        pid = folder.name[len(SHARED_PREFIX):].partition("-")[0]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:
+            pass  # another user's process
 
 
 def _forget_metrics(shared_dir: Path, pid: int) -> None:

@@ -10,12 +10,14 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
 from app.shared import SharedRateLimiter, SharedTally, prepare
+from app.workers import SHARED_PREFIX, _remove_stale_shared
 from graph.embedded import EmbeddedServer, store_process_alive
 from graph.store import connect
 from tests.test_cli import (
@@ -134,7 +136,9 @@ def worker_holding(connection: http.client.HTTPConnection, port: int, workers: l
     raise AssertionError("no worker holds the connection")
 
 
-def one_connection_per_worker(port: int, workers: list[int]) -> dict[int, http.client.HTTPConnection]:
+def one_connection_per_worker(
+    port: int, workers: list[int]
+) -> dict[int, http.client.HTTPConnection]:
     """Keep-alive connections until each worker holds one."""
     held: dict[int, http.client.HTTPConnection] = {}
     for _ in range(200):
@@ -188,6 +192,11 @@ def test_workers_share_the_store_and_a_killed_parent_takes_all_with_it(tmp_path)
                and not any(Path(f"/proc/{w}").exists() and _alive(w) for w in workers),
                15, "the store or a worker outlived the parent")
     assert stores_of(data_dir) == []
+    # The next serve removes the shared folder the killed parent left behind.
+    left = list(Path(tempfile.gettempdir()).glob(f"{SHARED_PREFIX}{serve.pid}-*"))
+    assert len(left) == 1
+    _remove_stale_shared()
+    assert not left[0].exists()
 
 
 def _alive(pid: int) -> bool:
@@ -266,5 +275,55 @@ async def test_writes_through_different_workers_add_up_to_a_refresh(tmp_path):
         if store is not None:
             await store.close()
         server.stop()
+        stop(serve)
+    wait_until(lambda: stores_of(data_dir) == [], 10, "stopping the service left its store")
+
+
+def _scrape(conn: http.client.HTTPConnection, token: str) -> dict[str, float]:
+    conn.request("GET", "/metrics", headers={"authorization": f"Bearer {token}"})
+    response = conn.getresponse()
+    assert response.status == 200
+    samples = {}
+    for line in response.read().decode().splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            samples[name] = float(value)
+    return samples
+
+
+def test_metrics_count_the_requests_of_every_worker(tmp_path):
+    data_dir, port = tmp_path / "data", free_port()
+    serve = start_workers(data_dir, port, tmp_path / "serve.log")
+    try:
+        wait_ready(port, serve)
+        token = admin_token(data_dir)
+        a, b = one_connection_per_worker(port, workers_of(serve.pid)).values()
+        for conn, n in ((a, 3), (b, 4)):
+            for _ in range(n):
+                assert graphql(conn, "{ __typename }", token)[0] == 200
+        ok = 'rg_graphql_requests_total{field="__typename",outcome="ok"}'
+        # Whichever worker answers the scrape, it reports the 7 requests of both.
+        assert _scrape(a, token)[ok] == 7
+        assert _scrape(b, token)[ok] == 7
+        assert _scrape(a, token)['rg_http_requests_total{route="/graphql",status="200"}'] == 7
+    finally:
+        stop(serve)
+
+
+def test_a_worker_that_dies_is_replaced(tmp_path):
+    from app.workers import MIN_LIFE
+
+    data_dir, port = tmp_path / "data", free_port()
+    serve = start_workers(data_dir, port, tmp_path / "serve.log")
+    try:
+        wait_ready(port, serve)
+        first = workers_of(serve.pid)
+        time.sleep(MIN_LIFE)  # a worker that dies at once failed to start; this one ran
+        os.kill(first[0], signal.SIGKILL)
+        wait_until(lambda: len(workers_of(serve.pid)) == 2 and first[0] not in workers_of(
+            serve.pid), 30, "the dead worker was not replaced")
+        wait_ready(port, serve)
+        assert serve.poll() is None
+    finally:
         stop(serve)
     wait_until(lambda: stores_of(data_dir) == [], 10, "stopping the service left its store")
