@@ -197,7 +197,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=None, help="port (default 8000)")
     s.add_argument("--demo", action="store_true", help="load the demo network into an empty store")
     s.add_argument("--workers", type=int, default=None,
-                   help="service processes (default RG_WORKERS; 0: one per core)")
+                   help="service processes (default RG_WORKERS; 0: one per core, less one for "
+                        "the embedded store)")
     # How a worker process started by `serve` learns its listening socket and shared state.
     s.add_argument("--worker-fd", type=int, default=None, help=argparse.SUPPRESS)
     s.add_argument("--shared-dir", type=Path, default=None, help=argparse.SUPPRESS)

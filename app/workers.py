@@ -48,8 +48,14 @@ SHARED_PREFIX = "referral-graph-"  # + the parent's pid: its shared folder in th
 
 
 def count(settings: Settings) -> int:
-    """How many worker processes ``settings`` asks for; 0 is one per core."""
-    return settings.workers or os.cpu_count() or 1
+    """How many worker processes ``settings`` asks for. 0 is one per core, less the core that
+    the embedded store keeps busy: on two cores under a closed loop the service and the store
+    each fill one, and a second worker only adds CPU per request (two drivers, two event
+    loops contending for the same cores) without serving more."""
+    if settings.workers:
+        return settings.workers
+    cores = os.cpu_count() or 1
+    return max(1, cores - 1 if settings.embedded else cores)
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -348,7 +348,7 @@ def main() -> int:
     p.add_argument("--think", type=float, default=0.5,
                    help="mean pause between a client's requests, seconds (0: closed loop)")
     p.add_argument("--workers", type=int, default=None,
-                   help="service processes (default: serve's own, one per core)")
+                   help="service processes (default: serve's own, RG_WORKERS=0)")
     args = p.parse_args()
     args.load_before = _load_average()
     with tempfile.TemporaryDirectory() as tmp:

@@ -327,3 +327,23 @@ def test_a_worker_that_dies_is_replaced(tmp_path):
     finally:
         stop(serve)
     wait_until(lambda: stores_of(data_dir) == [], 10, "stopping the service left its store")
+
+
+@pytest.mark.parametrize("raw", ["-1", "257", "two", "1.5"])
+def test_a_bad_worker_count_is_refused(raw):
+    from app.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match="RG_WORKERS"):
+        load_settings({"RG_WORKERS": raw})
+
+
+def test_the_default_worker_count_leaves_a_core_to_the_embedded_store(monkeypatch):
+    from app import workers
+    from app.settings import load_settings
+
+    monkeypatch.setattr(workers.os, "cpu_count", lambda: 4)
+    assert workers.count(load_settings({})) == 3
+    assert workers.count(load_settings({"NEO4J_URI": "neo4j://db:7687"})) == 4
+    assert workers.count(load_settings({"RG_WORKERS": "2"})) == 2
+    monkeypatch.setattr(workers.os, "cpu_count", lambda: 1)
+    assert workers.count(load_settings({})) == 1
