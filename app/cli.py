@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from app import logs
+from app import logs, workers
 from app.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("referral_graph")
@@ -47,7 +47,11 @@ def serve(args: argparse.Namespace) -> int:
     from app.auth import TokenError, mint
     from app.main import create_app
 
+    if args.worker_fd is not None:
+        return workers.run_worker(args)
     settings = _settings(args)
+    if args.workers is not None:
+        settings = settings.with_overrides(workers=args.workers)
     where = settings.neo4j_uri or f"the embedded store in {settings.data_dir.resolve()}"
     print(
         f"referral-graph: GraphiQL at http://{settings.host}:{settings.port}/graphql "
@@ -66,6 +70,9 @@ def serve(args: argparse.Namespace) -> int:
             f'open Headers and paste:\n  {{"Authorization": "Bearer {token}"}}',
             file=sys.stderr,
         )
+    count = workers.count(settings)
+    if count > 1:
+        return workers.supervise(settings, args, count)
     try:
         app = create_app(settings, demo=args.demo)
     except TokenError as exc:
@@ -193,6 +200,12 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
     s.add_argument("--port", type=int, default=None, help="port (default 8000)")
     s.add_argument("--demo", action="store_true", help="load the demo network into an empty store")
+    s.add_argument("--workers", type=int, default=None,
+                   help="service processes (default RG_WORKERS; 0: one per core, less one for "
+                        "the embedded store)")
+    # How a worker process started by `serve` learns its listening socket and shared state.
+    s.add_argument("--worker-fd", type=int, default=None, help=argparse.SUPPRESS)
+    s.add_argument("--shared-dir", type=Path, default=None, help=argparse.SUPPRESS)
     store_options(s)
     s.set_defaults(func=serve)
 

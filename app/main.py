@@ -7,6 +7,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -15,7 +16,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app import graphiql
+from app import graphiql, shared
 from app.auth import AuthMiddleware, Verifier, auth_secret
 from app.erasure import ErasedCustomers
 from app.graphql_http import SpecView
@@ -70,11 +71,12 @@ class AppState:
         self._store = store
 
 
-async def open_store(settings: Settings, state: AppState) -> Store:
+async def open_store(settings: Settings, state: AppState, *, supervised: bool = False) -> Store:
     """Connect to Neo4j (NEO4J_URI) or start the embedded server, ensure the schema and
-    migrate data written by older versions."""
+    migrate data written by older versions. ``supervised``: another process (the ``serve``
+    parent of this worker) runs and restarts the embedded server; this one only attaches."""
     if settings.embedded:
-        state.server = EmbeddedServer(settings.data_dir)
+        state.server = EmbeddedServer(settings.data_dir, take_over=not supervised)
         address = await asyncio.to_thread(state.server.start)
         store = connect(address.uri, address.user, address.password, address.database,
                         timeout=settings.store_timeout,
@@ -126,17 +128,23 @@ class AccessLog:
         try:
             await self.app(scope, receive, recording_send)
         finally:
-            log.info("request", extra={
-                "method": scope["method"], "path": scope["path"], "status": status,
-                "ms": round((time.perf_counter() - start) * 1000, 1),
-            })
+            if log.isEnabledFor(logging.INFO):  # the record's fields cost even when dropped
+                log.info("request", extra={
+                    "method": scope["method"], "path": scope["path"], "status": status,
+                    "ms": round((time.perf_counter() - start) * 1000, 1),
+                })
 
 
 def create_app(
-    settings: Settings, *, store: Store | None = None, demo: bool = False
+    settings: Settings, *, store: Store | None = None, demo: bool = False,
+    shared_dir: Path | None = None, supervised: bool = False,
 ) -> Starlette:
     """The application. With ``store`` given, the caller owns the store (tests); otherwise the
-    lifespan opens it (starting the embedded server when no NEO4J_URI is set) and closes it."""
+    lifespan opens it (starting the embedded server when no NEO4J_URI is set) and closes it.
+
+    ``shared_dir`` is the folder of the state that the worker processes of one ``serve`` share
+    (rate limits, the analytics write count; :mod:`app.shared`); without it that state is this
+    process's own. ``supervised``: a worker, whose parent supervises the embedded server."""
     if not settings.auth_jwks_url:
         auth_secret(settings)  # fail at start-up, not at the first request
     state = AppState()
@@ -144,26 +152,32 @@ def create_app(
         state.store = store
     graphql = GraphQLApp(settings, state)
     verifier = Verifier(settings)
-    metrics = Metrics(settings, state, verifier)
+    metrics = Metrics(settings, state, verifier,
+                      multiprocess_dir=shared_dir / shared.METRICS if shared_dir else None)
     metrics.instrument(graphql.schema)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         owned = store is None
         if owned:
-            state.store = await open_store(settings, state)
+            state.store = await open_store(settings, state, supervised=supervised)
         # Whatever fails from here on (the demo load, uvicorn's bind after start-up), the
         # store this lifespan opened is closed and its embedded server stopped.
         try:
             if demo:
                 await load_demo_if_empty(state.store, settings.analytics_timeout)
+            tally = (shared.SharedTally(shared_dir / shared.TALLY_FILE)
+                     if shared_dir is not None else None)
             auto = analytics.AutoRefresh(state.store, settings.analytics_refresh_after,
                                          settings.analytics_min_interval,
-                                         settings.analytics_timeout, curated=CURATED)
+                                         settings.analytics_timeout, tally=tally,
+                                         curated=CURATED)
             try:
                 yield
             finally:
                 await auto.close()
+                if tally is not None:
+                    tally.close()
         finally:
             if owned:
                 await close_store(state.store, state)
@@ -187,7 +201,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.app_state = state
-    app.state.rate_limits = limits = RateLimits(settings)
+    app.state.rate_limits = limits = RateLimits(settings, shared_dir)
     # Inside the token check, which sets the principal it looks at.
     app.add_middleware(ErasedCustomers, store=lambda: state.store)
     app.add_middleware(AuthMiddleware, verifier=verifier, limits=limits)

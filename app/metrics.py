@@ -14,7 +14,9 @@ What a scrape shows:
 - ``rg_store_round_trips_total`` and ``rg_embedded_store_restarts_total``.
 
 Each application has its own registry, so that several apps in one process (the tests) keep
-their counts apart.
+their counts apart. With several worker processes (``serve --workers``) a scrape shows the sum
+over the workers (prometheus-client's multiprocess mode, its files in the folder the workers
+share); the two store counters are then those of the worker that answers the scrape.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import re
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
@@ -35,6 +38,7 @@ from prometheus_client import (
     Counter,
     Histogram,
     generate_latest,
+    multiprocess,
 )
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -231,7 +235,8 @@ def _digest(value: str) -> bytes:
 class Metrics:
     """The registry of one application, its instruments, and the ``/metrics`` endpoint."""
 
-    def __init__(self, settings: Settings, state: AppState, verifier: Verifier) -> None:
+    def __init__(self, settings: Settings, state: AppState, verifier: Verifier,
+                 multiprocess_dir: Path | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.root_fields: frozenset[str] = META_FIELDS
         self.code = _BoundedCodes()
@@ -263,6 +268,13 @@ class Metrics:
             buckets=LATENCY_BUCKETS, registry=r,
         )
         r.register(_StoreCollector(state))
+        # What a scrape reads: this registry, or the files of all workers (where the
+        # instruments above write when prometheus-client runs in multiprocess mode).
+        self.scraped = r
+        if multiprocess_dir is not None:
+            self.scraped = CollectorRegistry()
+            multiprocess.MultiProcessCollector(self.scraped, str(multiprocess_dir))
+            self.scraped.register(_StoreCollector(state))
 
     # -- wiring ----------------------------------------------------------------------------------
     def instrument(self, schema: BaseSchema) -> None:
@@ -325,7 +337,7 @@ class Metrics:
                 return refused
             if not principal.admin:
                 return PlainTextResponse("forbidden", status_code=403)
-        return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(self.scraped), media_type=CONTENT_TYPE_LATEST)
 
 
 def _graphql_request(scope: Scope) -> bool:

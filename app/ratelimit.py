@@ -13,7 +13,9 @@ request has none, of ``Forwarded``) that is not itself a trusted proxy. Anything
 into those headers stands left of what its proxy appended, so it is never reached. IPv6 clients
 are counted per /64 network, the block one host usually holds.
 
-The buckets live in memory, per process: behind a load balancer each instance limits on its own.
+The buckets live in memory; the worker processes of one ``serve`` share theirs
+(:mod:`app.shared`), so a limit holds for the sum over the workers. Behind a load balancer each
+instance (each ``serve``) limits on its own.
 """
 
 from __future__ import annotations
@@ -24,9 +26,12 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app import shared
 from app.responses import send_error
 from app.settings import IPNetwork, Settings
 from graph.access import Principal
@@ -162,14 +167,29 @@ def principal_key(principal: Principal) -> str:
     return f"{principal.role.value}:-:{','.join(sorted(principal.networks))}"
 
 
-class RateLimits:
-    """Both limits of one application, from its settings."""
+class Limiter(Protocol):
+    def allow(self, key: str, now: float | None = None) -> float: ...
 
-    def __init__(self, settings: Settings) -> None:
+
+class RateLimits:
+    """Both limits of one application, from its settings; with ``shared`` (the folder of the
+    worker processes' shared state) the buckets are those of all workers together."""
+
+    def __init__(self, settings: Settings, shared_dir: Path | None = None) -> None:
         # One instance per application, shared by AddressLimit and the AuthMiddleware.
         self.proxies = settings.trusted_proxies
-        self.per_address = RateLimiter(settings.rate_limit_address, settings.rate_burst_address)
-        self.per_principal = RateLimiter(settings.rate_limit, settings.rate_burst)
+        self.per_address: Limiter
+        self.per_principal: Limiter
+        if shared_dir is None:
+            self.per_address = RateLimiter(settings.rate_limit_address,
+                                           settings.rate_burst_address)
+            self.per_principal = RateLimiter(settings.rate_limit, settings.rate_burst)
+        else:
+            self.per_address = shared.SharedRateLimiter(
+                shared_dir / shared.RATE_ADDRESS, settings.rate_limit_address,
+                settings.rate_burst_address)
+            self.per_principal = shared.SharedRateLimiter(
+                shared_dir / shared.RATE_PRINCIPAL, settings.rate_limit, settings.rate_burst)
 
     def address(self, scope: Scope) -> str:
         return address_key(client_ip(scope, self.proxies))

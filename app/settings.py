@@ -57,6 +57,7 @@ class Settings:
     max_body_bytes: int = 1_048_576
     max_document_chars: int = 50_000
     analytics_timeout: float = 300.0
+    workers: int = 0
 
     @property
     def embedded(self) -> bool:
@@ -101,6 +102,7 @@ RANGES: dict[str, tuple[float, float, bool]] = {
     "max_cost": (1, 10**12, False),
     "max_body_bytes": (1, 1 << 30, False),
     "max_document_chars": (1, 10**8, False),
+    "workers": (0, 256, False),
 }
 MIN_SECRET = 32  # bytes; RFC 7518 asks HS256 keys to be at least as long as the hash
 # A scrape token is a shared secret sent by the scraper: long enough not to be guessed.
@@ -247,4 +249,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_body_bytes=_int(env, "RG_MAX_BODY_BYTES", 1_048_576),
         max_document_chars=_int(env, "RG_MAX_DOCUMENT_CHARS", 50_000),
         analytics_timeout=_float(env, "RG_ANALYTICS_TIMEOUT", 300.0),
+        workers=_int(env, "RG_WORKERS", 0),
     ))

@@ -276,33 +276,61 @@ async def refresh(store: Store, timeout: float = DEFAULT_TIMEOUT, *,
             from None
 
 
+class LocalTally:
+    """The count of writes since the last refresh, in this process."""
+
+    def __init__(self) -> None:
+        self.changes = 0
+        self.last = time.monotonic()
+
+    def add(self, n: int, every: int, min_interval: float) -> bool:
+        """Count ``n`` writes; True (and the count starts again) when a refresh is due."""
+        self.changes += n
+        now = time.monotonic()
+        if self.changes >= every and now - self.last >= min_interval:
+            self.changes, self.last = 0, now
+            return True
+        return False
+
+
+class Tally(Protocol):
+    """Where writes are counted: :class:`LocalTally`, or a count that several service processes
+    share (each sees only its own writes through its store's ``after_write``)."""
+
+    @property
+    def changes(self) -> int: ...
+
+    def add(self, n: int, every: int, min_interval: float) -> bool: ...
+
+
 class AutoRefresh:
     """Refresh in the background once ``every`` writes have happened since the last refresh and
     at least ``min_interval`` seconds have passed; one refresh at a time. ``every <= 0`` turns it
     off. The interval keeps whole-graph work from running every few seconds under a write-heavy
-    load, where it would show in the latency of every request."""
+    load, where it would show in the latency of every request. ``tally`` counts the writes
+    (this process's own by default)."""
 
     def __init__(self, store: Store, every: int, min_interval: float = 600.0,
-                 timeout: float = DEFAULT_TIMEOUT, *, curated: Curated) -> None:
+                 timeout: float = DEFAULT_TIMEOUT, tally: Tally | None = None, *,
+                 curated: Curated) -> None:
         self.store = store
         self.curated = curated
         self.timeout = timeout
         self.every = every
         self.min_interval = min_interval
-        self.last = time.monotonic()
-        self.changes = 0
+        self.tally: Tally = tally if tally is not None else LocalTally()
         self.refreshes = 0
         self.task: asyncio.Task[RefreshResult] | None = None
         store.after_write.append(self.changed)
 
+    @property
+    def changes(self) -> int:
+        return self.tally.changes
+
     def changed(self, n: int = 1) -> None:
         if self.every <= 0 or (self.task is not None and not self.task.done()):
             return  # writes of a running refresh (its own included) do not count
-        self.changes += n
-        due = time.monotonic() - self.last >= self.min_interval
-        if self.changes >= self.every and due:
-            self.changes = 0
-            self.last = time.monotonic()
+        if self.tally.add(n, self.every, self.min_interval):
             self.task = asyncio.get_running_loop().create_task(self._refresh())
 
     async def _refresh(self) -> RefreshResult:

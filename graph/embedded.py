@@ -107,8 +107,12 @@ class EmbeddedServer:
     take-overs of a server whose starter went away.
     """
 
-    def __init__(self, data_dir: Path | str) -> None:
+    def __init__(self, data_dir: Path | str, *, take_over: bool = True) -> None:
+        # take_over=False: a worker process whose parent supervises the server. Its watchdog
+        # leaves starting a new server to the parent (and follows it to its port), so that
+        # the parent, whose end takes the server with it, stays the one that runs it.
         self.data_dir = Path(data_dir).resolve()
+        self.take_over = take_over
         self._proc: subprocess.Popen[bytes] | None = None
         self._watchdog: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -298,6 +302,11 @@ class EmbeddedServer:
                 pid = int(self._state().get("pid", 0))
                 if store_process_alive(pid):
                     return  # the process that started it supervises it
+                if not self.take_over:
+                    running = self._running_elsewhere()
+                    if running is not None:
+                        self._attach(running)
+                    return
                 log.warning("the embedded store this process attached to is gone; starting it")
             with self._folder_lock():
                 running = self._running_elsewhere()

@@ -4,6 +4,7 @@ Usage::
 
     python scripts/load.py                      # 50 clients, 60 s, demo network, embedded store
     python scripts/load.py --clients 20 --seconds 30 --think 0.05
+    python scripts/load.py --think 0 --workers 1  # closed loop, one service process
 
 It starts ``referral-graph serve --demo`` on a free loopback port with a fresh data folder, mints
 tokens with the service's secret, and runs the clients for the given time. Each client acts as one
@@ -228,6 +229,48 @@ class Client:
             await self.pause()
 
 
+TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+STORE_MODULE = b"graph._embedded_main"
+
+
+def _cpu_seconds(root: int) -> dict[str, float]:
+    """CPU time (user + system) so far of the service under ``root``: its service processes
+    and its store, apart; and of this load generator. Linux only (``/proc``); empty elsewhere.
+
+    The machine is shared, so requests/s move with whatever else runs; CPU time per request
+    does not, and says how many requests the two cores could serve if the service had them."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return {}
+    parents: dict[int, int] = {}
+    stats: dict[int, tuple[float, bool]] = {}
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+            store = STORE_MODULE in (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        stats[int(entry.name)] = ((int(fields[11]) + int(fields[12])) / TICKS, store)
+
+    def under_root(pid: int) -> bool:
+        while pid > 1:
+            if pid == root:
+                return True
+            pid = parents.get(pid, 0)
+        return False
+
+    totals = {"service": 0.0, "store": 0.0}
+    for pid, (seconds, store) in stats.items():
+        if under_root(pid):
+            totals["store" if store else "service"] += seconds
+    usage = os.times()
+    totals["load generator"] = usage.user + usage.system
+    return totals
+
+
 async def drive(args: argparse.Namespace, port: int, settings: Any) -> Stats:
     demo = demo_dataset()
     customers = [c["id"] for c in demo.customers]
@@ -251,8 +294,12 @@ async def drive(args: argparse.Namespace, port: int, settings: Any) -> Stats:
         for c in clients:
             c.stats = stats
         started = time.monotonic()
+        cpu_before = _cpu_seconds(args.serve_pid)
         await asyncio.gather(*(c.run(started + args.seconds) for c in clients))
         stats.elapsed = time.monotonic() - started  # type: ignore[attr-defined]
+        cpu_after = _cpu_seconds(args.serve_pid)
+        stats.cpu = {k: cpu_after[k] - cpu_before.get(k, 0.0)  # type: ignore[attr-defined]
+                     for k in cpu_after}
     finally:
         for connection in connections:
             connection.close()
@@ -263,8 +310,10 @@ def report(stats: Stats, args: argparse.Namespace) -> None:
     elapsed = stats.elapsed  # type: ignore[attr-defined]
     everything = [ms for values in stats.latency.values() for ms in values]
     total_errors = sum(stats.errors.values())
+    workers = args.workers if args.workers is not None else "default"
     print(f"# load: {args.clients} clients, {args.seconds:g} s, think {args.think:g} s, "
-          f"demo network, embedded store; {os.cpu_count()} cores")
+          f"demo network, embedded store, workers {workers}; {os.cpu_count()} cores; "
+          f"load average before {args.load_before}, after {_load_average()}")
     print()
     print("| kind | requests | req/s | p50 ms | p95 ms | p99 ms | errors |")
     print("|---|---:|---:|---:|---:|---:|---:|")
@@ -275,8 +324,21 @@ def report(stats: Stats, args: argparse.Namespace) -> None:
     print(f"| **all** | {len(everything)} | {len(everything) / elapsed:.1f} | "
           f"{pct(everything, .5):.1f} | {pct(everything, .95):.1f} | "
           f"{pct(everything, .99):.1f} | {total_errors} |")
+    cpu = getattr(stats, "cpu", {})
+    if cpu and everything:
+        per = {k: v * 1000 / len(everything) for k, v in cpu.items()}
+        total = sum(per.values())
+        print()
+        print("CPU ms per request: " + ", ".join(f"{k} {v:.1f}" for k, v in per.items())
+              + f"; in all {total:.1f}, so two free cores would serve about "
+              f"{2000 / total:.0f} req/s at most")
     for sample in stats.samples:
         print(f"error sample: {sample}")
+
+
+def _load_average() -> str:
+    """The machine's 1-minute load average: how busy it was besides this run."""
+    return f"{os.getloadavg()[0]:.2f}"
 
 
 def main() -> int:
@@ -285,7 +347,10 @@ def main() -> int:
     p.add_argument("--seconds", type=float, default=60)
     p.add_argument("--think", type=float, default=0.5,
                    help="mean pause between a client's requests, seconds (0: closed loop)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="service processes (default: serve's own, RG_WORKERS=0)")
     args = p.parse_args()
+    args.load_before = _load_average()
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "data"
         port = free_port()
@@ -298,7 +363,9 @@ def main() -> int:
         log = open(Path(tmp) / "serve.log", "wb")  # noqa: SIM115
         serve = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "serve", "--demo", "--port", str(port),
-             "--data-dir", str(data_dir)], env=env, stdout=log, stderr=log,
+             "--data-dir", str(data_dir),
+             *([] if args.workers is None else ["--workers", str(args.workers)])],
+            env=env, stdout=log, stderr=log,
         )
         try:
             deadline = time.monotonic() + 120
@@ -313,6 +380,7 @@ def main() -> int:
                     return 1
                 time.sleep(0.5)
             settings = load_settings({"RG_DATA_DIR": str(data_dir)})
+            args.serve_pid = serve.pid
             stats = asyncio.run(drive(args, port, settings))
             report(stats, args)
         finally:
