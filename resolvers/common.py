@@ -46,6 +46,11 @@ def page_request(info: Info, first: int | None, after: str | None, key_len: int)
 
 def wants_total(info: Info) -> bool:
     """Whether the connection being resolved selects ``totalCount`` (through fragments too)."""
+    return selects_total(info.selected_fields)
+
+
+def selects_total(fields: list) -> bool:
+    """Whether any of these connection fields selects ``totalCount`` (through fragments too)."""
 
     def walk(selections: list) -> bool:
         for selection in selections:
@@ -56,7 +61,7 @@ def wants_total(info: Info) -> bool:
                 return True
         return False
 
-    return any(walk(field.selections) for field in info.selected_fields)
+    return any(walk(field.selections) for field in fields)
 
 
 def prime_parties(info: Info, items: Iterable[Job | Referral]) -> None:

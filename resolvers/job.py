@@ -8,6 +8,7 @@ from resolvers import customer as customer_resolvers
 from resolvers import professional as professional_resolvers
 from resolvers.common import mutate, prime_parties
 from resolvers.context import Info
+from resolvers.loaders import MISSING, MaybeAwaitable, cached
 from resolvers.permissions import ensure, forbidden, require, viewer
 
 # The schema modules import these resolvers; their names are looked up at call time.
@@ -54,6 +55,25 @@ async def customer(info: Info, customer_id: str) -> customer_types.Customer:
 
 async def professional(info: Info, professional_id: str) -> professional_types.Professional:
     return await professional_resolvers.related(info, professional_id)
+
+
+def related_customer(info: Info, customer_id: str) -> MaybeAwaitable[customer_types.Customer]:
+    """A job's or a referral's customer: at once when a page brought it along (no coroutine
+    per field), else through its loader."""
+    found = cached(info.context.loaders.customer_by_id, customer_id)
+    if found is MISSING or found is None:
+        return customer_resolvers.related(info, customer_id)
+    return customer_types.Customer.from_model(found)
+
+
+def related_professional(
+    info: Info, professional_id: str
+) -> MaybeAwaitable[professional_types.Professional]:
+    """A job's or a referral's professional, like ``related_customer``."""
+    found = cached(info.context.loaders.professional_by_id, professional_id)
+    if found is MISSING or found is None:
+        return professional_resolvers.related(info, professional_id)
+    return professional_types.Professional.from_model(found)
 
 
 async def referral(info: Info, referral_id: str | None) -> referral_types.Referral | None:

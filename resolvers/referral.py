@@ -16,6 +16,7 @@ from resolvers.common import (
     wants_total,
 )
 from resolvers.context import Info
+from resolvers.loaders import MaybeAwaitable
 from resolvers.permissions import ensure, forbidden, require, viewer
 
 # The schema modules import these resolvers; their names are looked up at call time.
@@ -29,20 +30,22 @@ def _parties(r: models.Referral) -> tuple[str, str, str]:
     return (r.referrer_id, r.professional_id, r.referee_id)
 
 
-async def party(
+def party(
     info: Info, party_id: str
-) -> customer_types.Customer | professional_types.Professional:
+) -> MaybeAwaitable[customer_types.Customer | professional_types.Professional]:
     if kind_of(party_id) == "Customer":
-        return await job_resolvers.customer(info, party_id)
-    return await job_resolvers.professional(info, party_id)
+        return customer(info, party_id)
+    return professional(info, party_id)
 
 
-async def customer(info: Info, customer_id: str) -> customer_types.Customer:
-    return await job_resolvers.customer(info, customer_id)
+def customer(info: Info, customer_id: str) -> MaybeAwaitable[customer_types.Customer]:
+    return job_resolvers.related_customer(info, customer_id)
 
 
-async def professional(info: Info, professional_id: str) -> professional_types.Professional:
-    return await job_resolvers.professional(info, professional_id)
+def professional(
+    info: Info, professional_id: str
+) -> MaybeAwaitable[professional_types.Professional]:
+    return job_resolvers.related_professional(info, professional_id)
 
 
 async def job(info: Info, job_id: str | None) -> job_types.Job | None:

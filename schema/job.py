@@ -49,14 +49,15 @@ class Job(Node):
         )
 
     @strawberry.field
-    async def customer(self, info: Info) -> Annotated[Customer, strawberry.lazy("schema.customer")]:
-        return await resolve.customer(info, self.customer_id)
+    def customer(self, info: Info) -> Annotated[Customer, strawberry.lazy("schema.customer")]:
+        # Not async: the party is usually in hand already (see resolvers.job.related_customer).
+        return resolve.related_customer(info, self.customer_id)  # type: ignore[return-value]
 
     @strawberry.field
-    async def professional(
+    def professional(
         self, info: Info
     ) -> Annotated[Professional, strawberry.lazy("schema.professional")]:
-        return await resolve.professional(info, self.professional_id)
+        return resolve.related_professional(info, self.professional_id)  # type: ignore[return-value]
 
     @strawberry.field(description="The referral that led to this job, if any.")
     async def referral(

@@ -63,18 +63,19 @@ class Referral(Node):
         return resolve.note(info, self.model)
 
     @strawberry.field
-    async def referrer(self, info: Info) -> Party:
-        return await resolve.party(info, self.model.referrer_id)
+    def referrer(self, info: Info) -> Party:
+        # Not async: the party is usually in hand already (see resolvers.job.related_customer).
+        return resolve.party(info, self.model.referrer_id)  # type: ignore[return-value]
 
     @strawberry.field
-    async def professional(
+    def professional(
         self, info: Info
     ) -> Annotated[Professional, strawberry.lazy("schema.professional")]:
-        return await resolve.professional(info, self.model.professional_id)
+        return resolve.professional(info, self.model.professional_id)  # type: ignore[return-value]
 
     @strawberry.field
-    async def referee(self, info: Info) -> Annotated[Customer, strawberry.lazy("schema.customer")]:
-        return await resolve.customer(info, self.model.referee_id)
+    def referee(self, info: Info) -> Annotated[Customer, strawberry.lazy("schema.customer")]:
+        return resolve.customer(info, self.model.referee_id)  # type: ignore[return-value]
 
     @strawberry.field(description="The job it converted into (set when status is CONVERTED); "
                       "null for viewers who may not read the job.")
