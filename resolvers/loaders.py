@@ -14,7 +14,8 @@ from strawberry.dataloader import DataLoader
 
 from graph import customers, jobs, networks, professionals, reciprocity, referrals
 from graph.lists import ListKey
-from graph.shapes import ProfessionalWithReferrals
+from graph.models import Customer, Job, Professional, Referral
+from graph.shapes import OwnerWithPage
 from graph.store import Store
 
 K = TypeVar("K")
@@ -77,10 +78,18 @@ class Loaders:
         self.balance_by_key = _loader(store, reciprocity.professional_balances)
 
     def prime_professional_with_received(
-        self, professional_id: str, key: ListKey, found: ProfessionalWithReferrals
+        self, professional_id: str, key: ListKey, found: OwnerWithPage[Professional, Referral]
     ) -> None:
         """Hand a professional and its page of received referrals, read in one statement
         (``graph.shapes``), to the loaders that the fields below would ask."""
-        self.professional_by_id.prime(professional_id, found.professional)
+        self.professional_by_id.prime(professional_id, found.owner)
         if found.page is not None:
             self.referrals_received_by_professional.prime(key, found.page)
+
+    def prime_customer_with_jobs(
+        self, customer_id: str, key: ListKey, found: OwnerWithPage[Customer, Job]
+    ) -> None:
+        """Hand a customer and its page of jobs, read in one statement, to their loaders."""
+        self.customer_by_id.prime(customer_id, found.owner)
+        if found.page is not None:
+            self.jobs_by_customer.prime(key, found.page)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from strawberry.types.nodes import SelectedField
-
 from graph import access, models, professionals, shapes
 from graph.lists import ListKey
 from graph.models import ReferralStatus
-from graph.pagination import PageArgumentError, PageRequest
 from resolvers import job as job_resolvers
 from resolvers import permissions
 from resolvers import referral as referral_resolvers
@@ -16,8 +13,8 @@ from resolvers.common import (
     TIME_KEY,
     guarded,
     mutate,
+    page_ahead,
     page_request,
-    selects_total,
     wants_total,
 )
 from resolvers.context import Info
@@ -38,37 +35,15 @@ RECEIVED_FIRST_DEFAULT = 20
 async def professional(info: Info, id: str) -> types.Professional | None:
     """Professionals are public profiles: any signed-in party reads them."""
     loaders = info.context.loaders
-    key = received_ahead(info, id)
+    key = None
+    if access.can_read_party_private(viewer(info), id):
+        key = page_ahead(info, id, "referralsReceived", RECEIVED_FIRST_DEFAULT, with_status=True)
     if key is not None and cached(loaders.professional_by_id, id) is MISSING:
         # The profile with its newest received referrals: one statement instead of two trips.
         loaders.prime_professional_with_received(
             id, key, await shapes.professional_with_received(info.context.store, id, key))
     found = await loaders.professional_by_id.load(id)
     return None if found is None else types.Professional.from_model(found)
-
-
-def received_ahead(info: Info, professional_id: str) -> ListKey | None:
-    """The loader key that ``referralsReceived``, selected right below this professional, will
-    load, when the viewer may read it and its arguments are plain; else None (the field then
-    takes its own way, refusals and argument errors included)."""
-    if not access.can_read_party_private(viewer(info), professional_id):
-        return None
-    nested = [s for field in info.selected_fields for s in field.selections
-              if isinstance(s, SelectedField) and s.name == "referralsReceived"]
-    if len(nested) != 1:
-        return None
-    arguments = nested[0].arguments
-    first, after, status = (arguments.get(n) for n in ("first", "after", "status"))
-    if first is None:
-        first = RECEIVED_FIRST_DEFAULT
-    if status is not None and status not in ReferralStatus.__members__:
-        return None
-    try:
-        page = PageRequest.of(first, after, TIME_KEY, info.context.settings.max_first)
-    except (PageArgumentError, TypeError):
-        return None
-    return ListKey(professional_id, page, None if status is None else ReferralStatus(status).value,
-                   total=selects_total(nested))
 
 
 async def related(info: Info, professional_id: str) -> types.Professional:

@@ -80,6 +80,12 @@ async def test_the_profile_with_received_referrals_is_one_round_trip(gql, make, 
         assert (fast_trips, slow_trips) == (1, 2)
     page = fast["professional"]["referralsReceived"]
     assert page["totalCount"] == 4 and len(page["nodes"]) == 4
+    # A literal page size, and a status literal, take the one statement too.
+    for argument, count in (("first: 3", 3), ("first: 20, status: SENT", 4)):
+        literal = PROFILE.replace(", $first: Int", "").replace("first: $first", argument)
+        data, trips = await ask(literal, None)
+        assert trips == 1
+        assert data["professional"]["referralsReceived"]["nodes"] == page["nodes"][:count]
     assert {n["referee"]["id"] for n in page["nodes"]} == set(referees)
 
 
@@ -111,3 +117,57 @@ def test_the_default_page_size_is_the_schemas():
 
     field = build_schema()._schema.get_type("Professional").fields["referralsReceived"]
     assert field.args["first"].default_value == RECEIVED_FIRST_DEFAULT
+
+
+CUSTOMER_JOBS = """
+query($c: ID!) { customer(id: $c) { id name
+  jobs(first: 3) { totalCount nodes { id trade professional { id name } } } } }
+"""
+CUSTOMER_JOBS_IN_FRAGMENT = """
+query($c: ID!) { customer(id: $c) { id name ...jobs } }
+fragment jobs on Customer {
+  jobs(first: 3) { totalCount nodes { id trade professional { id name } } } }
+"""
+
+
+async def test_a_customer_with_its_jobs_is_one_round_trip(gql, make, store):
+    customer = await make.customer()
+    for _ in range(4):
+        await make.job(customer, await make.professional())
+
+    async def ask(query: str) -> tuple[dict, int]:
+        start = store.round_trips
+        data = await gql.data(query, {"c": customer})
+        return data, store.round_trips - start
+
+    (fast, fast_trips), (slow, slow_trips) = await ask(CUSTOMER_JOBS), await ask(
+        CUSTOMER_JOBS_IN_FRAGMENT)
+    assert fast == slow and (fast_trips, slow_trips) == (1, 2)
+    assert fast["customer"]["jobs"]["totalCount"] == 4
+    assert len(fast["customer"]["jobs"]["nodes"]) == 3
+
+
+async def test_the_one_statement_customer_keeps_its_refusals(as_, make, store):
+    customer = await make.customer()
+    await make.job(customer, await make.professional())
+    other = as_("customer", await make.customer())
+    start = store.round_trips
+    fast = await other.post(CUSTOMER_JOBS, {"c": customer})
+    middle = store.round_trips
+    slow = await other.post(CUSTOMER_JOBS_IN_FRAGMENT, {"c": customer})
+    # The same trips either way (the viewer's own erasure check among them): the refused
+    # customer's jobs are not read.
+    assert middle - start == store.round_trips - middle
+    for body in (fast, slow):
+        for error in body["errors"]:
+            error.pop("locations", None)
+    assert fast == slow
+    assert [e["extensions"]["code"] for e in fast["errors"]] == ["FORBIDDEN"]
+
+
+def test_the_customer_jobs_default_is_the_schemas():
+    from resolvers.customer import JOBS_FIRST_DEFAULT
+    from schema.build import build_schema
+
+    field = build_schema()._schema.get_type("Customer").fields["jobs"]
+    assert field.args["first"].default_value == JOBS_FIRST_DEFAULT
