@@ -10,7 +10,8 @@ from graphql import GraphQLError
 from strawberry.types.nodes import SelectedField
 
 from graph.errors import DomainError
-from graph.models import Job, Professional, Referral
+from graph.lists import ListKey
+from graph.models import Job, Professional, Referral, ReferralStatus
 from graph.outcome import Outcome
 from graph.pagination import PageArgumentError, PageRequest
 from graph.rules import check_window
@@ -45,6 +46,11 @@ def page_request(info: Info, first: int | None, after: str | None, key_len: int)
 
 def wants_total(info: Info) -> bool:
     """Whether the connection being resolved selects ``totalCount`` (through fragments too)."""
+    return selects_total(info.selected_fields)
+
+
+def selects_total(fields: list) -> bool:
+    """Whether any of these connection fields selects ``totalCount`` (through fragments too)."""
 
     def walk(selections: list) -> bool:
         for selection in selections:
@@ -55,7 +61,34 @@ def wants_total(info: Info) -> bool:
                 return True
         return False
 
-    return any(walk(field.selections) for field in info.selected_fields)
+    return any(walk(field.selections) for field in fields)
+
+
+def page_ahead(
+    info: Info, owner_id: str, field: str, default_first: int, *, with_status: bool = False
+) -> ListKey | None:
+    """The loader key that the connection ``field``, selected right below the object being
+    resolved, will load, when its arguments are plain (``first``, ``after``, and ``status``
+    with ``with_status``); else None: the field then takes its own way, argument errors
+    included. The caller checks that the viewer may read the list."""
+    nested = [s for selected in info.selected_fields for s in selected.selections
+              if isinstance(s, SelectedField) and s.name == field]
+    if len(nested) != 1:
+        return None
+    arguments = nested[0].arguments
+    if set(arguments) - ({"first", "after", "status"} if with_status else {"first", "after"}):
+        return None
+    first, after, status = (arguments.get(n) for n in ("first", "after", "status"))
+    if status is not None and status not in ReferralStatus.__members__:
+        return None
+    try:
+        # A literal comes as its text (``first: 20`` as "20"), a variable as its value.
+        first = default_first if first is None else int(first)
+        page = PageRequest.of(first, after, TIME_KEY, info.context.settings.max_first)
+    except (PageArgumentError, TypeError, ValueError):
+        return None
+    return ListKey(owner_id, page, None if status is None else ReferralStatus(status).value,
+                   total=selects_total(nested))
 
 
 def prime_parties(info: Info, items: Iterable[Job | Referral]) -> None:

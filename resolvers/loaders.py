@@ -8,16 +8,36 @@ round trips whatever N is.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from strawberry.dataloader import DataLoader
 
 from graph import customers, jobs, networks, professionals, reciprocity, referrals, trust
 from graph.lists import ListKey
+from graph.models import Customer, Job, Professional, Referral
+from graph.shapes import OwnerWithPage
 from graph.store import Store
 
 K = TypeVar("K")
 V = TypeVar("V")
+
+# A field's value, or an awaitable of it: GraphQL awaits what a resolver returns when it is
+# awaitable, so a resolver that has the value in hand can return it as it is.
+MaybeAwaitable: TypeAlias = V | Awaitable[V]
+
+# What ``cached`` answers for a key the loader does not hold yet.
+MISSING: Any = object()
+
+
+def cached(loader: DataLoader[K, V], key: K) -> V:
+    """The value ``loader`` already holds for ``key`` (primed or loaded earlier in the request),
+    or ``MISSING``. A field whose value is in hand then returns it at once instead of awaiting
+    a future: no coroutine, no task, no trip through the event loop."""
+    future = loader.cache_map.get(key)
+    if future is None or not future.done() or future.cancelled() or future.exception():
+        return MISSING
+    value: V = future.result()
+    return value
 
 
 def _loader(
@@ -59,3 +79,20 @@ class Loaders:
         self.trend_by_key = _loader(store, reciprocity.trends)
         self.member_graph_by_key = _loader(store, reciprocity.member_graphs)
         self.chain_by_key = _loader(store, trust.chains)
+
+    def prime_professional_with_received(
+        self, professional_id: str, key: ListKey, found: OwnerWithPage[Professional, Referral]
+    ) -> None:
+        """Hand a professional and its page of received referrals, read in one statement
+        (``graph.shapes``), to the loaders that the fields below would ask."""
+        self.professional_by_id.prime(professional_id, found.owner)
+        if found.page is not None:
+            self.referrals_received_by_professional.prime(key, found.page)
+
+    def prime_customer_with_jobs(
+        self, customer_id: str, key: ListKey, found: OwnerWithPage[Customer, Job]
+    ) -> None:
+        """Hand a customer and its page of jobs, read in one statement, to their loaders."""
+        self.customer_by_id.prime(customer_id, found.owner)
+        if found.page is not None:
+            self.jobs_by_customer.prime(key, found.page)

@@ -10,11 +10,24 @@ from __future__ import annotations
 from graph import access, models
 from graph.ids import kind_of
 from resolvers.context import Info
+from resolvers.loaders import MISSING, cached
 from resolvers.permissions import viewer
 
 
 def referral_parties(r: models.Referral) -> tuple[str, str, str]:
     return (r.referrer_id, r.professional_id, r.referee_id)
+
+
+def in_hand(info: Info, party_id: str) -> models.Customer | models.Professional | None:
+    """The party when the request's loaders already hold it (a page brought it along), else
+    None: a field can then answer at once, with no coroutine and no trip through the loop."""
+    loaders = info.context.loaders
+    found: models.Customer | models.Professional | None
+    if kind_of(party_id) == "Customer":
+        found = cached(loaders.customer_by_id, party_id)
+    else:
+        found = cached(loaders.professional_by_id, party_id)
+    return None if found is MISSING else found
 
 
 async def customer(info: Info, customer_id: str) -> models.Customer:

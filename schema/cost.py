@@ -176,6 +176,25 @@ def operation_cost(schema: GraphQLSchema, operation: OperationDefinitionNode,
     return estimate.selection(operation.selection_set, root, None)
 
 
+# Costs of recent requests. Frontends send the same few documents again and again, so the walk
+# is made once per document and page sizes: a cost depends only on the document, the operation
+# and the integer variables (``_Estimate._argument`` reads a variable only when it is an
+# integer, else the argument's default; a variable sent as anything else counts as sent).
+CACHED_COSTS = 1024
+_COSTS: dict[tuple[Any, ...], int] = {}
+_NOT_AN_INT = object()
+
+
+def _cost_key(ctx: Any) -> tuple[Any, ...] | None:
+    if ctx.query is None:
+        return None  # no text to know the document by
+    variables = ctx.variables or {}
+    sizes = sorted(
+        (name, value if isinstance(value, int) and not isinstance(value, bool) else _NOT_AN_INT)
+        for name, value in variables.items())  # names are unique: values are never compared
+    return (id(ctx.schema._schema), ctx.query, ctx.operation_name, tuple(sizes))
+
+
 class QueryCost(_PreExecution):
     """Refuses an operation whose estimated rows exceed ``max_cost`` before anything runs."""
 
@@ -185,10 +204,17 @@ class QueryCost(_PreExecution):
 
     def _check(self) -> None:
         ctx = self.execution_context
-        operation, fragments = _selected(ctx)
-        if operation is None:
-            return
-        cost = operation_cost(ctx.schema._schema, operation, fragments, ctx.variables)
+        key = _cost_key(ctx)
+        cost = None if key is None else _COSTS.get(key)
+        if cost is None:
+            operation, fragments = _selected(ctx)
+            if operation is None:
+                return
+            cost = operation_cost(ctx.schema._schema, operation, fragments, ctx.variables)
+            if key is not None:
+                if len(_COSTS) >= CACHED_COSTS:
+                    _COSTS.clear()  # a rare reset keeps the cache bounded, no bookkeeping
+                _COSTS[key] = cost
         if cost > self.max_cost:
             _fail(ctx, GraphQLError(
                 f"query cost {cost} exceeds the limit of {self.max_cost}: the query could "

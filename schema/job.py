@@ -52,18 +52,19 @@ class Job(Node):
         )
 
     @strawberry.field
-    async def customer(self, info: Info) -> Annotated[Customer, strawberry.lazy("schema.customer")]:
+    def customer(self, info: Info) -> Annotated[Customer, strawberry.lazy("schema.customer")]:
+        # Not async: the party is usually in hand already (a page brought it along).
         from schema.customer import Customer
 
-        return await Customer.related(info, self.customer_id)
+        return Customer.related_now(info, self.customer_id)  # type: ignore[return-value]
 
     @strawberry.field
-    async def professional(
+    def professional(
         self, info: Info
     ) -> Annotated[Professional, strawberry.lazy("schema.professional")]:
         from schema.professional import Professional
 
-        return await Professional.related(info, self.professional_id)
+        return Professional.related_now(info, self.professional_id)  # type: ignore[return-value]
 
     @strawberry.field(description="The referral that led to this job, if any.")
     async def referral(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -47,6 +48,17 @@ class Professional(Node):
     async def related(cls, info: Info, professional_id: str) -> Professional:
         """The professional another object names (a job, a referral, a balance, a pair)."""
         return cls.from_model(await parties.professional(info, professional_id))
+
+    @classmethod
+    def related_now(
+        cls, info: Info, professional_id: str
+    ) -> Professional | Awaitable[Professional]:
+        """Like ``related``, at once when the request already holds the professional (GraphQL
+        awaits what a field returns only when it is awaitable)."""
+        found = parties.in_hand(info, professional_id)
+        if isinstance(found, models.Professional):
+            return cls.from_model(found)
+        return cls.related(info, professional_id)
 
     @strawberry.field
     async def networks(

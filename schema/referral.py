@@ -46,6 +46,10 @@ class ReferralStatusChange:
     at: datetime
 
 
+
+async def _party(info: Info, party_id: str) -> Customer | Professional:
+    return party_of(await parties.party(info, party_id))
+
 @strawberry.type(description="A referrer recommends a professional to a referee.")
 class Referral(Node):
     id: strawberry.ID
@@ -76,22 +80,26 @@ class Referral(Node):
         return resolve.note(info, self.model)
 
     @strawberry.field
-    async def referrer(self, info: Info) -> Party:
-        return party_of(await parties.party(info, self.model.referrer_id))
+    def referrer(self, info: Info) -> Party:
+        # Not async: the party is usually in hand already (a page brought it along).
+        found = parties.in_hand(info, self.model.referrer_id)
+        if found is not None:
+            return party_of(found)
+        return _party(info, self.model.referrer_id)  # type: ignore[return-value]
 
     @strawberry.field
-    async def professional(
+    def professional(
         self, info: Info
     ) -> Annotated[Professional, strawberry.lazy("schema.professional")]:
         from schema.professional import Professional
 
-        return await Professional.related(info, self.model.professional_id)
+        return Professional.related_now(info, self.model.professional_id)  # type: ignore[return-value]
 
     @strawberry.field
-    async def referee(self, info: Info) -> Annotated[Customer, strawberry.lazy("schema.customer")]:
+    def referee(self, info: Info) -> Annotated[Customer, strawberry.lazy("schema.customer")]:
         from schema.customer import Customer
 
-        return await Customer.related(info, self.model.referee_id)
+        return Customer.related_now(info, self.model.referee_id)  # type: ignore[return-value]
 
     @strawberry.field(description="The job it converted into (set when status is CONVERTED); "
                       "null for viewers who may not read the job.")

@@ -170,6 +170,27 @@ async def test_a_variable_page_size_counts_and_the_limit_is_configurable(store, 
         assert "errors" not in await client.post(query, {"n": 40})
 
 
+async def test_a_cached_cost_follows_the_page_sizes_sent(store, settings, gql):
+    """Costs are kept per document and integer variables: the same document asked again with
+    a larger page, or with its variable's default, is weighed again."""
+    from app.main import create_app
+    from tests.test_limits import client_for
+
+    query = ("query($n: Int = 70, $t: String) "
+             "{ professionals(first: $n, trade: $t) { nodes { id } } }")
+    client = await client_for(create_app(settings.with_overrides(max_cost=50), store=store),
+                              gql.token)
+    async with client.http:
+        for _ in range(2):
+            assert "errors" not in await client.post(query, {"n": 40, "t": "plumbing"})
+        refused = (await client.raw(query, {"n": 60, "t": "plumbing"})).json()
+        assert refused["errors"][0]["extensions"]["cost"] == 61
+        # Absent, the variable's default (70) counts; sent as null, the argument's own (20).
+        assert (await client.raw(query, {"t": "roofing"})).json()["errors"][0]["extensions"][
+            "cost"] == 71
+        assert "errors" not in await client.post(query, {"n": None, "t": "roofing"})
+
+
 async def test_a_document_is_limited_by_characters_comments_included(gql, settings):
     padding = "#" + "x" * settings.max_document_chars + "\n"
     body = (await gql.raw(padding + "{ __typename }")).json()
