@@ -19,7 +19,7 @@ log = logging.getLogger("referral_graph")
 DEMO_TOKEN_TTL = 24 * 3600
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def settings_of(args: argparse.Namespace) -> Settings:
     return load_settings().with_overrides(
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
@@ -49,7 +49,7 @@ def serve(args: argparse.Namespace) -> int:
 
     if args.worker_fd is not None:
         return workers.run_worker(args)
-    settings = _settings(args)
+    settings = settings_of(args)
     if args.workers is not None:
         settings = settings.with_overrides(workers=args.workers)
     where = settings.neo4j_uri or f"the embedded store in {settings.data_dir.resolve()}"
@@ -129,7 +129,7 @@ def _load(settings: Settings, dataset_factory: Callable[[], object], label: str)
 def seed_demo(args: argparse.Namespace) -> int:
     from seeds.demo import demo_dataset
 
-    return _load(_settings(args), demo_dataset, "demo")
+    return _load(settings_of(args), demo_dataset, "demo")
 
 
 def seed_synthetic(args: argparse.Namespace) -> int:
@@ -140,7 +140,7 @@ def seed_synthetic(args: argparse.Namespace) -> int:
             args.professionals, args.customers, args.jobs, args.referrals, seed=args.seed
         )
 
-    return _load(_settings(args), make, "synthetic")
+    return _load(settings_of(args), make, "synthetic")
 
 
 def token(args: argparse.Namespace) -> int:
@@ -148,7 +148,7 @@ def token(args: argparse.Namespace) -> int:
 
     networks = [n for n in (args.networks or "").split(",") if n]
     try:
-        print(mint(_settings(args), args.role, args.sub, networks, ttl=args.ttl))
+        print(mint(settings_of(args), args.role, args.sub, networks, ttl=args.ttl))
     except TokenError as exc:
         print(f"referral-graph: {exc}", file=sys.stderr)
         return 2
@@ -159,7 +159,7 @@ def analytics_refresh(args: argparse.Namespace) -> int:
     from graph import analytics
     from seeds.complementary_trades import CURATED
 
-    settings = _settings(args)
+    settings = settings_of(args)
 
     async def work(store: object) -> None:
         done = await analytics.refresh(

@@ -197,11 +197,11 @@ def _exit_with_parent() -> None:
 def run_worker(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from app.cli import _settings, server_options
+    from app.cli import server_options, settings_of
     from app.main import create_app
 
     _exit_with_parent()
-    settings = _settings(args)
+    settings = settings_of(args)
     sock = socket.socket(fileno=args.worker_fd)
     app = create_app(settings, shared_dir=args.shared_dir, supervised=True)
     server = uvicorn.Server(uvicorn.Config(app, **server_options(settings)))

@@ -139,6 +139,11 @@ query($first: Int!) {
 """
 
 
+NETWORKS_BARE = """
+query($first: Int!) { networks(first: $first) { nodes { id } } }
+"""
+
+
 async def test_network_reciprocity_costs_the_same_for_any_page(gql, make, store):
     # Each network: two members, one referral from the first to the second.
     expected = set()
@@ -151,20 +156,25 @@ async def test_network_reciprocity_costs_the_same_for_any_page(gql, make, store)
         expected.add(net)
 
     async def trips(first: int) -> int:
+        # The list's own reads vary with what its id windows have learnt (graph.lists), so
+        # count the trips of the same page without the reciprocity fields and subtract them.
+        start = store.round_trips
+        bare = (await gql.data(NETWORKS_BARE, {"first": first}))["networks"]["nodes"]
+        list_trips = store.round_trips - start
         start = store.round_trips
         nodes = (await gql.data(NETWORKS, {"first": first}))["networks"]["nodes"]
-        assert len(nodes) == first
+        assert len(nodes) == first and [n["id"] for n in nodes] == [n["id"] for n in bare]
         for node in nodes:
             if node["id"] in expected:
                 assert node["reciprocity"] == {"referrals": 1, "coefficient": 0.0}
                 assert node["imbalancedPairs"] == [{"gap": 1}]
-        return store.round_trips - start
+        return store.round_trips - start - list_trips
 
     small, large = await trips(2), await trips(12)
     assert small == large
-    # The page, then members and their referrals for every network at once (the window of
-    # reciprocity and the whole history of imbalancedPairs are the same key here).
-    assert large <= 3
+    # Members and their referrals for every network at once (the window of reciprocity and
+    # the whole history of imbalancedPairs are the same key here).
+    assert large <= 2
 
 
 async def test_the_profile_with_received_referrals_is_one_round_trip(gql, make, store):
