@@ -54,6 +54,7 @@ SIZES: dict[str, tuple[int, int, int, int]] = {
     "small": (1000, 5000, 10000, 5000),
     "medium": (10_000, 50_000, 100_000, 50_000),
     "large": (40_000, 200_000, 400_000, 100_000),
+    "xlarge": (100_000, 500_000, 1_000_000, 500_000),  # 10x medium, about 3.7M relationships
 }
 
 MAX_AREAS = 20
