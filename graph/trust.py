@@ -28,6 +28,8 @@ from graph.projection import TrustEdge, trust_graph
 from graph.store import Row, Store
 
 MAX_FRONTIER = 2000
+# Reached professionals are read this many (or twice the limit) at a time, best first.
+PROFESSIONALS_PAGE = 50
 
 _EDGE = "relation, target, via, at, rating, status, verified"
 
@@ -199,13 +201,19 @@ async def trusted_professionals(
          if kind_of(str(v)) == "Professional"),
         key=lambda item: (-item[0], item[1]),
     )
-    found = await professionals_by_ids(store, [v for _, v, _ in ranked])
-    out = []
-    for (t, _, nodes), pro in zip(ranked, found, strict=True):
-        if pro is not None and (wanted is None or wanted in pro.trades):
-            out.append((pro, _path(G, t, nodes)))
-            if len(out) == limit:
-                break
+    # Read the reached professionals in rank order, a few more than ``limit`` at a time, so
+    # that a large neighbourhood costs one short read, not thousands of rows; a trade filter
+    # that leaves the page short reads the next one.
+    out: list[tuple[Professional, Path]] = []
+    step = max(limit * 2, PROFESSIONALS_PAGE)
+    for start in range(0, len(ranked), step):
+        chunk = ranked[start : start + step]
+        found = await professionals_by_ids(store, [v for _, v, _ in chunk])
+        for (t, _, nodes), pro in zip(chunk, found, strict=True):
+            if pro is not None and (wanted is None or wanted in pro.trades):
+                out.append((pro, _path(G, t, nodes)))
+                if len(out) == limit:
+                    return out
     return out
 
 
