@@ -35,30 +35,33 @@ _EDGE = "relation, target, via, at, rating, status, verified"
 
 # Outgoing trust relations of a level's customers and professionals. Erased customers take no
 # part: nothing starts at, passes through or ends at a tombstone. Only confirmed jobs are hops.
+# A non-null $goal keeps only the relations that end at it: on the last level of a search for
+# paths to one party, no other relation can be part of an answer.
 CUSTOMERS_HIRED = """
 UNWIND $ids AS id
 MATCH (c:Customer {id: id})-[:BOOKED]->(j:Job)-[:DONE_BY]->(p:Professional)
-WHERE c.erased IS NULL AND j.confirmed = true
+WHERE c.erased IS NULL AND j.confirmed = true AND ($goal IS NULL OR p.id = $goal)
 RETURN c.id AS source, 'HIRED' AS relation, p.id AS target, j.id AS via, j.completedAt AS at,
        j.rating AS rating, null AS status, false AS verified
 """
 CUSTOMERS_REFERRED = """
 UNWIND $ids AS id
 MATCH (c:Customer {id: id})-[:MADE]->(r:Referral)-[:FOR]->(p:Professional)
-WHERE c.erased IS NULL
+WHERE c.erased IS NULL AND ($goal IS NULL OR p.id = $goal)
 RETURN c.id AS source, 'REFERRED' AS relation, p.id AS target, r.id AS via, r.createdAt AS at,
        null AS rating, r.status AS status, r.verified AS verified
 """
 CUSTOMERS_REFERRED_BY = """
 UNWIND $ids AS id
 MATCH (c:Customer {id: id})<-[:INTRODUCES]-(r:Referral)<-[:MADE]-(a)
-WHERE c.erased IS NULL AND a.erased IS NULL
+WHERE c.erased IS NULL AND a.erased IS NULL AND ($goal IS NULL OR a.id = $goal)
 RETURN c.id AS source, 'REFERRED_BY' AS relation, a.id AS target, r.id AS via,
        r.createdAt AS at, null AS rating, r.status AS status, r.verified AS verified
 """
 PROFESSIONALS_REFERRED = """
 UNWIND $ids AS id
 MATCH (a:Professional {id: id})-[:MADE]->(r:Referral)-[:FOR]->(p:Professional)
+WHERE $goal IS NULL OR p.id = $goal
 RETURN a.id AS source, 'REFERRED' AS relation, p.id AS target, r.id AS via, r.createdAt AS at,
        null AS rating, r.status AS status, r.verified AS verified
 """
@@ -108,28 +111,31 @@ def _edge(row: Row) -> TrustEdge:
     )
 
 
-async def _level(store: Store, frontier: Sequence[str]) -> list[TrustEdge]:
+async def _level(store: Store, frontier: Sequence[str], goal: str | None = None
+                 ) -> list[TrustEdge]:
     customers = [i for i in frontier if kind_of(i) == "Customer"]
     professionals = [i for i in frontier if kind_of(i) == "Professional"]
     queries = []
     if customers:
-        queries += [store.read(q, ids=customers)
+        queries += [store.read(q, ids=customers, goal=goal)
                     for q in (CUSTOMERS_HIRED, CUSTOMERS_REFERRED, CUSTOMERS_REFERRED_BY)]
     if professionals:
-        queries.append(store.read(PROFESSIONALS_REFERRED, ids=professionals))
+        queries.append(store.read(PROFESSIONALS_REFERRED, ids=professionals, goal=goal))
     results = await asyncio.gather(*queries)
     return [_edge(row) for rows in results for row in rows]
 
 
-async def neighbourhood(store: Store, source: str, max_hops: int) -> list[TrustEdge]:
-    """Every trust relation on a walk of at most ``max_hops`` hops from ``source``."""
+async def neighbourhood(store: Store, source: str, max_hops: int,
+                        goal: str | None = None) -> list[TrustEdge]:
+    """Every trust relation on a walk of at most ``max_hops`` hops from ``source``; with a
+    ``goal``, the last hop reads only the relations that end at it."""
     edges: list[TrustEdge] = []
     seen = {source}
     frontier = [source]
-    for _ in range(max_hops):
+    for hop in range(max_hops):
         if not frontier:
             break
-        found = await _level(store, frontier)
+        found = await _level(store, frontier, goal if hop == max_hops - 1 else None)
         edges += found
         fresh: dict[str, str] = {}
         for e in found:
@@ -171,7 +177,7 @@ async def trust_paths(
     """The ``limit`` most trusted simple paths from ``source`` to ``target``."""
     await asyncio.gather(_require_party(store, source, "from"),
                          _require_party(store, target, "to"))
-    edges = await neighbourhood(store, source, max_hops)
+    edges = await neighbourhood(store, source, max_hops, goal=target)
 
     def solve() -> list[Path]:
         G = trust_graph(edges, timeutil.now())

@@ -195,3 +195,21 @@ async def test_trusted_professionals_read_in_rank_pages(gql, make, town, monkeyp
     assert [f["professional"]["id"] for f in found["customer"]["trustedProfessionals"]] == \
         ranked[2:]
     assert reads == [2, 1]  # the third professional is on the second page
+
+
+async def test_the_last_hop_towards_a_goal_reads_only_relations_to_it(store, gql, town):
+    """trustPaths reads, on its last level, only the relations that end at its target; the
+    paths found are the same as from the whole neighbourhood."""
+    from graph import trust
+
+    me, ann, plumber = town["me"], town["ann"], town["plumber"]
+    whole = await trust.neighbourhood(store, me, 2)
+    towards = await trust.neighbourhood(store, me, 2, goal=plumber)
+    # Level one (me -> ann) is read whole; from ann, of HIRED plumber, REFERRED roofer and
+    # REFERRED_BY roofer, only the hire of the plumber is left.
+    assert {(e.source, e.target) for e in whole} >= {(ann, town["roofer"])}
+    assert {(e.source, e.relation, e.target) for e in towards} == {
+        (ann, "HIRED", plumber), (me, "REFERRED_BY", ann)}
+    data = await gql.data(PATHS, {"from": me, "to": plumber, "limit": 5, "hops": 2})
+    assert [[h["relation"] for h in p["hops"]] for p in data["trustPaths"]] == [
+        ["REFERRED_BY", "HIRED"]]
