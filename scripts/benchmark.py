@@ -57,6 +57,7 @@ from app.main import create_app
 from app.settings import Settings
 from graph import bulk
 from graph.embedded import BoltAddress, EmbeddedServer
+from graph.errors import StoreUnavailable
 from graph.migrations import migrate
 from graph.store import Store, connect
 from seeds.synthetic import SIZES, synthetic_dataset
@@ -227,6 +228,7 @@ async def measure_reads(
         for read in reads:
             gq: list[float] = []
             cy: list[float] = []
+            over = False  # the hand-written statement ran past the store's budget once
             for i in range(rounds + 5):
                 params = read.params(rng, ids)
                 # Alternate which goes first, so that neither always meets a warm cache.
@@ -235,10 +237,20 @@ async def measure_reads(
                     if kind == "g":
                         ms = await timed(graphql, read, params)
                         (gq if i >= 5 else []).append(ms)
-                    else:
-                        ms = await timed(store.read, read.cypher, **params)
+                    elif not over:
+                        try:
+                            ms = await timed(store.read, read.cypher, **params)
+                        except StoreUnavailable:
+                            # The statement that sorts every referral outgrows the script's
+                            # 10 s budget at xlarge; report that rather than wait it out again.
+                            over = True
+                            print(f"# {read.name}: hand-written Cypher over the store's "
+                                  f"{store.timeout:g} s budget; not measured", file=sys.stderr)
+                            continue
                         (cy if i >= 5 else []).append(ms)
-            out.append((read.name, pct(gq, 0.5), pct(gq, 0.95), pct(cy, 0.5), pct(cy, 0.95)))
+            nan = float("nan")
+            out.append((read.name, pct(gq, 0.5), pct(gq, 0.95),
+                        nan if over else pct(cy, 0.5), nan if over else pct(cy, 0.95)))
     return out
 
 
