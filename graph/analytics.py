@@ -31,16 +31,21 @@ from graph.store import ConstraintError, Row, Store
 
 log = logging.getLogger(__name__)
 BATCH = 5000
+# The projections are read a page of professionals at a time, each page one statement anchored
+# on their ids (unique-index lookups), so that no single result holds the whole graph: the store
+# builds and buffers a bounded answer per statement however large the network grows.
+PAGE = 2000
 
 # Only confirmed jobs count as hires, in reputation and in co-hiring alike.
 HIRING_EDGES = """
-MATCH (c:Customer)-[:BOOKED]->(j:Job)-[:DONE_BY]->(p:Professional)
+UNWIND $ids AS id
+MATCH (p:Professional {id: id})<-[:DONE_BY]-(j:Job)<-[:BOOKED]-(c:Customer)
 WHERE j.confirmed = true
 RETURN c.id AS source, p.id AS target, j.rating AS rating
 """
 REFERRAL_EDGES = """
-MATCH (r:Referral)-[:FOR]->(p:Professional)
-MATCH (r)<-[:MADE]-(a)
+UNWIND $ids AS id
+MATCH (p:Professional {id: id})<-[:FOR]-(r:Referral)<-[:MADE]-(a)
 RETURN a.id AS source, p.id AS target, r.status AS status
 """
 PROFESSIONAL_IDS = "MATCH (p:Professional) RETURN p.id AS id"
@@ -50,10 +55,13 @@ MATCH (p:Professional {id: r.id})
 SET p.reputation = r.value
 """
 
-CUSTOMER_TRADES = """
-MATCH (c:Customer)-[:BOOKED]->(j:Job)
+# Per page of professionals, the trades their customers hired them for; the customers' sets
+# of trades are gathered across pages (a customer hires professionals of several pages).
+HIRED_TRADES = """
+UNWIND $ids AS id
+MATCH (p:Professional {id: id})<-[:DONE_BY]-(j:Job)<-[:BOOKED]-(c:Customer)
 WHERE j.confirmed = true
-RETURN c.id AS customer, collect(DISTINCT j.trade) AS trades
+RETURN DISTINCT c.id AS customer, j.trade AS trade
 """
 CLEAR_TRADE_PAIRS = "MATCH (t:TradePair) DETACH DELETE t"
 WRITE_TRADE_PAIRS = """
@@ -112,14 +120,42 @@ class BatchJob(Protocol):
     async def write(self, store: Store, results: Any) -> int: ...
 
 
+async def professional_ids(store: Store) -> list[str]:
+    """Every professional's id, in order: the anchors of the paged projections."""
+    return sorted(r["id"] for r in await store.read(PROFESSIONAL_IDS))
+
+
+async def paged(store: Store, query: str, ids: list[str], page: int = PAGE) -> list[Row]:
+    """The rows of ``query`` for all of ``ids``, read ``page`` ids per statement."""
+    rows: list[Row] = []
+    for start in range(0, len(ids), page):
+        rows.extend(await store.read(query, ids=ids[start : start + page]))
+    return rows
+
+
+async def hiring_edges(store: Store, ids: list[str] | None = None) -> list[Row]:
+    """Confirmed hires (customer ``source``, professional ``target``, ``rating``)."""
+    return await paged(store, HIRING_EDGES, await professional_ids(store) if ids is None else ids)
+
+
+async def customer_trades(store: Store, ids: list[str] | None = None) -> list[list[str]]:
+    """Each customer's distinct trades of confirmed jobs (customers without one are left out)."""
+    found: dict[str, set[str]] = {}
+    rows = await paged(store, HIRED_TRADES, await professional_ids(store) if ids is None else ids)
+    for row in rows:
+        found.setdefault(row["customer"], set()).add(row["trade"])
+    return [sorted(trades) for trades in found.values()]
+
+
 class ReputationJob:
     """PageRank over hiring (weighted by rating) and referrals (weighted by outcome)."""
 
     name = "reputation"
 
     async def read(self, store: Store) -> tuple[list[Row], list[Row], list[str]]:
-        return (await store.read(HIRING_EDGES), await store.read(REFERRAL_EDGES),
-                [r["id"] for r in await store.read(PROFESSIONAL_IDS)])
+        professionals = await professional_ids(store)
+        return (await hiring_edges(store, professionals),
+                await paged(store, REFERRAL_EDGES, professionals), professionals)
 
     def compute(self, projection: tuple[list[Row], list[Row], list[str]]) -> dict[str, float]:
         hires, referrals, professionals = projection
@@ -149,7 +185,7 @@ class ComplementarityJob:
         self.curated = curated
 
     async def read(self, store: Store) -> list[list[str]]:
-        return [r["trades"] for r in await store.read(CUSTOMER_TRADES)]
+        return await customer_trades(store)
 
     def compute(self, projection: list[list[str]]) -> list[algorithms.TradePair]:
         return algorithms.complementarity(projection, self.curated)

@@ -28,35 +28,40 @@ from graph.projection import TrustEdge, trust_graph
 from graph.store import Row, Store
 
 MAX_FRONTIER = 2000
+# Reached professionals are read this many (or twice the limit) at a time, best first.
+PROFESSIONALS_PAGE = 50
 
 _EDGE = "relation, target, via, at, rating, status, verified"
 
 # Outgoing trust relations of a level's customers and professionals. Erased customers take no
 # part: nothing starts at, passes through or ends at a tombstone. Only confirmed jobs are hops.
+# A non-null $goal keeps only the relations that end at it: on the last level of a search for
+# paths to one party, no other relation can be part of an answer.
 CUSTOMERS_HIRED = """
 UNWIND $ids AS id
 MATCH (c:Customer {id: id})-[:BOOKED]->(j:Job)-[:DONE_BY]->(p:Professional)
-WHERE c.erased IS NULL AND j.confirmed = true
+WHERE c.erased IS NULL AND j.confirmed = true AND ($goal IS NULL OR p.id = $goal)
 RETURN c.id AS source, 'HIRED' AS relation, p.id AS target, j.id AS via, j.completedAt AS at,
        j.rating AS rating, null AS status, false AS verified
 """
 CUSTOMERS_REFERRED = """
 UNWIND $ids AS id
 MATCH (c:Customer {id: id})-[:MADE]->(r:Referral)-[:FOR]->(p:Professional)
-WHERE c.erased IS NULL
+WHERE c.erased IS NULL AND ($goal IS NULL OR p.id = $goal)
 RETURN c.id AS source, 'REFERRED' AS relation, p.id AS target, r.id AS via, r.createdAt AS at,
        null AS rating, r.status AS status, r.verified AS verified
 """
 CUSTOMERS_REFERRED_BY = """
 UNWIND $ids AS id
 MATCH (c:Customer {id: id})<-[:INTRODUCES]-(r:Referral)<-[:MADE]-(a)
-WHERE c.erased IS NULL AND a.erased IS NULL
+WHERE c.erased IS NULL AND a.erased IS NULL AND ($goal IS NULL OR a.id = $goal)
 RETURN c.id AS source, 'REFERRED_BY' AS relation, a.id AS target, r.id AS via,
        r.createdAt AS at, null AS rating, r.status AS status, r.verified AS verified
 """
 PROFESSIONALS_REFERRED = """
 UNWIND $ids AS id
 MATCH (a:Professional {id: id})-[:MADE]->(r:Referral)-[:FOR]->(p:Professional)
+WHERE $goal IS NULL OR p.id = $goal
 RETURN a.id AS source, 'REFERRED' AS relation, p.id AS target, r.id AS via, r.createdAt AS at,
        null AS rating, r.status AS status, r.verified AS verified
 """
@@ -121,28 +126,31 @@ def _edge(row: Row) -> TrustEdge:
     )
 
 
-async def _level(store: Store, frontier: Sequence[str]) -> list[TrustEdge]:
+async def _level(store: Store, frontier: Sequence[str], goal: str | None = None
+                 ) -> list[TrustEdge]:
     customers = [i for i in frontier if kind_of(i) == "Customer"]
     professionals = [i for i in frontier if kind_of(i) == "Professional"]
     queries = []
     if customers:
-        queries += [store.read(q, ids=customers)
+        queries += [store.read(q, ids=customers, goal=goal)
                     for q in (CUSTOMERS_HIRED, CUSTOMERS_REFERRED, CUSTOMERS_REFERRED_BY)]
     if professionals:
-        queries.append(store.read(PROFESSIONALS_REFERRED, ids=professionals))
+        queries.append(store.read(PROFESSIONALS_REFERRED, ids=professionals, goal=goal))
     results = await asyncio.gather(*queries)
     return [_edge(row) for rows in results for row in rows]
 
 
-async def neighbourhood(store: Store, source: str, max_hops: int) -> list[TrustEdge]:
-    """Every trust relation on a walk of at most ``max_hops`` hops from ``source``."""
+async def neighbourhood(store: Store, source: str, max_hops: int,
+                        goal: str | None = None) -> list[TrustEdge]:
+    """Every trust relation on a walk of at most ``max_hops`` hops from ``source``; with a
+    ``goal``, the last hop reads only the relations that end at it."""
     edges: list[TrustEdge] = []
     seen = {source}
     frontier = [source]
-    for _ in range(max_hops):
+    for hop in range(max_hops):
         if not frontier:
             break
-        found = await _level(store, frontier)
+        found = await _level(store, frontier, goal if hop == max_hops - 1 else None)
         edges += found
         fresh: dict[str, str] = {}
         for e in found:
@@ -184,7 +192,7 @@ async def trust_paths(
     """The ``limit`` most trusted simple paths from ``source`` to ``target``."""
     await asyncio.gather(_require_party(store, source, "from"),
                          _require_party(store, target, "to"))
-    edges = await neighbourhood(store, source, max_hops)
+    edges = await neighbourhood(store, source, max_hops, goal=target)
 
     def solve() -> list[Path]:
         G = trust_graph(edges, timeutil.now())
@@ -214,13 +222,19 @@ async def trusted_professionals(
          if kind_of(str(v)) == "Professional"),
         key=lambda item: (-item[0], item[1]),
     )
-    found = await professionals_by_ids(store, [v for _, v, _ in ranked])
-    out = []
-    for (t, _, nodes), pro in zip(ranked, found, strict=True):
-        if pro is not None and (wanted is None or wanted in pro.trades):
-            out.append((pro, _path(G, t, nodes)))
-            if len(out) == limit:
-                break
+    # Read the reached professionals in rank order, a few more than ``limit`` at a time, so
+    # that a large neighbourhood costs one short read, not thousands of rows; a trade filter
+    # that leaves the page short reads the next one.
+    out: list[tuple[Professional, Path]] = []
+    step = max(limit * 2, PROFESSIONALS_PAGE)
+    for start in range(0, len(ranked), step):
+        chunk = ranked[start : start + step]
+        found = await professionals_by_ids(store, [v for _, v, _ in chunk])
+        for (t, _, nodes), pro in zip(chunk, found, strict=True):
+            if pro is not None and (wanted is None or wanted in pro.trades):
+                out.append((pro, _path(G, t, nodes)))
+                if len(out) == limit:
+                    return out
     return out
 
 

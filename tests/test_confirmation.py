@@ -127,10 +127,9 @@ async def test_an_unconfirmed_job_counts_nowhere_until_confirmed(gql, as_, make,
     refused = await pro.post(CUSTOMER, {"id": alice})
     assert [e["extensions"]["code"] for e in refused["errors"]] == ["FORBIDDEN"]
     # Hires in the analytics batch and in partner neighbourhoods.
-    hires = await store.read(analytics.HIRING_EDGES)
+    hires = await analytics.hiring_edges(store)
     assert not any(r["target"] == plumber for r in hires)
-    trades = await store.read(analytics.CUSTOMER_TRADES)
-    assert not any(r["customer"] == alice for r in trades)
+    assert await analytics.customer_trades(store, [plumber]) == []
     assert await store.read(partners.CUSTOMER_NEIGHBOURHOOD, id=plumber, limit=10) == []
 
     confirmed = await confirm(as_("customer", alice), job, rating=4)
@@ -146,10 +145,9 @@ async def test_an_unconfirmed_job_counts_nowhere_until_confirmed(gql, as_, make,
     assert (await gql.data(REFERRAL, {"id": claim["ref"]}))["referral"]["verified"] is True
     assert (await pro.data(CUSTOMER, {"id": alice}))["customer"] == {
         "name": "Alice Walker", "area": "Riverside"}
-    hires = await store.read(analytics.HIRING_EDGES)
+    hires = await analytics.hiring_edges(store)
     assert [r["rating"] for r in hires if r["target"] == plumber] == [4]
-    trades = await store.read(analytics.CUSTOMER_TRADES)
-    assert [r["trades"] for r in trades if r["customer"] == alice] == [["plumbing"]]
+    assert await analytics.customer_trades(store, [plumber]) == [["plumbing"]]
     neighbourhood = await store.read(partners.CUSTOMER_NEIGHBOURHOOD, id=plumber, limit=10)
     assert neighbourhood == [{"customer": alice, "professionals": [plumber]}]
 

@@ -162,3 +162,54 @@ async def test_referral_chain_nearest_first_without_loops(gql, as_, make):
     # Notes stay with each referral's own parties: d sees its own referral but not b's note.
     seen_by_d = await as_("customer", d).data(CHAIN, {"id": third})
     assert [r["note"] for r in seen_by_d["referral"]["chain"]] == [None, None]
+
+
+async def test_trusted_professionals_read_in_rank_pages(gql, make, town, monkeypatch):
+    """Reached professionals are read best first, a page at a time: a small limit reads one
+    short page, and a trade filter that skips the first page still finds its match further
+    down."""
+    from graph import trust
+
+    reads: list[int] = []
+    real = trust.professionals_by_ids
+
+    async def counted(store, ids):
+        reads.append(len(ids))
+        return await real(store, ids)
+
+    monkeypatch.setattr(trust, "PROFESSIONALS_PAGE", 1)  # pages of max(2 * limit, 1) = 2
+    monkeypatch.setattr(trust, "professionals_by_ids", counted)
+    tiler = await make.professional(trades=["tiling"])
+    await make.job(town["me"], tiler, rating=5, completedAt=ago(3))
+    every = await gql.data(TRUSTED, {"id": town["me"]})  # limit 10: one page of 20
+    ranked = [f["professional"]["id"] for f in every["customer"]["trustedProfessionals"]]
+    assert len(ranked) == 3 and reads == [3]
+    reads.clear()
+    one = await gql.data(TRUSTED, {"id": town["me"], "limit": 1})
+    assert [f["professional"]["id"] for f in one["customer"]["trustedProfessionals"]] == \
+        ranked[:1]
+    assert reads == [2]  # not all three
+    reads.clear()
+    last = {town["plumber"]: "plumbing", town["roofer"]: "roofing", tiler: "tiling"}[ranked[2]]
+    found = await gql.data(TRUSTED, {"id": town["me"], "trade": last, "limit": 1})
+    assert [f["professional"]["id"] for f in found["customer"]["trustedProfessionals"]] == \
+        ranked[2:]
+    assert reads == [2, 1]  # the third professional is on the second page
+
+
+async def test_the_last_hop_towards_a_goal_reads_only_relations_to_it(store, gql, town):
+    """trustPaths reads, on its last level, only the relations that end at its target; the
+    paths found are the same as from the whole neighbourhood."""
+    from graph import trust
+
+    me, ann, plumber = town["me"], town["ann"], town["plumber"]
+    whole = await trust.neighbourhood(store, me, 2)
+    towards = await trust.neighbourhood(store, me, 2, goal=plumber)
+    # Level one (me -> ann) is read whole; from ann, of HIRED plumber, REFERRED roofer and
+    # REFERRED_BY roofer, only the hire of the plumber is left.
+    assert {(e.source, e.target) for e in whole} >= {(ann, town["roofer"])}
+    assert {(e.source, e.relation, e.target) for e in towards} == {
+        (ann, "HIRED", plumber), (me, "REFERRED_BY", ann)}
+    data = await gql.data(PATHS, {"from": me, "to": plumber, "limit": 5, "hops": 2})
+    assert [[h["relation"] for h in p["hops"]] for p in data["trustPaths"]] == [
+        ["REFERRED_BY", "HIRED"]]
