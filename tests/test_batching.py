@@ -170,6 +170,9 @@ async def test_network_reciprocity_costs_the_same_for_any_page(gql, make, store)
                 assert node["imbalancedPairs"] == [{"gap": 1}]
         return store.round_trips - start - list_trips
 
+    for _ in range(3):  # let the list's id windows settle before counting
+        for first in (2, 12):
+            await gql.data(NETWORKS_BARE, {"first": first})
     small, large = await trips(2), await trips(12)
     assert small == large
     # Members and their referrals for every network at once (the window of reciprocity and
