@@ -8,7 +8,7 @@ round trips whatever N is.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
@@ -20,10 +20,6 @@ from graph.store import Store
 
 K = TypeVar("K")
 V = TypeVar("V")
-
-# A field's value, or an awaitable of it: GraphQL awaits what a resolver returns when it is
-# awaitable, so a resolver that has the value in hand can return it as it is.
-MaybeAwaitable: TypeAlias = V | Awaitable[V]
 
 # What ``cached`` answers for a key the loader does not hold yet.
 MISSING: Any = object()

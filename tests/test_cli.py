@@ -75,17 +75,21 @@ def stores_of(data_dir: Path) -> list[int]:
     """Live store processes serving ``data_dir`` (found by their command line, so that a child
     whose pid no file records is found too)."""
     needle = str(data_dir.resolve()).encode()
-    pids = []
+    return [pid for pid, cmdline in command_lines()
+            if needle in cmdline and store_process_alive(pid)]
+
+
+def command_lines() -> list[tuple[int, bytes]]:
+    """Every process's pid and command line (those that end while being read are left out)."""
+    found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            cmdline = (entry / "cmdline").read_bytes()
+            found.append((int(entry.name), (entry / "cmdline").read_bytes()))
         except OSError:
             continue
-        if needle in cmdline and store_process_alive(int(entry.name)):
-            pids.append(int(entry.name))
-    return pids
+    return found
 
 
 def wait_until(check, seconds: float, message: str) -> None:

@@ -24,6 +24,7 @@ from tests.test_cli import (
     PRO,
     admin_token,
     cli_env,
+    command_lines,
     free_port,
     parent_of,
     store_pid,
@@ -100,13 +101,10 @@ def start_workers(data_dir: Path, port: int, log: Path, **env: str) -> subproces
 
 def workers_of(pid: int) -> list[int]:
     found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+    for child, cmdline in command_lines():
         try:
-            cmdline = (entry / "cmdline").read_bytes()
-            if b"--worker-fd" in cmdline and parent_of(int(entry.name)) == pid:
-                found.append(int(entry.name))
+            if b"--worker-fd" in cmdline and parent_of(child) == pid:
+                found.append(child)
         except OSError:
             continue
     return found
