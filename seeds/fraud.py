@@ -11,8 +11,8 @@
 - ``HOLLOW_REFEREES``: a professional with a little real business refers 6 to 14 referees it
   invented: each customer is created minutes to 36 hours before its referral and has no job and
   no other referral.
-- ``BURST``: a professional with a modest history (a few jobs, up to three referrals) makes 12
-  to 25 referrals in one to four days, none of which converts.
+- ``BURST``: a professional with a modest history (a few jobs, up to three referrals) makes 15
+  to 30 referrals in one to four days, none of which converts.
 
 Planted fraud ends at least :data:`SETTLED` before :data:`seeds.synthetic.SYNTHETIC_NOW`, so its
 referrals are final (declined or expired): their outcome is known, as it would be to a reviewer.
@@ -114,6 +114,7 @@ SETTLED = 45 * DAY
 # The organic world must keep at least this part of every budget.
 ORGANIC_FLOOR = 0.5
 
+WEEK = 7 * DAY
 NOW = int(SYNTHETIC_NOW.timestamp())
 FLOOR = NOW - HISTORY_DAYS * DAY
 START = FLOOR + 45 * DAY  # the synthetic world's earliest event
@@ -320,12 +321,20 @@ class Planner:
         for _ in range(rng.randint(0, 3)):  # its ordinary history
             self.refer(between(rng, lo, b - 20 * DAY), a, -1, ORGANIC, 0.3, None)
         span = between(rng, DAY, 4 * DAY)
-        for _ in range(rng.randint(12, 25)):
+        for _ in range(rng.randint(15, 30)):
             t0 = b + between(rng, 0, span)
             referee = ORGANIC if rng.random() < 0.85 else self.fresh(t0, (HOUR, 30 * DAY))
             self.refer(t0, a, -1, referee, 0.0, BURST)
 
     # -- look-alikes
+
+    def converting(self, times: list[int], share: float) -> list[int]:
+        """``times`` sorted, as many of those old enough to have converted converting as
+        ``share`` of them says (exactly, not by chance: a look-alike must look like one)."""
+        times.sort()
+        old = [i for i, t in enumerate(times) if fits(CONVERTED, NOW - t)]
+        chosen = set(self.rng.sample(old, round(share * len(old))))
+        return [1 if i in chosen else 0 for i in range(len(times))]
 
     def partners(self) -> None:
         rng = self.rng
@@ -334,19 +343,21 @@ class Planner:
             self.own_jobs(a, rng.randint(12, 25))
         lo = max(max(self.plan.actors[a].created for a in pair) + 30 * DAY, EARLIEST_REFERRAL)
         for a, b in (pair, pair[::-1]):
-            for _ in range(rng.randint(5, 12)):
+            times = [between(rng, lo, NOW - 10 * DAY) for _ in range(rng.randint(5, 12))]
+            for t0, convert in zip(times, self.converting(times, 0.65), strict=True):
                 referee = OWN if rng.random() < 0.85 else ORGANIC
-                self.refer(between(rng, lo, NOW - 10 * DAY), a, b, referee, 0.65, None)
+                self.refer(t0, a, b, referee, convert, None)
 
     def busy_referrer(self) -> None:
         rng = self.rng
         c = between(rng, FLOOR, FLOOR + 150 * DAY)
         (a,) = self.group(BUSY_REFERRER, [c])
         self.own_jobs(a, rng.randint(30, 50))
-        for _ in range(rng.randint(30, 60)):
+        lo = max(c + 30 * DAY, EARLIEST_REFERRAL)
+        times = [between(rng, lo, NOW - 5 * DAY) for _ in range(rng.randint(30, 60))]
+        for t0, convert in zip(times, self.converting(times, 0.55), strict=True):
             referee = OWN if rng.random() < 0.8 else ORGANIC
-            t0 = between(rng, max(c + 30 * DAY, EARLIEST_REFERRAL), NOW - 5 * DAY)
-            self.refer(t0, a, -1, referee, 0.55, None)
+            self.refer(t0, a, -1, referee, convert, None)
 
     def new_member_burst(self) -> None:
         rng = self.rng
@@ -354,8 +365,9 @@ class Planner:
         (a,) = self.group(NEW_MEMBER_BURST, [c])
         b = c + between(rng, 3 * DAY, 10 * DAY)
         span = between(rng, 2 * DAY, 5 * DAY)
-        for _ in range(rng.randint(8, 15)):
-            self.refer(b + between(rng, 0, span), a, -1, ORGANIC, 0.7, None)
+        times = [b + between(rng, 0, span) for _ in range(rng.randint(8, 15))]
+        for t0, convert in zip(times, self.converting(times, 0.7), strict=True):
+            self.refer(t0, a, -1, ORGANIC, convert, None)
         self.own_jobs(a, rng.randint(3, 8), lo=c + DAY)
 
 
@@ -617,7 +629,8 @@ class Builder:
             mine = [c for ts, c in self.own[ref.referrer] if ts < t0 - HOUR]
             if mine:
                 return mine[int(self.rng.random() * len(mine))]
-        return self.customer(t0 - MINUTE, self.area[ref.referrer])
+        # A legitimate referee has been a customer for a while: only fraud invents them.
+        return self.customer(t0 - (MINUTE if ref.fraud else WEEK), self.area[ref.referrer])
 
     def merge(
         self, professionals: list[Row], customers: list[Row], jobs: list[Row],
