@@ -33,7 +33,9 @@ ones (``seeds.engine``): lifecycle paths with ascending times, converted referra
 fresh job of the referee with the professional, parties created before they take part.
 
 Counts stay exact: planting takes its professionals, customers, jobs and referrals out of the
-organic budgets, so ``len(ds.professionals) == professionals`` and so on. Planted professionals
+organic budgets, so ``len(ds.professionals) == professionals`` and so on, and the number of
+networks is the one the full size would have (the planted members make a network a few members
+larger than the organic 80 to 120). Planted professionals
 and customers are numbered after the organic ones in the same id format (their order among
 themselves is shuffled, so an id says nothing about a pattern); jobs and referrals are renumbered
 in time order, as generated ids are. ``share=0`` plants nothing: the result is
@@ -117,14 +119,13 @@ ORGANIC_FLOOR = 0.5
 WEEK = 7 * DAY
 NOW = int(SYNTHETIC_NOW.timestamp())
 FLOOR = NOW - HISTORY_DAYS * DAY
-START = FLOOR + 45 * DAY  # the synthetic world's earliest event
 # Every organic network exists by then (they are founded in the first year): planted referrals
 # come later, so that their parties can be members of a network before they refer.
 EARLIEST_REFERRAL = FLOOR + 370 * DAY
 
-FRESH = -1  # a referee created for the referral (index into the fresh customers otherwise)
-ORGANIC = -2  # a customer of the organic world
-OWN = -3  # one of the referrer's own customers (organic, hired it before)
+# A planned referee is an index into the invented customers, or one of these:
+ORGANIC = -1  # a customer of the organic world
+OWN = -2  # one of the referrer's own customers (it did a job for them before)
 
 
 def check_share(share: float) -> float:
@@ -182,7 +183,6 @@ class GroundTruth:
 @dataclass
 class Actor:
     kind: str
-    group: int
     created: int
     jobs: list[int] = field(default_factory=list)  # completion times of its own jobs
     first: int = NOW  # its earliest referral, made or received
@@ -239,11 +239,10 @@ class Planner:
         self.plan = Plan()
 
     def group(self, kind: str, created: list[int]) -> list[int]:
-        g = len(self.plan.groups)
         members = []
         for c in created:
             members.append(len(self.plan.actors))
-            self.plan.actors.append(Actor(kind, g, max(FLOOR, c)))
+            self.plan.actors.append(Actor(kind, max(FLOOR, c)))
         self.plan.groups.append((kind, members))
         return members
 
