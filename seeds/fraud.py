@@ -55,7 +55,7 @@ import math
 import random
 from bisect import bisect
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from graph.bulk import Dataset, Row
@@ -165,6 +165,19 @@ class GroundTruth:
             "groups": [{"pattern": p, "members": list(m)} for p, m in self.groups],
             "referrals": self.referrals,
         }, indent=1, sort_keys=True)
+
+    def precision_recall(self, flagged: Iterable[str]) -> tuple[float, float]:
+        """Precision and recall of ``flagged`` professional ids against the fraudulent ones;
+        each is 1.0 when its denominator is empty (nothing flagged, nothing planted).
+
+        >>> truth = GroundTruth(fraudulent={"pro_a": RING, "pro_b": RING})
+        >>> truth.precision_recall(["pro_a", "pro_c"])
+        (0.5, 0.5)
+        """
+        found = set(flagged)
+        hits = len(found & self.fraudulent.keys())
+        return (hits / len(found) if found else 1.0,
+                hits / len(self.fraudulent) if self.fraudulent else 1.0)
 
     @classmethod
     def from_json(cls, text: str) -> GroundTruth:

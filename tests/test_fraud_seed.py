@@ -3,6 +3,7 @@ network the real store loads."""
 
 from __future__ import annotations
 
+import doctest
 import json
 import math
 import os
@@ -73,6 +74,13 @@ def groups(truth: GroundTruth, kind: str) -> list[tuple[str, ...]]:
 def planted(request: pytest.FixtureRequest) -> tuple[Dataset, GroundTruth, View]:
     ds, truth = planted_dataset(*SIZES, seed=request.param, share=0.05)
     return ds, truth, View(ds)
+
+
+def test_the_module_examples_hold() -> None:
+    """seeds/ is outside the doctest paths: its examples run here."""
+    import seeds.fraud
+
+    assert doctest.testmod(seeds.fraud).failed == 0
 
 
 def test_same_arguments_same_rows_and_truth() -> None:
@@ -267,6 +275,18 @@ def test_lookalikes_are_present_and_legitimate(planted) -> None:
         # Real referees: customers for a week at least, not invented for the occasion.
         assert all(at(view.customer[r["refereeId"]]["createdAt"]) <= at(r["createdAt"]) - 7 * DAY
                    for r in refs)
+
+
+def test_precision_and_recall_against_the_truth(planted) -> None:
+    _, truth, _ = planted
+    fraud = sorted(truth.fraudulent)
+    assert truth.precision_recall(fraud) == (1.0, 1.0)
+    half = fraud[: len(fraud) // 2]
+    assert truth.precision_recall(half) == (1.0, len(half) / len(fraud))
+    flagged = [*fraud, *sorted(truth.lookalikes)]
+    assert truth.precision_recall(flagged) == (len(fraud) / len(flagged), 1.0)
+    assert truth.precision_recall([]) == (1.0, 0.0)
+    assert GroundTruth().precision_recall([]) == (1.0, 1.0)
 
 
 def test_truth_round_trips_through_json(planted) -> None:
