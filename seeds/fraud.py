@@ -657,6 +657,12 @@ class Builder:
             if j["id"]:
                 new_job[j["id"]] = new_id
             job_rows.append({**j, "id": new_id})
+        # A planted conversion is a customer's job with an organic professional: an organic
+        # referral of that professional by that customer made after it is verified now.
+        first_job: dict[tuple[str, str], str] = {}
+        for j in jobs:
+            key = (j["customerId"], j["professionalId"])
+            first_job[key] = min(first_job.get(key, j["completedAt"]), j["completedAt"])
         fraud_refs: dict[str, str] = {}
         ref_rows = []
         all_refs = [*org.referrals, *referrals]
@@ -665,6 +671,9 @@ class Builder:
             row["id"] = f"ref_s{seed}_{rank + 1:07d}"
             if row["jobId"] is not None:
                 row["jobId"] = new_job[row["jobId"]]
+            hired = first_job.get((row["referrerId"], row["professionalId"]))
+            if hired is not None and hired < row["createdAt"]:
+                row["verified"] = True
             if r.get("_fraud"):
                 fraud_refs[row["id"]] = r["_fraud"]
             ref_rows.append(row)

@@ -155,6 +155,25 @@ def test_planted_network_obeys_every_rule(planted) -> None:
         assert [r["id"] for r in rows] == expected
 
 
+def test_a_planted_conversion_verifies_the_customers_later_referral() -> None:
+    """A planted referral that converts gives an organic customer a job with an organic
+    professional; the customer's own later referral of that professional is verified then."""
+    ds, truth = planted_dataset(*SIZES, seed=91, share=0.05)  # a seed where this happens
+    planted = truth.fraudulent.keys() | truth.lookalikes.keys()
+    conversions = {r["jobId"] for r in ds.referrals if r["jobId"] and r["referrerId"] in planted}
+    jobs: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for j in ds.jobs:
+        jobs[(j["customerId"], j["professionalId"])].append(j)
+
+    def hired_only_through_planting(r: dict) -> bool:
+        key = (r["referrerId"], r["professionalId"])
+        before = [j for j in jobs.get(key, []) if j["completedAt"] < r["createdAt"]]
+        return bool(before) and all(j["id"] in conversions for j in before)
+
+    later = [r for r in ds.referrals if hired_only_through_planting(r)]
+    assert later and all(r["verified"] for r in later)
+
+
 def test_rings_are_directed_cycles_of_three_to_eight(planted) -> None:
     _ds, truth, view = planted
     rings = groups(truth, RING)
