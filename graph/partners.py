@@ -37,12 +37,15 @@ MATCH (p:Professional {id: id})
 RETURN p.id AS id, p.name AS name, p.trades AS trades, p.area AS area,
        coalesce(p.reputation, 0.0) AS reputation
 """
+# A referral confirmed as fraud makes no partnership (graph.review).
 GIVEN_TO = """
-MATCH (:Professional {id: $id})-[:MADE]->(:Referral)-[:FOR]->(q:Professional)
+MATCH (:Professional {id: $id})-[:MADE]->(r:Referral)-[:FOR]->(q:Professional)
+WHERE r.fraud IS NULL
 RETURN DISTINCT q.id AS partner
 """
 RECEIVED_FROM = """
-MATCH (:Professional {id: $id})<-[:FOR]-(:Referral)<-[:MADE]-(q:Professional)
+MATCH (:Professional {id: $id})<-[:FOR]-(r:Referral)<-[:MADE]-(q:Professional)
+WHERE r.fraud IS NULL
 RETURN DISTINCT q.id AS partner
 """
 # Hires here are confirmed jobs, on both sides of a shared customer.
