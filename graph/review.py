@@ -24,7 +24,6 @@ from graph.models import OPEN_STATUSES, Referral, ReferralStatus, ReviewDecision
 from graph.referrals import OPEN_REFERRAL, REFERRAL_BY_ID, open_key
 from graph.store import ConstraintError, Row, Store, Tx
 
-
 REVIEW_STATE = """
 MATCH (x:Referral {id: $id})
 RETURN x.reviewDecision AS decision, x.reviewNote AS note, x.reviewAt AS at,

@@ -116,7 +116,8 @@ def findings_of(text: Any) -> tuple[Finding, ...]:
     """The findings stored as JSON text, strongest first; a malformed entry is left out (and
     logged) rather than failing every read of the node.
 
-    >>> findings_of('[{"signal": "RING", "strength": 0.8, "explanation": "e", "involved": ["pro_1"]}]')
+    >>> findings_of('[{"signal": "RING", "strength": 0.8, "explanation": "e", '
+    ...             '"involved": ["pro_1"]}]')
     (Finding(signal='RING', strength=0.8, explanation='e', involved=('pro_1',)),)
     >>> findings_of(None)
     ()

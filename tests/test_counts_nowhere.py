@@ -54,8 +54,8 @@ async def world(make, uid):
     job = await make.job(carol, b, rating=5, value=300.0)
     assert (await make.status(pro_ref, "CONVERTED", jobId=job))["errors"] == []
     customer_ref = await make.referral(alice, b, bob)
-    return {"a": a, "b": b, "trades": trades, "alice": alice, "bob": bob, "carol": carol, "net": net,
-            "pro_ref": pro_ref, "customer_ref": customer_ref, "job": job}
+    return {"a": a, "b": b, "trades": trades, "alice": alice, "bob": bob, "carol": carol,
+            "net": net, "pro_ref": pro_ref, "customer_ref": customer_ref, "job": job}
 
 
 async def decide(gql, referral: str, decision: str) -> None:

@@ -195,7 +195,8 @@ async def test_a_cursor_of_another_list_is_refused(gql, make):
 
 PAGE_WITH_RISK = """query($pro: ID!, $first: Int!) { professional(id: $pro) {
   referralsReceived(first: $first) { nodes { id counts review { decision }
-    risk { score assessedAt findings { signal involved { ... on Customer { id name } } } } } } } }"""
+    risk { score assessedAt findings { signal involved { ... on Customer { id name } } } }
+  } } } }"""
 
 
 async def test_a_page_of_referrals_with_their_risk_costs_the_same_round_trips(gql, make, store):
