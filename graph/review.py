@@ -45,10 +45,16 @@ REOPEN = "MATCH (x:Referral {id: $id}) SET x.openKey = $openKey"
 
 @dataclass(frozen=True)
 class Reviewer:
-    """Who decides: ``by`` goes into the audit trail; ``admin`` may change anyone's decision."""
+    """Who decides: ``by`` goes into the audit trail; ``admin`` may change anyone's decision,
+    others only their own, known by their token's subject (``sub``): organisers without one
+    share the role's name in the trail and so can tell no decision as their own."""
 
     by: str
     admin: bool
+    sub: str | None = None
+
+    def may_change(self, by: str | None) -> bool:
+        return self.admin or (self.sub is not None and by == self.sub)
 
 
 def _history(row: Row) -> list[dict[str, Any]]:
@@ -77,7 +83,7 @@ async def review_referral(
         current = state["decision"]
         if current is not None and (current, state["note"]) == (decision.value, cleaned):
             return await _read(tx, referral_id)
-        if current is not None and not reviewer.admin and state["by"] != reviewer.by:
+        if current is not None and not reviewer.may_change(state["by"]):
             raise Forbidden("only an admin may change a decision made by someone else",
                             ["input", "decision"])
         history = _history(state)

@@ -81,7 +81,8 @@ async def review_referral(
             ensure(found is not None
                    and await can_review(info, found.referrer_id, found.professional_id),
                    ["input", "id"])
-        reviewer = review.Reviewer(access.reviewer_name(principal), principal.admin)
+        reviewer = review.Reviewer(access.reviewer_name(principal), principal.admin,
+                                   principal.sub)
         return await review.review_referral(info.context.store, referral_id, decision, note,
                                             reviewer)
 

@@ -194,3 +194,18 @@ async def test_a_decision_refreshes_the_analytics_soon(gql, store, world, caplog
         assert auto.refreshes >= 1
     finally:
         await auto.close()
+
+
+async def test_decisions_during_a_refresh_share_one_more_refresh_after_it(store):
+    auto = analytics.AutoRefresh(store, every=0, curated=CURATED)
+    try:
+        auto.soon()
+        task = auto.task
+        auto.soon()
+        auto.soon()
+        assert auto.task is task  # joined, not started again
+        await asyncio.wait_for(task, 120)
+        assert auto.refreshes == 2  # the running one, and one for both requests made meanwhile
+    finally:
+        await auto.close()
+    assert auto.soon not in store.refresh_wanted

@@ -85,6 +85,17 @@ async def test_an_organiser_decides_on_referrals_between_its_members(as_, world,
         "org.ann", "org.ann"]
 
 
+async def test_an_organiser_without_a_subject_changes_no_decision(as_, world):
+    """Without a subject an organiser is recorded by its role, which every such organiser
+    shares: none of them can tell a decision as its own."""
+    anonymous = as_("organiser", None, [world["net"]])
+    done = await decide(anonymous, world["ref"], "CLEARED")
+    assert done["errors"] == [] and done["referral"]["review"]["by"] == "organiser"
+    again = await decide(as_("organiser", None, [world["net"]]), world["ref"],
+                         "CONFIRMED_FRAUD")
+    assert [e["code"] for e in again["errors"]] == ["FORBIDDEN"]
+
+
 async def test_callers_who_may_not_review_are_refused_alike_and_nothing_is_written(
         as_, world, store, uid):
     callers = [
