@@ -21,7 +21,7 @@ from graph import rules, timeutil
 from graph.errors import Conflict, Forbidden, NotFound
 from graph.ids import check_id
 from graph.models import OPEN_STATUSES, Referral, ReferralStatus, ReviewDecision
-from graph.referrals import OPEN_REFERRAL, REFERRAL_BY_ID, open_key
+from graph.referrals import CLAIM, OPEN_REFERRAL, REFERRAL_BY_ID, open_key
 from graph.store import ConstraintError, Row, Store, Tx
 
 REVIEW_STATE = """
@@ -91,6 +91,10 @@ async def review_referral(
             history.append({"decision": current, "note": state["note"], "at": state["at"],
                             "by": state["by"]})
         now = timeutil.to_store(timeutil.now())
+        # The n-th decision claims its unique key: of two concurrent decisions from the same
+        # state the store lets one commit (the embedded store would otherwise commit both).
+        await tx.run(CLAIM, id=referral_id, keys=[f"{referral_id}|review|{len(history)}"],
+                     now=now)
         done = await tx.one(SET_REVIEW, id=referral_id, seen=state["at"] or "",
                             decision=decision.value, note=cleaned, now=now, by=reviewer.by,
                             history=json.dumps(history))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -137,3 +138,15 @@ async def test_bad_input_is_a_typed_error_and_writes_nothing(gql, world, store, 
     assert (row["decision"], row["fraud"]) == (None, None)
     fine = await decide(gql, world["ref"], "CLEARED", "x" * NOTE_MAX)
     assert fine["errors"] == [] and len(fine["referral"]["review"]["note"]) == NOTE_MAX
+
+
+async def test_concurrent_decisions_lose_no_update(gql, world, store):
+    results = await asyncio.gather(*(
+        decide(gql, world["ref"], decision, f"note {i}")
+        for i, decision in enumerate(["CONFIRMED_FRAUD", "CLEARED", "CONFIRMED_FRAUD"])))
+    ok = [r for r in results if r["errors"] == []]
+    assert ok and all(r["errors"][0]["code"] == "CONFLICT" for r in results if r not in ok)
+    row = await stored(store, world["ref"])
+    # Every decision that answered success is in the trail: the current one and the history.
+    assert len(row["history"]) == len(ok) - 1
+    assert row["fraud"] is (True if row["decision"] == "CONFIRMED_FRAUD" else None)
