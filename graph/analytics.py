@@ -36,9 +36,16 @@ BATCH = 5000
 # builds and buffers a bounded answer per statement however large the network grows.
 PAGE = 2000
 
-# The job a referral confirmed as fraud converted into is no evidence of anything: it is left
-# out of reputation and co-hiring with the referral.
-NOT_FRAUD_JOB = "size([(j)<-[:CONVERTED_TO]-(f:Referral) WHERE f.fraud = true | 1]) = 0"
+
+
+def not_fraud_job(var: str) -> str:
+    """The condition that the job bound to ``var`` (a name fixed in code) is not one that a
+    referral confirmed as fraud converted into: such a job is no evidence of anything, and is
+    left out of reputation and co-hiring with the referral."""
+    return f"size([({var})<-[:CONVERTED_TO]-(f:Referral) WHERE f.fraud = true | 1]) = 0"
+
+
+NOT_FRAUD_JOB = not_fraud_job("j")
 # Only confirmed jobs count as hires, in reputation and in co-hiring alike.
 HIRING_EDGES = f"""
 UNWIND $ids AS id

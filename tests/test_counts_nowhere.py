@@ -22,7 +22,7 @@ BALANCE = """query($id: ID!) { professional(id: $id) {
   reciprocity { given received balance convertedGiven convertedReceived valueGiven valueReceived
     partners { partner { id } given received } }
   reciprocityTrend(months: 1) { given received }
-  partnerRecommendations(limit: 50) { partner { id } }
+  partnerRecommendations(limit: 50) { partner { id } sharedCustomers }
   referralsGiven { totalCount nodes { id counts } } } }"""
 NETWORK = """query($id: ID!) { network(id: $id) {
   reciprocity { referrals coefficient givers(limit: 5) { professional { id } given } }
@@ -39,7 +39,7 @@ def trade(uid) -> str:
 @pytest.fixture
 async def world(make, uid):
     """A refers B to carol, who hires B through it (converted) and also hired A; alice refers
-    B to bob. A and B are members of one network."""
+    B to bob; dave hired both without any referral. A and B are members of one network."""
     trades = trade(uid), trade(uid)
     a = await make.professional(trades=[trades[0]])
     b = await make.professional(trades=[trades[1]])
@@ -54,8 +54,11 @@ async def world(make, uid):
     job = await make.job(carol, b, rating=5, value=300.0)
     assert (await make.status(pro_ref, "CONVERTED", jobId=job))["errors"] == []
     customer_ref = await make.referral(alice, b, bob)
+    dave = await make.customer(name="Dave Hill")  # hired both, no referral involved
+    await make.job(dave, a, rating=5)
+    await make.job(dave, b, rating=5)
     return {"a": a, "b": b, "trades": trades, "alice": alice, "bob": bob, "carol": carol,
-            "net": net, "pro_ref": pro_ref, "customer_ref": customer_ref, "job": job}
+            "dave": dave, "net": net, "pro_ref": pro_ref, "customer_ref": customer_ref, "job": job}
 
 
 async def decide(gql, referral: str, decision: str) -> None:
@@ -78,7 +81,8 @@ async def figures(gql, store, w) -> dict:
         pro = (await gql.data(BALANCE, {"id": w[who]}))["professional"]
         out[f"{who} reciprocity"] = pro["reciprocity"]
         out[f"{who} trend"] = pro["reciprocityTrend"]
-        out[f"{who} partners"] = sorted(r["partner"]["id"] for r in pro["partnerRecommendations"])
+        out[f"{who} partners"] = {r["partner"]["id"]: r["sharedCustomers"]
+                                  for r in pro["partnerRecommendations"]}
         out[f"{who} given"] = pro["referralsGiven"]
     out["network"] = (await gql.data(NETWORK, {"id": w["net"]}))["network"]
     ids = [w["a"], w["b"]]
@@ -111,7 +115,7 @@ async def test_confirmed_fraud_leaves_every_figure_and_clearing_brings_it_back(
     assert (w["carol"], w["b"]) in before["hires"]
     assert (w["a"], w["b"]) in before["referral edges"]
     assert (w["alice"], w["b"]) in before["referral edges"]
-    assert before["co-hiring"] == [sorted(w["trades"])]
+    assert before["co-hiring"] == [sorted(w["trades"])] * 2
 
     await decide(gql, w["pro_ref"], "CONFIRMED_FRAUD")
     await decide(gql, w["customer_ref"], "CONFIRMED_FRAUD")
@@ -124,17 +128,19 @@ async def test_confirmed_fraud_leaves_every_figure_and_clearing_brings_it_back(
         "valueGiven": 0.0, "valueReceived": 0.0, "partners": []}
     assert after["b reciprocity"]["received"] == 0
     assert after["a trend"] == [{"given": 0, "received": 0}]
-    assert w["b"] in after["a partners"]  # no longer a partner through a fake referral
+    # No longer a partner through a fake referral; of their shared customers only dave counts,
+    # not carol, whose hire of b came through it.
+    assert after["a partners"][w["b"]] == 1
     assert after["network"]["reciprocity"]["referrals"] == 0
     assert after["network"]["reciprocity"]["givers"][0]["given"] == 0
     assert after["network"]["imbalancedPairs"] == []
     assert after["network"]["gaps"]["topReferrerShare"] == 0.0
     assert w["a"] in [p["id"] for p in after["network"]["gaps"]["passiveMembers"]]
     # The job it converted into no longer counts as a hire in reputation and co-hiring.
-    assert (w["carol"], w["b"]) not in after["hires"]
+    assert (w["carol"], w["b"]) not in after["hires"] and (w["dave"], w["b"]) in after["hires"]
     assert (w["carol"], w["a"]) in after["hires"]
     assert after["referral edges"] == []
-    assert after["co-hiring"] == [[w["trades"][0]]]
+    assert sorted(after["co-hiring"]) == sorted([[w["trades"][0]], sorted(w["trades"])])
     # Still listed for those who may read it, with counts false.
     assert after["a given"] == {"totalCount": 1, "nodes": [{"id": w["pro_ref"],
                                                             "counts": False}]}
