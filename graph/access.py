@@ -103,6 +103,37 @@ def can_change_status(p: Principal, professional_id: str, status: str) -> bool:
     return p.admin or (p.is_(professional_id) and status in PROFESSIONAL_MOVES)
 
 
+def can_read_risk(p: Principal, professional_networks: Iterable[str]) -> bool:
+    """Risk of a professional, or of a referral naming it, and reviews: admins, and organisers
+    of a network the professional is an active member of (``professional_networks``)."""
+    return p.admin or (p.role is Role.ORGANISER
+                       and any(n in p.networks for n in professional_networks))
+
+
+def can_review_referral(
+    p: Principal, referrer_networks: Iterable[str], professional_networks: Iterable[str]
+) -> bool:
+    """Deciding on a referral: admins, and organisers of a network both its referrer and its
+    professional are active members of (a customer's referral: admins only).
+
+    >>> org = Principal(Role.ORGANISER, networks=frozenset({"net_1"}))
+    >>> can_review_referral(org, ["net_1"], ["net_1", "net_2"])
+    True
+    >>> can_review_referral(org, [], ["net_1"])
+    False
+    """
+    if p.admin:
+        return True
+    if p.role is not Role.ORGANISER:
+        return False
+    return bool(p.networks & set(referrer_networks) & set(professional_networks))
+
+
+def reviewer_name(p: Principal) -> str:
+    """Who a decision is recorded as having been made by: the token's subject, else its role."""
+    return p.sub if p.sub is not None else p.role.value
+
+
 def can_erase_customer(p: Principal, customer_id: str) -> bool:
     return p.admin or p.is_(customer_id)
 

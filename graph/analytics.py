@@ -36,16 +36,28 @@ BATCH = 5000
 # builds and buffers a bounded answer per statement however large the network grows.
 PAGE = 2000
 
+
+
+def not_fraud_job(var: str) -> str:
+    """The condition that the job bound to ``var`` (a name fixed in code) is not one that a
+    referral confirmed as fraud converted into: such a job is no evidence of anything, and is
+    left out of reputation and co-hiring with the referral."""
+    return f"size([({var})<-[:CONVERTED_TO]-(f:Referral) WHERE f.fraud = true | 1]) = 0"
+
+
+NOT_FRAUD_JOB = not_fraud_job("j")
 # Only confirmed jobs count as hires, in reputation and in co-hiring alike.
-HIRING_EDGES = """
+HIRING_EDGES = f"""
 UNWIND $ids AS id
-MATCH (p:Professional {id: id})<-[:DONE_BY]-(j:Job)<-[:BOOKED]-(c:Customer)
-WHERE j.confirmed = true
+MATCH (p:Professional {{id: id}})<-[:DONE_BY]-(j:Job)<-[:BOOKED]-(c:Customer)
+WHERE j.confirmed = true AND {NOT_FRAUD_JOB}
 RETURN c.id AS source, p.id AS target, j.rating AS rating
 """
+# A referral confirmed as fraud counts nowhere (graph.review).
 REFERRAL_EDGES = """
 UNWIND $ids AS id
 MATCH (p:Professional {id: id})<-[:FOR]-(r:Referral)<-[:MADE]-(a)
+WHERE r.fraud IS NULL
 RETURN a.id AS source, p.id AS target, r.status AS status
 """
 PROFESSIONAL_IDS = "MATCH (p:Professional) RETURN p.id AS id"
@@ -57,10 +69,10 @@ SET p.reputation = r.value
 
 # Per page of professionals, the trades their customers hired them for; the customers' sets
 # of trades are gathered across pages (a customer hires professionals of several pages).
-HIRED_TRADES = """
+HIRED_TRADES = f"""
 UNWIND $ids AS id
-MATCH (p:Professional {id: id})<-[:DONE_BY]-(j:Job)<-[:BOOKED]-(c:Customer)
-WHERE j.confirmed = true
+MATCH (p:Professional {{id: id}})<-[:DONE_BY]-(j:Job)<-[:BOOKED]-(c:Customer)
+WHERE j.confirmed = true AND {NOT_FRAUD_JOB}
 RETURN DISTINCT c.id AS customer, j.trade AS trade
 """
 CLEAR_TRADE_PAIRS = "MATCH (t:TradePair) DETACH DELETE t"
@@ -357,7 +369,10 @@ class AutoRefresh:
         self.tally: Tally = tally if tally is not None else LocalTally()
         self.refreshes = 0
         self.task: asyncio.Task[RefreshResult] | None = None
+        # Asked for while a refresh ran: that run may have read the store before the change.
+        self.again = False
         store.after_write.append(self.changed)
+        store.refresh_wanted.append(self.soon)
 
     @property
     def changes(self) -> int:
@@ -369,20 +384,37 @@ class AutoRefresh:
         if self.tally.add(n, self.every, self.min_interval):
             self.task = asyncio.get_running_loop().create_task(self._refresh())
 
+    def soon(self) -> None:
+        """Refresh now, whatever the count of writes and the interval (a review decision
+        wants its consequences in reputation and co-hiring soon). A refresh running in this
+        process is joined: one more follows it, for all the requests made meanwhile, since it
+        may have read the store before them; one running in another process is joined through
+        the lease."""
+        if self.task is not None and not self.task.done():
+            self.again = True
+            return
+        self.again = False
+        self.task = asyncio.get_running_loop().create_task(self._refresh())
+
     async def _refresh(self) -> RefreshResult:
-        try:
-            result = await refresh(self.store, self.timeout, curated=self.curated)
-        except Exception:
-            log.exception("automatic analytics refresh failed")
-            raise
-        self.refreshes += 1
-        return result
+        while True:
+            try:
+                result = await refresh(self.store, self.timeout, curated=self.curated)
+            except Exception:
+                log.exception("automatic analytics refresh failed")
+                raise
+            self.refreshes += 1
+            if not self.again:
+                return result
+            self.again = False
 
     async def close(self) -> None:
         """Stop counting writes and cancel a refresh still running (a leading one drops its
         lease first), so that nothing uses the store once its owner closes it."""
         if self.changed in self.store.after_write:
             self.store.after_write.remove(self.changed)
+        if self.soon in self.store.refresh_wanted:
+            self.store.refresh_wanted.remove(self.soon)
         task = self.task
         if task is None or task.done():
             return

@@ -117,6 +117,28 @@ class StatusChange:
     at: datetime
 
 
+class ReviewDecision(StrEnum):
+    CLEARED = "CLEARED"
+    CONFIRMED_FRAUD = "CONFIRMED_FRAUD"
+
+
+@dataclass(frozen=True)
+class Review:
+    """A reviewer's current decision on a referral (see ``graph.review``)."""
+
+    decision: ReviewDecision
+    note: str | None
+    at: datetime
+    by: str
+
+    @classmethod
+    def from_row(cls, row: Row) -> Review | None:
+        if row.get("reviewDecision") is None:
+            return None
+        return cls(ReviewDecision(row["reviewDecision"]), row.get("reviewNote"),
+                   from_store(row["reviewAt"]), str(row["reviewBy"]))
+
+
 @dataclass(frozen=True)
 class Referral:
     id: str
@@ -132,6 +154,9 @@ class Referral:
     job_id: str | None
     # Referrer, professional and referee, when the query that read it brought them along.
     parties: tuple[Customer | Professional, ...] = field(default=(), compare=False, repr=False)
+    review: Review | None = None
+    # False once confirmed as fraud: the referral then counts nowhere.
+    counts: bool = True
 
     @classmethod
     def from_row(cls, row: Row) -> Referral:
@@ -151,6 +176,8 @@ class Referral:
             ],
             job_id=row.get("jobId"),
             parties=parties_from_rows(row.get("parties")),
+            review=Review.from_row(row),
+            counts=row.get("fraud") is None,
         )
 
 

@@ -37,23 +37,27 @@ MATCH (p:Professional {id: id})
 RETURN p.id AS id, p.name AS name, p.trades AS trades, p.area AS area,
        coalesce(p.reputation, 0.0) AS reputation
 """
+# A referral confirmed as fraud makes no partnership (graph.review).
 GIVEN_TO = """
-MATCH (:Professional {id: $id})-[:MADE]->(:Referral)-[:FOR]->(q:Professional)
+MATCH (:Professional {id: $id})-[:MADE]->(r:Referral)-[:FOR]->(q:Professional)
+WHERE r.fraud IS NULL
 RETURN DISTINCT q.id AS partner
 """
 RECEIVED_FROM = """
-MATCH (:Professional {id: $id})<-[:FOR]-(:Referral)<-[:MADE]-(q:Professional)
+MATCH (:Professional {id: $id})<-[:FOR]-(r:Referral)<-[:MADE]-(q:Professional)
+WHERE r.fraud IS NULL
 RETURN DISTINCT q.id AS partner
 """
-# Hires here are confirmed jobs, on both sides of a shared customer.
-CUSTOMER_NEIGHBOURHOOD = """
-MATCH (p:Professional {id: $id})<-[:DONE_BY]-(j:Job)<-[:BOOKED]-(c:Customer)
-WHERE j.confirmed = true
+# Hires here are confirmed jobs, on both sides of a shared customer, and never the job of a
+# referral confirmed as fraud (co-hiring leaves it out).
+CUSTOMER_NEIGHBOURHOOD = f"""
+MATCH (p:Professional {{id: $id}})<-[:DONE_BY]-(j:Job)<-[:BOOKED]-(c:Customer)
+WHERE j.confirmed = true AND {analytics.not_fraud_job("j")}
 WITH c, max(j.completedAt) AS last
 ORDER BY last DESC
 LIMIT $limit
 MATCH (c)-[:BOOKED]->(k:Job)-[:DONE_BY]->(q:Professional)
-WHERE k.confirmed = true
+WHERE k.confirmed = true AND {analytics.not_fraud_job("k")}
 RETURN c.id AS customer, collect(DISTINCT q.id) AS professionals
 """
 IN_TRADES = """
@@ -63,12 +67,12 @@ RETURN q.id AS id
 ORDER BY (q.area = $area) DESC, coalesce(q.reputation, 0.0) DESC, q.id
 LIMIT $limit
 """
-SHARED_CUSTOMERS = """
-MATCH (p:Professional {id: $id})<-[:DONE_BY]-(j:Job)<-[:BOOKED]-(c:Customer)
-WHERE j.confirmed = true
+SHARED_CUSTOMERS = f"""
+MATCH (p:Professional {{id: $id}})<-[:DONE_BY]-(j:Job)<-[:BOOKED]-(c:Customer)
+WHERE j.confirmed = true AND {analytics.not_fraud_job("j")}
 WITH DISTINCT c
 MATCH (c)-[:BOOKED]->(k:Job)-[:DONE_BY]->(q:Professional)
-WHERE q.id IN $ids AND k.confirmed = true
+WHERE q.id IN $ids AND k.confirmed = true AND {analytics.not_fraud_job("k")}
 RETURN q.id AS id, count(DISTINCT c) AS shared
 """
 

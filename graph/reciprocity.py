@@ -20,7 +20,8 @@ from graph.errors import NotFound
 from graph.membership import MEMBER
 from graph.store import Store
 
-_WINDOW = """(k.since IS NULL OR r.createdAt >= k.since)
+# A referral confirmed as fraud counts nowhere (graph.review): every count here filters it.
+_WINDOW = """r.fraud IS NULL AND (k.since IS NULL OR r.createdAt >= k.since)
   AND (k.until IS NULL OR r.createdAt < k.until)"""
 
 # Per professional and counterpart: referrals given and received, converted, and job value.
@@ -47,13 +48,13 @@ RETURN k.i AS i, p.id AS partner, count(r) AS n,
 MONTHS_GIVEN = """
 UNWIND $keys AS k
 MATCH (me:Professional {id: k.id})-[:MADE]->(r:Referral)-[:FOR]->(:Professional)
-WHERE r.createdAt >= k.since
+WHERE r.createdAt >= k.since AND r.fraud IS NULL
 RETURN k.i AS i, substring(r.createdAt, 0, 7) AS month, count(r) AS n
 """
 MONTHS_RECEIVED = """
 UNWIND $keys AS k
 MATCH (me:Professional {id: k.id})<-[:FOR]-(r:Referral)<-[:MADE]-(:Professional)
-WHERE r.createdAt >= k.since
+WHERE r.createdAt >= k.since AND r.fraud IS NULL
 RETURN k.i AS i, substring(r.createdAt, 0, 7) AS month, count(r) AS n
 """
 
@@ -74,7 +75,8 @@ RETURN k.i AS i, a.id AS a, b.id AS b, count(r) AS n
 MEMBER_REFERRALS = f"""
 MATCH (n:Network {{id: $id}})<-[:{MEMBER}]-(a:Professional)-[:MADE]->(r:Referral)
       -[:FOR]->(b:Professional)-[:{MEMBER}]->(n)
-WHERE ($since IS NULL OR r.createdAt >= $since) AND ($until IS NULL OR r.createdAt < $until)
+WHERE r.fraud IS NULL
+  AND ($since IS NULL OR r.createdAt >= $since) AND ($until IS NULL OR r.createdAt < $until)
 RETURN a.id AS a, b.id AS b, count(r) AS n
 """
 

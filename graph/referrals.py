@@ -38,7 +38,7 @@ from graph.store import ConstraintError, Row, Store, Tx
 # Pattern comprehensions start at the bound node: the embedded store scans the whole label
 # when a comprehension starts at an unbound one, Neo4j plans either direction well.
 REFERRAL_MAP = """x {.id, .status, .verified, .note, .createdAt, .updatedAt, .statusHistory,
-  .statusTimes,
+  .statusTimes, .fraud, .reviewDecision, .reviewNote, .reviewAt, .reviewBy,
   referrerId: head([(x)<-[:MADE]-(a) | a.id]),
   professionalId: head([(x)-[:FOR]->(p:Professional) | p.id]),
   refereeId: head([(x)-[:INTRODUCES]->(c:Customer) | c.id]),

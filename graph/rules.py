@@ -239,6 +239,19 @@ def _min_gap(value: Any) -> str | None:
     return None if not is_integer(value) or value >= 1 else "must be at least 1"
 
 
+def min_score_problem(value: Any) -> str | None:
+    """What is wrong with a risk score threshold (``minScore``), or None when it is fine.
+
+    >>> min_score_problem(0.5), min_score_problem(1.5)
+    (None, 'must be between 0 and 1')
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None  # null (the default) or a value GraphQL's Float coercion refuses
+    if not (math.isfinite(value) and 0 <= value <= 1):
+        return "must be between 0 and 1"
+    return None
+
+
 def window_problem(since: Any, until: Any) -> str | None:
     """What is wrong with a [since, until) window given as ISO text when it ends before it
     starts, else None (unparseable or naive ends are refused by their own rules). The rule of
@@ -263,6 +276,7 @@ ARGUMENT_RULES: Mapping[str, Mapping[str, ArgumentRule]] = {
     "Query.referrals": PAGE,
     "Query.networks": PAGE,
     "Query.trustPaths": {"limit": LIMIT, "maxHops": MAX_HOPS},
+    "Query.riskyProfessionals": {"minScore": Rule(min_score_problem), **PAGE},
     "Professional.jobs": PAGE,
     "Professional.referralsReceived": PAGE,
     "Professional.referralsGiven": PAGE,

@@ -140,6 +140,9 @@ class Store:
         self.round_trips = 0
         # Called after every committed write transaction (the analytics auto-refresh counts).
         self.after_write: list[Callable[[], None]] = []
+        # Called when a change asks for the analytics refresh to run soon rather than after
+        # the next so many writes (a review decision; the auto-refresh listens).
+        self.refresh_wanted: list[Callable[[], None]] = []
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
@@ -201,6 +204,14 @@ class Store:
             except Exception:
                 log.exception("after-write listener failed")
         return result
+
+    def want_refresh(self) -> None:
+        """Ask the listeners of ``refresh_wanted`` to refresh the analytics soon."""
+        for listener in self.refresh_wanted:
+            try:
+                listener()
+            except Exception:
+                log.exception("refresh-wanted listener failed")
 
     async def _write(self, work: Callable[[Tx], Awaitable[T]]) -> T:
         async def unit(tx: AsyncManagedTransaction) -> T:

@@ -34,7 +34,8 @@ PROFESSIONALS_PAGE = 50
 _EDGE = "relation, target, via, at, rating, status, verified"
 
 # Outgoing trust relations of a level's customers and professionals. Erased customers take no
-# part: nothing starts at, passes through or ends at a tombstone. Only confirmed jobs are hops.
+# part: nothing starts at, passes through or ends at a tombstone. Only confirmed jobs are hops;
+# a referral confirmed as fraud is none (graph.review).
 # A non-null $goal keeps only the relations that end at it: on the last level of a search for
 # paths to one party, no other relation can be part of an answer.
 CUSTOMERS_HIRED = """
@@ -47,21 +48,22 @@ RETURN c.id AS source, 'HIRED' AS relation, p.id AS target, j.id AS via, j.compl
 CUSTOMERS_REFERRED = """
 UNWIND $ids AS id
 MATCH (c:Customer {id: id})-[:MADE]->(r:Referral)-[:FOR]->(p:Professional)
-WHERE c.erased IS NULL AND ($goal IS NULL OR p.id = $goal)
+WHERE c.erased IS NULL AND r.fraud IS NULL AND ($goal IS NULL OR p.id = $goal)
 RETURN c.id AS source, 'REFERRED' AS relation, p.id AS target, r.id AS via, r.createdAt AS at,
        null AS rating, r.status AS status, r.verified AS verified
 """
 CUSTOMERS_REFERRED_BY = """
 UNWIND $ids AS id
 MATCH (c:Customer {id: id})<-[:INTRODUCES]-(r:Referral)<-[:MADE]-(a)
-WHERE c.erased IS NULL AND a.erased IS NULL AND ($goal IS NULL OR a.id = $goal)
+WHERE c.erased IS NULL AND a.erased IS NULL AND r.fraud IS NULL
+  AND ($goal IS NULL OR a.id = $goal)
 RETURN c.id AS source, 'REFERRED_BY' AS relation, a.id AS target, r.id AS via,
        r.createdAt AS at, null AS rating, r.status AS status, r.verified AS verified
 """
 PROFESSIONALS_REFERRED = """
 UNWIND $ids AS id
 MATCH (a:Professional {id: id})-[:MADE]->(r:Referral)-[:FOR]->(p:Professional)
-WHERE $goal IS NULL OR p.id = $goal
+WHERE r.fraud IS NULL AND ($goal IS NULL OR p.id = $goal)
 RETURN a.id AS source, 'REFERRED' AS relation, p.id AS target, r.id AS via, r.createdAt AS at,
        null AS rating, r.status AS status, r.verified AS verified
 """

@@ -12,7 +12,16 @@ from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
-from graph import customers, jobs, networks, professionals, reciprocity, referrals, trust
+from graph import (
+    customers,
+    jobs,
+    networks,
+    professionals,
+    reciprocity,
+    referrals,
+    risk,
+    trust,
+)
 from graph.lists import ListKey
 from graph.models import Customer, Job, Professional, Referral
 from graph.shapes import OwnerWithPage
@@ -75,6 +84,8 @@ class Loaders:
         self.trend_by_key = _loader(store, reciprocity.trends)
         self.member_graph_by_key = _loader(store, reciprocity.member_graphs)
         self.chain_by_key = _loader(store, trust.chains)
+        self.risk_by_professional = _loader(store, risk.professional_risks)
+        self.risk_by_referral = _loader(store, risk.referral_risks)
 
     def prime_professional_with_received(
         self, professional_id: str, key: ListKey, found: OwnerWithPage[Professional, Referral]

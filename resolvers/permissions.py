@@ -9,6 +9,7 @@ from graphql import GraphQLError
 from graph import access
 from graph.access import Principal
 from graph.errors import Forbidden
+from graph.ids import kind_of
 from resolvers.context import Info
 
 FORBIDDEN_MESSAGE = "not allowed"
@@ -61,3 +62,28 @@ async def can_read_network(info: Info, network_id: str) -> bool:
     if principal.admin or principal.organises(network_id):
         return True
     return access.can_read_network(principal, network_id, network_id in await viewer_networks(info))
+
+
+async def active_networks(info: Info, professional_id: str) -> list[str]:
+    """The networks the professional is an active member of (batched per request)."""
+    if kind_of(professional_id) != "Professional":
+        return []
+    found = await info.context.loaders.networks_by_professional.load(professional_id)
+    return [n.id for n in found]
+
+
+async def can_read_risk(info: Info, professional_id: str) -> bool:
+    """Risk and reviews of the professional and of referrals naming it (graph.access)."""
+    principal = viewer(info)
+    if principal.admin or principal.role is not access.Role.ORGANISER:
+        return principal.admin
+    return access.can_read_risk(principal, await active_networks(info, professional_id))
+
+
+async def can_review(info: Info, referrer_id: str, professional_id: str) -> bool:
+    """Deciding on a referral between these two parties (graph.access)."""
+    principal = viewer(info)
+    if principal.admin or principal.role is not access.Role.ORGANISER:
+        return principal.admin
+    return access.can_review_referral(principal, await active_networks(info, referrer_id),
+                                      await active_networks(info, professional_id))

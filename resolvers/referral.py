@@ -16,7 +16,7 @@ from resolvers.common import (
 )
 from resolvers.context import Info
 from resolvers.parties import referral_parties
-from resolvers.permissions import ensure, forbidden, require, viewer
+from resolvers.permissions import can_review, ensure, forbidden, require, viewer
 
 
 def note(info: Info, r: models.Referral) -> str | None:
@@ -33,7 +33,8 @@ async def chain(info: Info, r: models.Referral) -> list[models.Referral]:
 
 
 async def referral(info: Info, id: str | None) -> models.Referral | None:
-    """A referral: its referrer, professional and referee read it; admins read all."""
+    """A referral: its referrer, professional and referee read it; admins read all; organisers
+    read those they may review (between active members of their networks), notes aside."""
     if id is None:
         return None
     principal = viewer(info)
@@ -42,7 +43,8 @@ async def referral(info: Info, id: str | None) -> models.Referral | None:
         if principal.admin:
             return None
         raise forbidden()
-    require(access.can_read_referral(principal, referral_parties(found)))
+    require(access.can_read_referral(principal, referral_parties(found))
+            or await can_review(info, found.referrer_id, found.professional_id))
     return found
 
 

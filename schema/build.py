@@ -23,6 +23,7 @@ from schema.customer import Customer, CustomerMutation, CustomerQuery
 from schema.deadline import DeadlineExecutor
 from schema.errors import ErrorMasking, LoggingSchema
 from schema.guards import ArgumentLimits, AuthGate, LimitSettings, argument_limits
+from schema.integrity import IntegrityMutation, IntegrityQuery
 from schema.job import Job, JobMutation
 from schema.network import MembershipStatus, Network, NetworkMutation, NetworkQuery
 from schema.node import NodeQuery
@@ -37,12 +38,13 @@ CACHED_DOCUMENTS = 512
 
 Query = merge_types(
     "Query",
-    (NodeQuery, ProfessionalQuery, CustomerQuery, ReferralQuery, NetworkQuery, TrustQuery),
+    (NodeQuery, ProfessionalQuery, CustomerQuery, ReferralQuery, NetworkQuery, TrustQuery,
+     IntegrityQuery),
 )
 Mutation = merge_types(
     "Mutation",
     (ProfessionalMutation, CustomerMutation, JobMutation, ReferralMutation, NetworkMutation,
-     PartnersMutation),
+     PartnersMutation, IntegrityMutation),
 )
 
 

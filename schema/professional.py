@@ -17,6 +17,7 @@ from resolvers.context import Info
 from schema.common import Connection, Node, UserError
 
 if TYPE_CHECKING:
+    from schema.integrity import RiskAssessment
     from schema.job import JobConnection
     from schema.network import Network
     from schema.partners import PartnerRecommendation
@@ -122,6 +123,16 @@ class Professional(Node):
         from schema.reciprocity import ReciprocityBalance
 
         return ReciprocityBalance.of(await reciprocity.balance(info, self.id, since, until))
+
+    @strawberry.field(description="Admins, and organisers of networks it is an active member "
+                      "of, only.")
+    async def risk(
+        self, info: Info
+    ) -> Annotated[RiskAssessment, strawberry.lazy("schema.integrity")]:
+        from resolvers import integrity
+        from schema.integrity import RiskAssessment
+
+        return RiskAssessment.of(await integrity.professional_risk(info, self.id))
 
     @strawberry.field(description="The last `months` calendar months up to and including the "
                       "current one, oldest first.")

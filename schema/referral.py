@@ -17,6 +17,7 @@ from schema.common import Connection, Node, UserError
 
 if TYPE_CHECKING:
     from schema.customer import Customer
+    from schema.integrity import Review, RiskAssessment
     from schema.job import Job
     from schema.professional import Professional
 
@@ -115,6 +116,35 @@ class Referral(Node):
                       "referrals to the same professional, nearest first.")
     async def chain(self, info: Info) -> list[Referral]:
         return [Referral.from_model(r) for r in await resolve.chain(info, self.model)]
+
+    @strawberry.field(description="Admins, and organisers of networks its professional is an "
+                      "active member of, only.")
+    async def risk(
+        self, info: Info
+    ) -> Annotated[RiskAssessment, strawberry.lazy("schema.integrity")]:
+        from resolvers import integrity
+        from schema.integrity import RiskAssessment
+
+        return RiskAssessment.of(await integrity.referral_risk(info, self.model))
+
+    @strawberry.field(description="The current decision on it, for those who may read its risk "
+                      "(null for everyone else, and before any decision).")
+    async def review(
+        self, info: Info
+    ) -> Annotated[Review, strawberry.lazy("schema.integrity")] | None:
+        from resolvers import integrity
+        from schema.integrity import Review
+
+        found = await integrity.referral_review(info, self.model)
+        return None if found is None else Review.of(found)
+
+    @strawberry.field(description="False once confirmed as fraud: it then counts nowhere "
+                      "(trust, reputation, co-hiring through the job it converted into, "
+                      "reciprocity, funnels, leaderboards, DUPLICATE checks); it stays listed, "
+                      "with counts false, for parties who may read it. Its rewards become VOID, "
+                      "except PAID ones, which stay PAID and are marked for clawback.")
+    def counts(self) -> bool:
+        return self.model.counts
 
 
 @strawberry.type

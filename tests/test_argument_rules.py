@@ -10,7 +10,8 @@ from graph.rules import ARGUMENT_RULES
 from schema.build import build_schema
 
 # Arguments whose values have a rule beyond their GraphQL type.
-RULED = {"first", "after", "limit", "maxHops", "since", "until", "trade", "months", "minGap"}
+RULED = {"first", "after", "limit", "maxHops", "since", "until", "trade", "months", "minGap",
+         "minScore"}
 
 
 def _arguments() -> dict[str, set[str]]:
