@@ -226,6 +226,8 @@ class TradeGap:
     trade: str
     demand: int
     candidate_ids: list[str] = field(default_factory=list)
+    fit: float = 0.0  # in [0, 1]: how well the trade complements the members' trades
+    score: float = 0.0  # demand weighted by fit: the order of the missing trades
 
 
 @dataclass
@@ -258,6 +260,7 @@ async def gaps(
     reputation = {r["id"]: r["reputation"] for r in await store.read(REPUTATIONS, ids=outsiders)}
     offering = {r["trade"]: r["ids"] for r in await store.read(
         OFFERING, id=network_id, trades=sorted(demand), limit=MAX_CANDIDATES)} if demand else {}
+    table, _ = await _table(store)
     missing = []
     for trade, customers in demand.items():
         # First those the members' customers already hired (most of them first), then the
@@ -265,8 +268,11 @@ async def gaps(
         ranked = sorted((p for t, p in served if t == trade),
                         key=lambda p: (-len(served[trade, p]), -reputation.get(p, 0.0), p))
         ranked += [p for p in offering.get(trade, []) if p not in ranked]
-        missing.append(TradeGap(trade, len(customers), ranked[:MAX_CANDIDATES]))
-    missing.sort(key=lambda g: (-g.demand, g.trade))
+        fit = algorithms.gap_fit(members, trade, table)
+        missing.append(TradeGap(trade, len(customers), ranked[:MAX_CANDIDATES], fit,
+                                len(customers) * fit))
+    # A trade that fits nobody still shows, after those that do, by demand.
+    missing.sort(key=lambda g: (-g.score, -g.demand, g.trade))
 
     window_edges = await store.read(MEMBER_REFERRALS, id=network_id, since=since, until=until)
     G = reciprocity_algorithms.member_graph(members, [(e["a"], e["b"], e["n"])
@@ -276,6 +282,5 @@ async def gaps(
 
     ever = await store.read(MEMBER_REFERRALS, id=network_id, since=None, until=None)
     linked = {frozenset((e["a"], e["b"])) for e in ever}
-    table, _ = await _table(store)
     pairs = await offload(_unconnected_pairs, members, linked, table)
     return NetworkGaps(missing, pairs, passive, algorithms.top_share(given))

@@ -49,28 +49,61 @@ class TradePair:
     a: str
     b: str
     customers: int  # customers who hired both
-    lift: float  # customers(both) * N / (customers(a) * customers(b))
-    score: float  # in [0, 1]: 0 at or below chance, approaching 1 as lift grows
+    lift: float  # raw: customers(both) * N / (customers(a) * customers(b))
+    score: float  # in [0, 1]: 0 at or below chance, approaching 1 as the shrunk lift grows
 
 
-MIN_SUPPORT = 3  # pairs hired together by fewer customers are noise
+MIN_SUPPORT = 3  # pairs hired together by fewer customers are not kept on their own
+# The weight of the prior belief that two trades are hired together only by chance, in
+# expected co-hires: evidence of about this many co-hires counts as much as the prior.
+PRIOR_STRENGTH = 10.0
+
+
+def shrunk_lift(together: int, expected: float, prior: float = PRIOR_STRENGTH) -> float:
+    """The lift of a trade pair, shrunk toward 1 ("no evidence") when support is small.
+
+    A Gamma-Poisson estimate: the number of customers who hired both trades is taken as
+    Poisson with mean ``lift * expected`` (``expected = n(a) * n(b) / N``, the co-hires chance
+    alone would give), with a ``Gamma(prior, prior)`` prior on the lift (mean 1, variance
+    ``1 / prior``). The posterior mean is ``(together + prior) / (expected + prior)``.
+
+    At a fixed raw lift above 1 it grows with the support and tends to the raw lift; it never
+    exceeds ``(together + prior) / prior``, so three co-hires can say at most 1.3.
+
+    >>> round(shrunk_lift(3, 0.68), 3), round(shrunk_lift(3000, 680), 3)
+    (1.217, 4.362)
+    """
+    return (together + prior) / (expected + prior)
+
+
+def lift_score(lift: float) -> float:
+    """``(lift - 1) / (lift + 1)`` above chance, 0 at or below it: in [0, 1).
+
+    >>> lift_score(3.0), lift_score(0.8)
+    (0.5, 0.0)
+    """
+    return (lift - 1) / (lift + 1) if lift > 1 else 0.0
 
 
 def complementarity(
     customer_trades: Iterable[Iterable[str]],
     curated: Mapping[frozenset[str], float] | None = None,
     min_support: int = MIN_SUPPORT,
+    prior: float = PRIOR_STRENGTH,
 ) -> list[TradePair]:
     """Trade pairs that customers hire together more often than chance.
 
-    ``lift = n(a and b) * N / (n(a) * n(b))`` over the ``N`` customers with a job; the score is
-    ``(lift - 1) / (lift + 1)`` above chance and 0 otherwise. A curated score, where one is given
-    for a pair, is averaged in. A trade is never complementary to itself.
+    ``lift = n(a and b) * N / (n(a) * n(b))`` over the ``N`` customers with a job; the learned
+    score is :func:`lift_score` of the :func:`shrunk_lift`, so that evidence, not noise, ranks
+    pairs. A curated score, where one is given for a pair, is averaged with the learned one
+    (0 without evidence: a curated pair nobody hired together counts half). Pairs hired together
+    by fewer than ``min_support`` customers are kept only when curated. A trade is never
+    complementary to itself.
 
-    >>> customers = [{"plumbing", "tiling"}] * 4 + [{"plumbing"}] * 4 + [{"roofing"}] * 8
+    >>> customers = [{"plumbing", "tiling"}] * 40 + [{"plumbing"}] * 40 + [{"roofing"}] * 80
     >>> [(p.a, p.b, p.customers, round(p.lift, 2), round(p.score, 2))
     ...  for p in complementarity(customers)]
-    [('plumbing', 'tiling', 4, 2.0, 0.33)]
+    [('plumbing', 'tiling', 40, 2.0, 0.25)]
     """
     sets = [frozenset(t) for t in customer_trades]
     sets = [s for s in sets if s]
@@ -81,23 +114,20 @@ def complementarity(
         single.update(trades)
         both.update(combinations(sorted(trades), 2))
     curated = curated or {}
-    pairs: dict[tuple[str, str], TradePair] = {}
-    for (a, b), count in both.items():
-        if count < min_support:
-            continue
-        lift = count * n / (single[a] * single[b])
-        score = (lift - 1) / (lift + 1) if lift > 1 else 0.0
-        pairs[a, b] = TradePair(a, b, count, lift, score)
+
+    def learned(a: str, b: str) -> TradePair:
+        count = both.get((a, b), 0)
+        expected = single[a] * single[b] / n if n else 0.0
+        lift = count / expected if expected else 1.0
+        return TradePair(a, b, count, lift, lift_score(shrunk_lift(count, expected, prior)))
+
+    pairs = {(a, b): learned(a, b) for (a, b), count in both.items() if count >= min_support}
     for key, value in curated.items():
-        a, b = sorted(key)
-        if a == b:
+        if len(key) != 2:
             continue
-        learned = pairs.get((a, b))
-        if learned is None:
-            pairs[a, b] = TradePair(a, b, 0, 1.0, value / 2)
-        else:
-            pairs[a, b] = TradePair(a, b, learned.customers, learned.lift,
-                                    (learned.score + value) / 2)
+        a, b = sorted(key)
+        found = pairs.get((a, b)) or learned(a, b)
+        pairs[a, b] = TradePair(a, b, found.customers, found.lift, (found.score + value) / 2)
     return sorted((p for p in pairs.values() if p.score > 0), key=lambda p: (p.a, p.b))
 
 
@@ -116,6 +146,23 @@ def best_complement(
             if a != b and table.get(frozenset((a, b)), 0.0) > best[0]:
                 best = (table[frozenset((a, b))], a, b)
     return best
+
+
+def gap_fit(members: Mapping[Hashable, Iterable[str]], trade: str,
+            table: Mapping[frozenset[str], float]) -> float:
+    """How well ``trade`` complements a network's members, in [0, 1]: the mean over members of
+    each member's best complementarity with it (0 for a member it does not complement), so a
+    trade that suits one odd member out of ten fits a tenth as well as one that suits them all.
+
+    >>> table = {frozenset({"plumbing", "heating"}): 0.6, frozenset({"accounting", "legal"}): 0.8}
+    >>> members = {"p": ["plumbing"], "q": ["plumbing", "tiling"], "r": ["accounting"]}
+    >>> round(gap_fit(members, "heating", table), 3), round(gap_fit(members, "legal", table), 3)
+    (0.4, 0.267)
+    """
+    if not members:
+        return 0.0
+    best = [best_complement(trades, [trade], table)[0] for trades in members.values()]
+    return min(1.0, max(0.0, sum(best) / len(best)))
 
 
 # ---- partner scores ------------------------------------------------------------------------
