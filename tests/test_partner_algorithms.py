@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -78,5 +79,5 @@ def test_the_shrunk_score_grows_with_support_at_fixed_lift(lift, support, more):
 @given(lift=st.floats(0.05, 50.0))
 def test_the_shrunk_lift_tends_to_the_raw_lift(lift):
     gaps = [abs(shrunk_lift(n, n / lift) - lift) for n in (10, 1_000, 100_000, 10_000_000)]
-    assert all(a >= b - 1e-12 for a, b in zip(gaps, gaps[1:], strict=False))
+    assert all(a >= b - 1e-12 for a, b in pairwise(gaps))
     assert gaps[-1] < 1e-4 * max(lift, 1.0)
