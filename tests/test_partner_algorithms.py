@@ -10,8 +10,13 @@ from hypothesis import strategies as st
 
 from graph.algorithms.partners import (
     PRIOR_STRENGTH,
+    CandidateSearch,
+    best_complement,
+    candidate_lists,
+    complement_by_trade,
     complementarity,
     lift_score,
+    partner_score,
     shrunk_lift,
 )
 
@@ -81,3 +86,61 @@ def test_the_shrunk_lift_tends_to_the_raw_lift(lift):
     gaps = [abs(shrunk_lift(n, n / lift) - lift) for n in (10, 1_000, 100_000, 10_000_000)]
     assert all(a >= b - 1e-12 for a, b in pairwise(gaps))
     assert gaps[-1] < 1e-4 * max(lift, 1.0)
+
+
+# ---- candidate search: exact top-k from per-trade lists read best first ---------------------
+@st.composite
+def markets(draw: st.DrawFn):
+    """Professionals with trades, areas and reputations (from small sets, so ties are
+    common), a table of complementary trades, and shared-customer evidence for a few."""
+    trades = ["a", "b", "c", "d"]
+    n = draw(st.integers(0, 40))
+    pros = {}
+    for i in range(n):
+        mine = draw(st.lists(st.sampled_from(trades), min_size=1, max_size=2, unique=True))
+        pros[f"q{i:02}"] = (mine, draw(st.sampled_from(["near", "far"])),
+                            draw(st.sampled_from([0.0, 0.1, 0.1, 0.5, 0.9, 1.0])))
+    table = {frozenset(pair): draw(st.sampled_from([0.0, 0.2, 0.45, 0.9]))
+             for pair in [("a", "b"), ("a", "c"), ("b", "c"), ("c", "d")]}
+    aa = {q: draw(st.sampled_from([0.0, 0.0, 0.5, 3.0])) for q in pros}
+    return pros, {k: v for k, v in table.items() if v > 0}, aa
+
+
+@settings(max_examples=300, deadline=None)
+@given(market=markets(), me=st.sampled_from([["a"], ["a", "c"], ["d"]]),
+       limit=st.integers(1, 6), page=st.integers(1, 4), same=st.booleans())
+def test_the_candidate_search_finds_the_exact_top(market, me, limit, page, same):
+    pros, table, aa = market
+    complements = complement_by_trade(me, table, include_same_trade=same)
+    lists = candidate_lists((q, t, area, rep) for q, (t, area, rep) in pros.items())
+
+    def score(q: str) -> float | None:
+        trades, area, rep = pros[q]
+        if not same and set(trades) & set(me):
+            return None
+        return partner_score(best_complement(me, trades, table)[0], aa[q], rep, area == "near")
+
+    # Every candidate of the definition: shared customers, or a complementary trade (or one of
+    # the professional's own trades when they are included).
+    wanted = {q for q, (trades, _, _) in pros.items()
+              if aa[q] > 0 or any(t in complements for t in trades)}
+    brute = sorted((s for q in wanted if (s := score(q)) is not None), reverse=True)[:limit]
+
+    search = CandidateSearch({(t, area): (c, area == "near")
+                              for t, c in complements.items() for area in ("near", None)},
+                             limit)
+    for q in (q for q in pros if aa[q] > 0):  # the neighbourhood, scored up front
+        if (s := score(q)) is not None:
+            search.score(q, s)
+    reads = 0
+    while (step := search.next()) is not None:
+        (trade, area), number = step
+        entries = lists.get((trade, area), [])[number * page : (number + 1) * page]
+        more = len(lists.get((trade, area), [])) > (number + 1) * page
+        search.read((trade, area), entries, more)
+        for q, _ in entries:
+            if q not in search.scores and (s := score(q)) is not None:
+                search.score(q, s)
+        reads += 1
+        assert reads <= 2 * len(complements) * (len(pros) // page + 2)
+    assert [s for _, s in search.top()] == brute

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import pytest
 
-from graph import analytics, bulk
+from graph import analytics, bulk, partners
+from graph.referrals import open_key
 from seeds.complementary_trades import CURATED
 
 GAPS = """query($id: ID!, $since: DateTime, $until: DateTime) { network(id: $id) {
   gaps(since: $since, until: $until) { missingTrades { trade demand fit score } } } }"""
 RECOMMEND = """query($id: ID!, $limit: Int, $same: Boolean) { professional(id: $id) {
   partnerRecommendations(limit: $limit, includeSameTrade: $same) {
-    partner { id trades area } score sharedCustomers reasons } } }"""
+    partner { id trades area reputation } score sharedCustomers reasons } } }"""
 REFRESH = "mutation { refreshAnalytics { professionals trades seconds } }"
 CUSTOMERS_WITH_JOBS = """
 MATCH (c:Customer)-[:BOOKED]->(j:Job) WHERE j.confirmed = true RETURN count(DISTINCT c) AS n
@@ -129,3 +130,76 @@ async def test_gap_demand_counts_outside_hires_in_the_window_whenever_the_member
     assert [(g["trade"], g["demand"]) for g in gaps] == [(plan.trade["outsider"], 2)]
     ever = (await gql.data(GAPS, {"id": net}))["network"]["gaps"]["missingTrades"]
     assert [(g["trade"], g["demand"]) for g in ever] == [(plan.trade["outsider"], 3)]
+
+
+@pytest.fixture
+async def crowded(store, plan):
+    """A plumber with no customers yet. 101 tilers in its area (a curated complement of 0.3,
+    halved without evidence) and one heating engineer in another area (0.9, halved): the heating
+    engineer is the best partner although the tilers fill any first hundred read area first.
+    A second plumber far away also fits kitchens (1.0); a third plumber is already a partner."""
+    pl, ti, he, ki = (f"{t} {plan.tag}" for t in ("plumbing", "tiling", "heating", "kitchen"))
+    curated = {**CURATED, frozenset({pl, ti}): 0.3, frozenset({pl, he}): 0.9,
+               frozenset({pl, ki}): 1.0}
+    me = plan.pro("me", "plumbing", "Near")
+    for i in range(101):
+        plan.pro(f"tiler{i}", "tiling", "Near")
+    plan.pro("heat", "heating", "Far")
+    plan.pro("rival", "plumbing", "Far", "kitchen")
+    plan.pro("partner", "plumbing", "Near")
+    referee = plan.customers(1)[0]
+    plan.data.referrals.append({
+        "id": plan.uid("ref"), "referrerId": plan.ids["partner"], "professionalId": me,
+        "refereeId": referee, "status": "SENT", "verified": False, "note": None,
+        "createdAt": t("2026-06-01"), "updatedAt": t("2026-06-01"), "statusHistory": ["SENT"],
+        "statusTimes": [t("2026-06-01")], "openKey": open_key(plan.ids["partner"], me, referee),
+        "jobId": None})
+    await bulk.load(store, plan.data)
+    await analytics.refresh(store, curated=curated)
+    return plan.ids
+
+
+async def test_a_strong_partner_in_another_area_is_not_dropped(gql, crowded, store,
+                                                                 monkeypatch):
+    reads: list[int] = []
+    real = store.read
+
+    async def counted(query, **params):
+        if query is partners.PROFILES:
+            reads.append(len(params["ids"]))
+        return await real(query, **params)
+
+    monkeypatch.setattr(store, "read", counted)
+    recs = (await gql.data(RECOMMEND, {"id": crowded["me"], "limit": 3}))["professional"][
+        "partnerRecommendations"]
+    assert recs[0]["partner"]["id"] == crowded["heat"]
+    assert any("Heating" in r and "complements your plumbing" in r for r in recs[0]["reasons"])
+    assert all(r["partner"]["id"].startswith("pro_") for r in recs)
+    assert [r["partner"]["trades"][0].split()[0] for r in recs] == ["heating", "tiling",
+                                                                   "tiling"]
+    # The tilers' pages past the first are never read: no unread tiler could make the top 3.
+    assert sum(reads) <= 2 * analytics.CANDIDATE_PAGE + 1 < 103
+
+
+async def test_include_same_trade_adds_competitors_by_their_other_trades(gql, crowded):
+    """Without it, no plumber is a candidate; with it, plumbers come from the plumbing lists,
+    scored by the complementarity of their other trades; a current partner never does."""
+    plain = (await gql.data(RECOMMEND, {"id": crowded["me"], "limit": 50}))["professional"][
+        "partnerRecommendations"]
+    ids = [r["partner"]["id"] for r in plain]
+    assert crowded["rival"] not in ids and crowded["partner"] not in ids
+    same = (await gql.data(RECOMMEND, {"id": crowded["me"], "limit": 50, "same": True}))[
+        "professional"]["partnerRecommendations"]
+    rows = {r["partner"]["id"]: r for r in same}
+    assert crowded["rival"] in rows and crowded["partner"] not in rows
+    assert crowded["me"] not in rows
+    rival = rows[crowded["rival"]]
+    assert rival["score"] == pytest.approx(0.4 * 0.5 + 0.2 * rival_reputation(same, crowded))
+    assert same[0]["partner"]["id"] == crowded["rival"]
+    assert any("Kitchen" in r and "complements your plumbing" in r for r in rival["reasons"])
+    scores = [r["score"] for r in same]
+    assert scores == sorted(scores, reverse=True)
+
+
+def rival_reputation(rows, ids) -> float:
+    return next(r["partner"]["reputation"] for r in rows if r["partner"]["id"] == ids["rival"])

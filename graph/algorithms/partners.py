@@ -217,3 +217,130 @@ def squash(x: float) -> float:
     return x / (1 + x) if x > 0 else 0.0
 
 
+
+
+# ---- candidate search ----------------------------------------------------------------------
+# A stream: the professionals offering one trade, in one area (or in any area, None), best
+# reputation first, as the analytics refresh stores them a page at a time.
+Stream = tuple[str, str | None]
+
+
+def candidate_lists(
+    professionals: Iterable[tuple[str, Iterable[str], str | None, float]],
+) -> dict[Stream, list[tuple[str, float]]]:
+    """Per trade, and per trade and area, the professionals offering it as ``(id, reputation)``,
+    highest reputation first (then by id).
+
+    >>> lists = candidate_lists([("p", ["tiling"], "Leeds", 0.5), ("q", ["tiling"], None, 0.9)])
+    >>> lists[("tiling", None)], lists[("tiling", "Leeds")]
+    ([('q', 0.9), ('p', 0.5)], [('p', 0.5)])
+    """
+    lists: dict[Stream, list[tuple[str, float]]] = {}
+    for pid, trades, area, rep in professionals:
+        for trade in set(trades):
+            lists.setdefault((trade, None), []).append((pid, rep))
+            if area is not None:
+                lists.setdefault((trade, area), []).append((pid, rep))
+    for entries in lists.values():
+        entries.sort(key=lambda e: (-e[1], e[0]))
+    return lists
+
+
+def complement_by_trade(mine: Iterable[str], table: Mapping[frozenset[str], float],
+                        include_same_trade: bool = False) -> dict[str, float]:
+    """The trades whose professionals are candidates, each with the complementarity a
+    professional offering it gets at least: the best over ``mine`` (never the trade itself).
+    With ``include_same_trade`` the professional's own trades are there too, with what its
+    other trades give them (often 0).
+
+    >>> table = {frozenset({"plumbing", "tiling"}): 0.4, frozenset({"roofing", "tiling"}): 0.6}
+    >>> complement_by_trade(["plumbing"], table)
+    {'tiling': 0.4}
+    >>> complement_by_trade(["plumbing", "tiling"], table, include_same_trade=True)
+    {'plumbing': 0.4, 'roofing': 0.6, 'tiling': 0.4}
+    """
+    own = set(mine)
+    found: dict[str, float] = {}
+    for key, value in table.items():
+        if len(key) != 2 or value <= 0:
+            continue
+        a, b = sorted(key)
+        for m, t in ((a, b), (b, a)):
+            if m in own and (include_same_trade or t not in own):
+                found[t] = max(found.get(t, 0.0), value)
+    if include_same_trade:
+        for m in own:
+            found.setdefault(m, 0.0)
+    return dict(sorted(found.items()))
+
+
+class CandidateSearch:
+    """The ``limit`` best partner candidates from streams read best first, stopping as soon as
+    no unread candidate can score above the ``limit``-th best (a threshold algorithm).
+
+    Each stream is a trade ``t`` with the complementarity ``c`` every professional offering it
+    gets at least (:func:`complement_by_trade`), in the professional's area or in any area. A
+    candidate not read yet, with no shared customers, scores
+    ``0.4 * c' + 0.2 * reputation + 0.1 * same_area`` where ``c'`` is the complementarity of its
+    best trade ``t'``; it is in the stream of ``t'`` (its own area's, if that is the
+    professional's area, and the any-area one), behind the last entry read there, so its
+    reputation is at most that entry's. The stream's bound :func:`partner_score` ``(c, 0, r,
+    area)`` thus bounds the score of every candidate it still holds, and the largest bound
+    over the streams bounds every candidate not read. Candidates with shared customers are
+    scored before the search (:meth:`score`).
+
+    The driver asks :meth:`next` which page to read, hands its entries to :meth:`read`, and
+    scores those that are candidates with :meth:`score`; :meth:`top` is the answer. Each read
+    of a page either closes a stream or yields entries whose scores reach the bound at the time
+    they were read; so, apart from the candidates left out (the professional itself, its
+    partners, its own trade), ``limit`` entries end the search.
+
+    >>> search = CandidateSearch({("tiling", None): (0.5, False)}, limit=1)
+    >>> search.next()
+    (('tiling', None), 0)
+    >>> search.read(("tiling", None), [("q", 0.9), ("r", 0.5)], more=True)
+    >>> search.score("q", partner_score(0.5, 0.0, 0.9, False)); search.score("r", 0.3)
+    >>> search.next() is None, search.top()
+    (True, [('q', 0.38)])
+    """
+
+    def __init__(self, streams: Mapping[Stream, tuple[float, bool]], limit: int) -> None:
+        self.streams = dict(streams)
+        self.limit = limit
+        # Before a stream's first page, its reputations are at most 1.
+        self.bounds = {s: partner_score(c, 0.0, 1.0, area) for s, (c, area) in streams.items()}
+        self.pages = dict.fromkeys(streams, 0)
+        self.scores: dict[str, float] = {}
+
+    def score(self, candidate: str, value: float) -> None:
+        self.scores[candidate] = value
+
+    def read(self, stream: Stream, entries: list[tuple[str, float]], more: bool) -> None:
+        """The entries of the stream's next page; ``more`` when pages follow."""
+        if not more or not entries:
+            self.bounds.pop(stream, None)
+            return
+        c, area = self.streams[stream]
+        self.bounds[stream] = partner_score(c, 0.0, entries[-1][1], area)
+        self.pages[stream] += 1
+
+    def threshold(self) -> float | None:
+        """The ``limit``-th best score so far; None while fewer are scored."""
+        if len(self.scores) < self.limit:
+            return None
+        return sorted(self.scores.values(), reverse=True)[self.limit - 1]
+
+    def next(self) -> tuple[Stream, int] | None:
+        """The stream and page to read next, or None when no unread candidate can enter the
+        top ``limit`` (one that would only tie the last is left out)."""
+        if not self.bounds:
+            return None
+        stream = max(self.bounds, key=lambda s: (self.bounds[s], s[0], s[1] or ""))
+        kth = self.threshold()
+        if kth is not None and self.bounds[stream] <= kth:
+            return None
+        return stream, self.pages[stream]
+
+    def top(self) -> list[tuple[str, float]]:
+        """The best ``limit`` candidates scored, best first (ties by id)."""
+        return sorted(self.scores.items(), key=lambda e: (-e[1], e[0]))[: self.limit]
