@@ -222,8 +222,8 @@ async def trusted_professionals(
     store: Store, customer_id: str, max_hops: int, limit: int, trade: str | None = None
 ) -> list[tuple[Professional, Path, Path | None]]:
     """The professionals the customer reaches, each with its best path and the customer's own
-    latest hire of it (None when there is none), most trusted first (ties by id); only those
-    offering ``trade`` when given."""
+    latest hire of it (None when there is none), most trusted first (equal trust, to
+    ``TIE_DIGITS`` decimals, by id); only those offering ``trade`` when given."""
     wanted = None if trade is None else rules.clean_trade(trade, ["trade"])
     await _require_party(store, customer_id, "id")
     edges = await neighbourhood(store, customer_id, max_hops)
@@ -239,7 +239,7 @@ async def trusted_professionals(
     ranked = sorted(
         ((t, str(v), nodes) for v, (t, nodes) in best.items()
          if kind_of(str(v)) == "Professional"),
-        key=lambda item: (-item[0], item[1]),
+        key=lambda item: (-round(item[0], algorithms.TIE_DIGITS), item[1]),
     )
     # Read the reached professionals in rank order, a few more than ``limit`` at a time, so
     # that a large neighbourhood costs one short read, not thousands of rows; a trade filter

@@ -81,3 +81,40 @@ async def test_own_hire_follows_the_customer_privacy(as_, make):
     refused = await as_("customer", bob).post(TRUSTED, {"id": me})
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert refused["data"] is None or refused["data"]["customer"] is None
+
+
+PATHS = """
+query($from: ID!, $to: ID!) { trustPaths(from: $from, to: $to, limit: 3, maxHops: 3) {
+  trust hops { to { ... on Customer { id } ... on Professional { id } } } } }
+"""
+TRUSTED_ORDER = """
+query($id: ID!) { customer(id: $id) { trustedProfessionals(limit: 50) {
+  trust professional { id } path { hops { to { ... on Customer { id } ... on Professional { id } }
+  } } } } }
+"""
+
+
+async def test_equal_trust_goes_to_fewer_hops_then_to_ids(gql, make):
+    """Four friends, who each introduced Meg to someone, hired the same plumber on the same
+    day with the same rating: four paths of equal trust, in the order of the friends' ids; the
+    limit keeps the first three. Two painters the friends hired alike tie in
+    trustedProfessionals, by id, each with the path through the friend of the lowest id."""
+    me = await make.customer(name="Meg Self")
+    friends = [await make.customer(name=f"Friend {i}") for i in range(4)]
+    plumber = await make.professional(trades=["plumbing"])
+    painters = [await make.professional(trades=["painting"]) for _ in range(2)]
+    day = ago(40)
+    for f in friends:
+        await make.referral(f, plumber, me)
+        await make.job(f, plumber, rating=4, completedAt=day)
+        for painter in painters:
+            await make.job(f, painter, rating=3, completedAt=day)
+    paths = (await gql.data(PATHS, {"from": me, "to": plumber}))["trustPaths"]
+    assert len({p["trust"] for p in paths}) == 1
+    assert [p["hops"][0]["to"]["id"] for p in paths] == sorted(friends)[:3]
+    found = (await gql.data(TRUSTED_ORDER, {"id": me}))["customer"]["trustedProfessionals"]
+    tied = [f for f in found if f["professional"]["id"] in painters]
+    assert [f["professional"]["id"] for f in tied] == sorted(painters)
+    assert tied[0]["trust"] == tied[1]["trust"]
+    for f in tied:
+        assert f["path"]["hops"][0]["to"]["id"] == min(friends)
