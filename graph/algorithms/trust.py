@@ -224,10 +224,10 @@ def best_paths_from(
             for v, data in G[u].items():
                 if v == source:
                     continue
-                walk = (best[u] * data[weight], [*path[u], v])
-                if _before(walk, (best[v], path[v]) if v in best else None) \
-                        and _before(walk, improved.get(v)):
-                    improved[v] = walk
+                candidate = (best[u] * data[weight], [*path[u], v])
+                if _before(candidate, (best[v], path[v]) if v in best else None) \
+                        and _before(candidate, improved.get(v)):
+                    improved[v] = candidate
         for v, (trust, walk) in improved.items():
             best[v] = trust
             path[v] = _simple(walk)
