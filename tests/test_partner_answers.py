@@ -203,3 +203,30 @@ async def test_include_same_trade_adds_competitors_by_their_other_trades(gql, cr
 
 def rival_reputation(rows, ids) -> float:
     return next(r["partner"]["reputation"] for r in rows if r["partner"]["id"] == ids["rival"])
+
+
+PAIRS = """query($id: ID!) { network(id: $id) { gaps {
+  unconnectedPairs { a { id } b { id } score } } } }"""
+
+
+async def test_three_customers_do_not_make_the_top_unconnected_pair(store, gql, plan):
+    """A locksmith and a heating engineer share 3 customers, far above chance; a busy plumber
+    (70 customers) and the heating engineer share 10, and the pair is curated. The
+    well-supported pair comes first, whatever else the store holds."""
+    for name, trade in [("lock", "locksmith"), ("heat", "heating"), ("plumber", "plumbing"),
+                        ("gardener", "gardening")]:
+        plan.pro(name, trade)
+    c = plan.customers(13)
+    plan.hire(c[:3], "lock")
+    plan.hire(c, "heat")
+    plan.hire(c[3:] + plan.customers(60), "plumber")
+    plan.hire(plan.customers(110), "gardener")  # at least 183 customers in all
+    net = plan.network("lock", "heat", "plumber")
+    await bulk.load(store, plan.data)
+    curated = {**CURATED, frozenset({plan.trade["plumber"], plan.trade["heat"]}): 0.9}
+    await analytics.refresh(store, curated=curated)
+    pairs = (await gql.data(PAIRS, {"id": net}))["network"]["gaps"]["unconnectedPairs"]
+    named = {v: k for k, v in plan.ids.items()}
+    got = [({named[p["a"]["id"]], named[p["b"]["id"]]}, p["score"]) for p in pairs]
+    assert [names for names, _ in got] == [{"plumber", "heat"}, {"lock", "heat"}]
+    assert got[1][1] < 0.2 < 0.45 < got[0][1]
