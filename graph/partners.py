@@ -24,6 +24,8 @@ from graph.reciprocity import MEMBER_REFERRALS
 from graph.store import Row, Store
 
 MAX_CUSTOMERS = 500  # the professional's most recent customers that feed Adamic-Adar
+# Candidate lists whose next pages are read in one round trip, the most promising first.
+STREAMS_PER_READ = 4
 
 PROFILE = """
 MATCH (p:Professional {id: $id})
@@ -214,15 +216,12 @@ async def recommendations(
                                                      profile["reputation"], same_area))
 
     await consider(near)
-    pending = await _stream_pages(store, [(stream, 0) for stream in search.streams])
-    while pending:
+    while steps := search.next_reads(STREAMS_PER_READ):
         fresh: set[str] = set()
-        for stream, (ids, reputations, more) in pending.items():
+        for stream, (ids, reputations, more) in (await _stream_pages(store, steps)).items():
             search.read(stream, list(zip(ids, reputations, strict=True)), more)
             fresh.update(q for q in ids if q not in profiles)
         await consider(sorted(fresh))
-        step = search.next()
-        pending = await _stream_pages(store, [step]) if step is not None else {}
 
     top = search.top()
     shared = {r["id"]: r["shared"] for r in await store.read(

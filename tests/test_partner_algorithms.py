@@ -144,3 +144,35 @@ def test_the_candidate_search_finds_the_exact_top(market, me, limit, page, same)
         reads += 1
         assert reads <= 2 * len(complements) * (len(pros) // page + 2)
     assert [s for _, s in search.top()] == brute
+
+
+@settings(max_examples=150, deadline=None)
+@given(market=markets(), limit=st.integers(1, 6), page=st.integers(1, 4), n=st.integers(1, 5))
+def test_reading_several_lists_at_once_changes_nothing(market, limit, page, n):
+    pros, table, aa = market
+    me = ["a"]
+    complements = complement_by_trade(me, table)
+    lists = candidate_lists((q, t, area, rep) for q, (t, area, rep) in pros.items())
+    def score(search: CandidateSearch, q: str) -> None:
+        trades, where, rep = pros[q]
+        if not set(trades) & set(me):
+            search.score(q, partner_score(best_complement(me, trades, table)[0], aa[q], rep,
+                                          where == "near"))
+
+    answers = []
+    for width in (1, n):
+        search = CandidateSearch({(t, area): (c, area == "near")
+                                  for t, c in complements.items() for area in ("near", None)},
+                                 limit)
+        for q in pros:
+            if aa[q] > 0:
+                score(search, q)
+        while steps := search.next_reads(width):
+            for (trade, area), number in steps:
+                entries = lists.get((trade, area), [])
+                search.read((trade, area), entries[number * page : (number + 1) * page],
+                            len(entries) > (number + 1) * page)
+                for q, _ in entries[number * page : (number + 1) * page]:
+                    score(search, q)
+        answers.append([s for _, s in search.top()])
+    assert answers[0] == answers[1]

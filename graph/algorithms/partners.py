@@ -333,13 +333,16 @@ class CandidateSearch:
     def next(self) -> tuple[Stream, int] | None:
         """The stream and page to read next, or None when no unread candidate can enter the
         top ``limit`` (one that would only tie the last is left out)."""
-        if not self.bounds:
-            return None
-        stream = max(self.bounds, key=lambda s: (self.bounds[s], s[0], s[1] or ""))
+        found = self.next_reads(1)
+        return found[0] if found else None
+
+    def next_reads(self, n: int) -> list[tuple[Stream, int]]:
+        """Up to ``n`` streams and pages worth reading, highest bound first: reading several
+        at once saves round trips and never changes the answer."""
         kth = self.threshold()
-        if kth is not None and self.bounds[stream] <= kth:
-            return None
-        return stream, self.pages[stream]
+        ranked = sorted(self.bounds, key=lambda s: (-self.bounds[s], s[0], s[1] or ""))
+        return [(s, self.pages[s]) for s in ranked
+                if kth is None or self.bounds[s] > kth][:n]
 
     def top(self) -> list[tuple[str, float]]:
         """The best ``limit`` candidates scored, best first (ties by id)."""
