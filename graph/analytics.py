@@ -1,4 +1,5 @@
-"""Whole-graph measures, computed in batch and stored: reputation and trade complementarity.
+"""Whole-graph measures, computed in batch and stored: reputation, trade complementarity and
+the per-trade partner candidate lists.
 
 Each batch job keeps to a small interface: ``read`` a projection from the store, ``compute`` the
 results with a pure function, ``write`` them back. Past one machine's memory, ``compute`` is the

@@ -2,8 +2,9 @@
 
 Per request: the professional's own customers (capped) and the professionals they hired form the
 bipartite neighbourhood for Adamic-Adar; professionals in complementary trades come from the
-stored complementarity table; reputation is read from the nodes. Nothing here loads the whole
-graph.
+per-trade candidate lists the analytics refresh stores, read best first only while one still
+unread could enter the answer; complementarity and reputation are read as stored. Nothing here
+loads the whole graph or sorts every professional of a trade.
 """
 
 from __future__ import annotations
