@@ -230,3 +230,22 @@ async def test_three_customers_do_not_make_the_top_unconnected_pair(store, gql, 
     got = [({named[p["a"]["id"]], named[p["b"]["id"]]}, p["score"]) for p in pairs]
     assert [names for names, _ in got] == [{"plumber", "heat"}, {"lock", "heat"}]
     assert got[1][1] < 0.2 < 0.45 < got[0][1]
+
+
+async def test_fit_and_score_are_the_organisers_to_read(store, as_, plan):
+    plan.pro("member", "plumbing")
+    plan.pro("outsider", "heating")
+    c = plan.customers(2)
+    plan.hire(c, "member")
+    plan.hire(c, "outsider")
+    net = plan.network("member")
+    await bulk.load(store, plan.data)
+    mine = await as_("organiser", None, [net]).data(GAPS, {"id": net})
+    (gap,) = mine["network"]["gaps"]["missingTrades"]
+    assert gap["demand"] == 2 and 0 <= gap["fit"] <= 1
+    assert gap["score"] == pytest.approx(2 * gap["fit"])
+    for refused in (as_("organiser", None, [plan.uid("net")]),
+                    as_("professional", plan.ids["member"])):
+        body = await refused.post(GAPS, {"id": net})
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        assert body["data"] is None or body["data"]["network"] is None
