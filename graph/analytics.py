@@ -1,4 +1,5 @@
-"""Whole-graph measures, computed in batch and stored: reputation and trade complementarity.
+"""Whole-graph measures, computed in batch and stored: reputation, trade complementarity and
+the per-trade partner candidate lists.
 
 Each batch job keeps to a small interface: ``read`` a projection from the store, ``compute`` the
 results with a pure function, ``write`` them back. Past one machine's memory, ``compute`` is the
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 import uuid
@@ -83,6 +85,22 @@ CREATE (:TradePair {key: r.key, a: r.a, b: r.b, customers: r.customers, lift: r.
 """
 TRADE_PAIRS = "MATCH (t:TradePair) RETURN t.a AS a, t.b AS b, t.score AS score, " \
               "t.customers AS customers, t.lift AS lift"
+
+# Partner candidates per trade (and per trade and area), best reputation first, a page per
+# node: partner recommendations and network gaps read the first pages of a few trades instead
+# of sorting every professional offering them per request.
+PROFESSIONAL_OFFERS = """
+UNWIND $ids AS id
+MATCH (p:Professional {id: id})
+RETURN p.id AS id, p.trades AS trades, p.area AS area, coalesce(p.reputation, 0.0) AS reputation
+"""
+CLEAR_TRADE_CANDIDATES = "MATCH (t:TradeCandidates) DETACH DELETE t"
+WRITE_TRADE_CANDIDATES = """
+UNWIND $rows AS r
+CREATE (:TradeCandidates {key: r.key, trade: r.trade, area: r.area, page: r.page, ids: r.ids,
+                          reputations: r.reputations, more: r.more, computedAt: r.at})
+"""
+CANDIDATE_PAGE = 50
 
 LEASE = "analytics"
 # Taking the lease: MERGE creates it once; SET takes its write lock before the holder is read,
@@ -216,6 +234,46 @@ class ComplementarityJob:
         return len({t for p in results for t in (p.a, p.b)})
 
 
+def candidates_key(trade: str, area: str | None, page: int) -> str:
+    """The key of one stored page of a trade's candidates (any area when ``area`` is None)."""
+    return json.dumps([trade, area, page])
+
+
+class TradeCandidatesJob:
+    """Per trade, and per trade and area, every professional offering it, best reputation
+    first, stored a page at a time (after the reputation job, whose figures it orders by)."""
+
+    name = "trade candidates"
+
+    async def read(self, store: Store) -> list[Row]:
+        return await paged(store, PROFESSIONAL_OFFERS, await professional_ids(store))
+
+    def compute(self, projection: list[Row]) -> dict[algorithms.Stream, list[tuple[str, float]]]:
+        return algorithms.candidate_lists(
+            (r["id"], r["trades"] or [], r["area"], float(r["reputation"])) for r in projection)
+
+    async def write(self, store: Store,
+                    results: dict[algorithms.Stream, list[tuple[str, float]]]) -> int:
+        at = timeutil.to_store(timeutil.now())
+        rows = []
+        for (trade, area), entries in results.items():
+            for page, start in enumerate(range(0, len(entries), CANDIDATE_PAGE)):
+                chunk = entries[start : start + CANDIDATE_PAGE]
+                rows.append({"key": candidates_key(trade, area, page), "trade": trade,
+                             "area": area, "page": page, "ids": [e[0] for e in chunk],
+                             "reputations": [e[1] for e in chunk],
+                             "more": start + CANDIDATE_PAGE < len(entries), "at": at})
+
+        async def replace(tx: Any) -> None:
+            # One transaction: readers see the old lists or the new ones, never none.
+            await tx.run(CLEAR_TRADE_CANDIDATES)
+            for start in range(0, len(rows), BATCH):
+                await tx.run(WRITE_TRADE_CANDIDATES, rows=rows[start : start + BATCH])
+
+        await store.write(replace)
+        return len(rows)
+
+
 @dataclass(frozen=True)
 class RefreshResult:
     professionals: int
@@ -239,6 +297,7 @@ async def _compute(store: Store, curated: Curated) -> tuple[int, int, float]:
     with store.batch():  # whole-graph reads and writes outlast the per-call budget
         professionals = await run(store, ReputationJob())
         trades = await run(store, ComplementarityJob(curated))
+        await run(store, TradeCandidatesJob())
     return professionals, trades, time.perf_counter() - started
 
 

@@ -2,8 +2,9 @@
 
 Per request: the professional's own customers (capped) and the professionals they hired form the
 bipartite neighbourhood for Adamic-Adar; professionals in complementary trades come from the
-stored complementarity table; reputation is read from the nodes. Nothing here loads the whole
-graph.
+per-trade candidate lists the analytics refresh stores, read best first only while one still
+unread could enter the answer; complementarity and reputation are read as stored. Nothing here
+loads the whole graph or sorts every professional of a trade.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from graph.reciprocity import MEMBER_REFERRALS
 from graph.store import Row, Store
 
 MAX_CUSTOMERS = 500  # the professional's most recent customers that feed Adamic-Adar
-COMPLEMENT_CANDIDATES = 100
+# Candidate lists whose next pages are read in one round trip, the most promising first.
+STREAMS_PER_READ = 4
 
 PROFILE = """
 MATCH (p:Professional {id: $id})
@@ -60,12 +62,12 @@ MATCH (c)-[:BOOKED]->(k:Job)-[:DONE_BY]->(q:Professional)
 WHERE k.confirmed = true AND {analytics.not_fraud_job("k")}
 RETURN c.id AS customer, collect(DISTINCT q.id) AS professionals
 """
-IN_TRADES = """
-MATCH (q:Professional)
-WHERE any(t IN q.trades WHERE t IN $trades)
-RETURN q.id AS id
-ORDER BY (q.area = $area) DESC, coalesce(q.reputation, 0.0) DESC, q.id
-LIMIT $limit
+# Stored pages of the professionals offering a trade (in an area, or in any), best reputation
+# first, written by the analytics refresh (graph.analytics.TradeCandidatesJob).
+TRADE_CANDIDATES = """
+UNWIND $keys AS k
+MATCH (t:TradeCandidates {key: k})
+RETURN t.key AS key, t.ids AS ids, t.reputations AS reputations, t.more AS more
 """
 SHARED_CUSTOMERS = f"""
 MATCH (p:Professional {{id: $id}})<-[:DONE_BY]-(j:Job)<-[:BOOKED]-(c:Customer)
@@ -90,17 +92,6 @@ MATCH (c)-[:BOOKED]->(j:Job)-[:DONE_BY]->(o:Professional)
 WHERE j.confirmed = true AND NOT EXISTS {{ (o)-[:{MEMBER}]->(n) }}
   AND ($since IS NULL OR j.completedAt >= $since) AND ($until IS NULL OR j.completedAt < $until)
 RETURN DISTINCT j.trade AS trade, c.id AS customer, o.id AS professional
-"""
-# Non-members offering each missing trade, best reputation first (candidates nobody hired yet).
-OFFERING = f"""
-UNWIND $trades AS t
-CALL (t) {{
-  MATCH (q:Professional)
-  WHERE t IN q.trades AND NOT EXISTS {{ (q)-[:{MEMBER}]->(:Network {{id: $id}}) }}
-  WITH q ORDER BY coalesce(q.reputation, 0.0) DESC, q.id LIMIT $limit
-  RETURN collect(q.id) AS ids
-}}
-RETURN t AS trade, ids
 """
 MAX_CANDIDATES = 50
 
@@ -132,11 +123,35 @@ async def _partners(store: Store, professional_id: str) -> set[str]:
     return {r["partner"] for r in given + received}
 
 
-async def _table(store: Store) -> tuple[dict[frozenset[str], float], dict[frozenset[str], float]]:
+@dataclass(frozen=True)
+class Table:
+    """The stored complementarity of trade pairs: scores, raw lifts and support."""
+
+    scores: dict[frozenset[str], float]
+    lifts: dict[frozenset[str], float]
+    customers: dict[frozenset[str], int]
+
+
+async def _table(store: Store) -> Table:
     rows = await store.read(analytics.TRADE_PAIRS)
-    scores = {frozenset((r["a"], r["b"])): float(r["score"]) for r in rows}
-    lifts = {frozenset((r["a"], r["b"])): float(r["lift"]) for r in rows}
-    return scores, lifts
+    keys = [frozenset((r["a"], r["b"])) for r in rows]
+    return Table({k: float(r["score"]) for k, r in zip(keys, rows, strict=True)},
+                 {k: float(r["lift"]) for k, r in zip(keys, rows, strict=True)},
+                 {k: int(r["customers"] or 0) for k, r in zip(keys, rows, strict=True)})
+
+
+async def _stream_pages(store: Store, wanted: list[tuple[algorithms.Stream, int]]
+                        ) -> dict[algorithms.Stream, tuple[list[str], list[float], bool]]:
+    """Stored candidate pages: per stream, its page's ids, reputations and whether more
+    follow; a stream with no stored page (nobody offers the trade there) comes back empty."""
+    keys = {analytics.candidates_key(t, area, page): (t, area) for (t, area), page in wanted}
+    found = {r["key"]: r for r in await store.read(TRADE_CANDIDATES, keys=sorted(keys))}
+    out: dict[algorithms.Stream, tuple[list[str], list[float], bool]] = {}
+    for key, stream in keys.items():
+        row = found.get(key)
+        out[stream] = ((list(row["ids"]), [float(x) for x in row["reputations"]],
+                        bool(row["more"])) if row else ([], [], False))
+    return out
 
 
 def _adamic_adar(neighbourhood: list[Row], professional_id: str,
@@ -168,61 +183,79 @@ async def recommendations(
     store: Store, professional_id: str, limit: int, include_same_trade: bool = False
 ) -> list[Recommendation]:
     """Professionals worth partnering with: never itself, never a current partner (a referral
-    either way), never one sharing a trade unless ``include_same_trade``; best score first."""
+    either way), never one sharing a trade unless ``include_same_trade``; best score first.
+
+    Candidates are the professionals hired by the professional's recent customers and those
+    offering a complementary trade (and its own trades with ``include_same_trade``). The latter
+    are read from the stored per-trade lists best reputation first, in the professional's area
+    and in any, and only while an unread one could still enter the top ``limit``
+    (:class:`graph.algorithms.partners.CandidateSearch`): none who would is left out."""
     check_id(professional_id, "Professional", ["id"])
     me = await _profile(store, professional_id)
-    partners = await _partners(store, professional_id)
-    table, lifts = await _table(store)
-    complements = sorted({t for key in table for t in key if key & set(me["trades"])}
-                         - set(me["trades"]))
-    if include_same_trade:
-        complements = sorted(set(complements) | set(me["trades"]))
+    mine = set(me["trades"])
+    excluded = await _partners(store, professional_id) | {professional_id}
+    table = await _table(store)
     neighbourhood = await store.read(CUSTOMER_NEIGHBOURHOOD, id=professional_id,
                                      limit=MAX_CUSTOMERS)
-    candidates = {q for row in neighbourhood for q in row["professionals"]}
-    if complements:
-        candidates |= {r["id"] for r in await store.read(
-            IN_TRADES, trades=complements, area=me["area"], limit=COMPLEMENT_CANDIDATES)}
-    candidates -= partners | {professional_id}
-    profiles = {r["id"]: r for r in await store.read(PROFILES, ids=sorted(candidates))}
-    aa = await offload(_adamic_adar, neighbourhood, professional_id, sorted(candidates))
-    scored = []
-    for q, profile in profiles.items():
-        if not include_same_trade and set(profile["trades"]) & set(me["trades"]):
-            continue
-        complement, mine, theirs = algorithms.best_complement(me["trades"], profile["trades"],
-                                                              table)
-        same_area = me["area"] is not None and profile["area"] == me["area"]
-        score = algorithms.partner_score(complement, aa.get(q, 0.0), profile["reputation"],
-                                         same_area)
-        scored.append((score, q, complement, mine, theirs, same_area))
-    scored.sort(key=lambda s: (-s[0], s[1]))
-    top = scored[:limit]
+    near = sorted({q for row in neighbourhood for q in row["professionals"]} - excluded)
+    aa = await offload(_adamic_adar, neighbourhood, professional_id, near)
+    complements = algorithms.complement_by_trade(mine, table.scores, include_same_trade)
+    areas = [None] if me["area"] is None else [me["area"], None]
+    search = algorithms.CandidateSearch(
+        {(t, area): (c, area is not None) for t, c in complements.items() for area in areas},
+        limit)
+    profiles: dict[str, Row] = {}
+    found: dict[str, tuple[float, str | None, str | None, bool]] = {}
+
+    async def consider(ids: list[str]) -> None:
+        for profile in await store.read(PROFILES, ids=ids) if ids else []:
+            q = profile["id"]
+            profiles[q] = profile
+            if q in excluded or (not include_same_trade and set(profile["trades"]) & mine):
+                continue
+            complement, m, theirs = algorithms.best_complement(mine, profile["trades"],
+                                                               table.scores)
+            same_area = me["area"] is not None and profile["area"] == me["area"]
+            found[q] = (complement, m, theirs, same_area)
+            search.score(q, algorithms.partner_score(complement, aa.get(q, 0.0),
+                                                     profile["reputation"], same_area))
+
+    await consider(near)
+    while steps := search.next_reads(STREAMS_PER_READ):
+        fresh: set[str] = set()
+        for stream, (ids, reputations, more) in (await _stream_pages(store, steps)).items():
+            search.read(stream, list(zip(ids, reputations, strict=True)), more)
+            fresh.update(q for q in ids if q not in profiles)
+        await consider(sorted(fresh))
+
+    top = search.top()
     shared = {r["id"]: r["shared"] for r in await store.read(
-        SHARED_CUSTOMERS, id=professional_id, ids=[s[1] for s in top])} if top else {}
-    out = []
-    for score, q, complement, mine, theirs, same_area in top:
-        profile = profiles[q]
-        reasons: list[tuple[float, str]] = []
-        n = shared.get(q, 0)
-        if n:
-            reasons.append((algorithms.WEIGHTS["customers"] * algorithms.squash(aa.get(q, 0.0)),
-                            f"{n} of your customers also hired {profile['name']}"))
-        if complement > 0 and mine and theirs:
-            lift = lifts.get(frozenset((mine, theirs)), 1.0)
-            together = (f": customers hire both {lift:.1f} times as often as chance"
-                        if lift > 1 else "")
-            reasons.append((algorithms.WEIGHTS["complementarity"] * complement,
-                            f"{theirs.capitalize()} complements your {mine}{together}"))
-        if profile["reputation"] > 0:
-            reasons.append((algorithms.WEIGHTS["reputation"] * profile["reputation"],
-                            f"Reputation {profile['reputation']:.2f} of 1 in the referral "
-                            "network"))
-        if same_area:
-            reasons.append((algorithms.WEIGHTS["area"], f"Works in your area ({me['area']})"))
-        out.append(Recommendation(q, score, n, [text for _, text in
-                                                sorted(reasons, key=lambda r: -r[0])]))
-    return out
+        SHARED_CUSTOMERS, id=professional_id, ids=[q for q, _ in top])} if top else {}
+    return [_recommendation(q, score, profiles[q], found[q], shared.get(q, 0), aa.get(q, 0.0),
+                            me, table) for q, score in top]
+
+
+def _recommendation(q: str, score: float, profile: Row,
+                    found: tuple[float, str | None, str | None, bool], n: int, aa: float,
+                    me: Row, table: Table) -> Recommendation:
+    complement, mine, theirs, same_area = found
+    reasons: list[tuple[float, str]] = []
+    if n:
+        reasons.append((algorithms.WEIGHTS["customers"] * algorithms.squash(aa),
+                        f"{n} of your customers also hired {profile['name']}"))
+    if complement > 0 and mine and theirs:
+        key = frozenset((mine, theirs))
+        lift, both = table.lifts.get(key, 1.0), table.customers.get(key, 0)
+        together = (f": {both} customers hired both, {lift:.1f} times as often as chance"
+                    if lift > 1 and both else "")
+        reasons.append((algorithms.WEIGHTS["complementarity"] * complement,
+                        f"{theirs.capitalize()} complements your {mine}{together}"))
+    if profile["reputation"] > 0:
+        reasons.append((algorithms.WEIGHTS["reputation"] * profile["reputation"],
+                        f"Reputation {profile['reputation']:.2f} of 1 in the referral network"))
+    if same_area:
+        reasons.append((algorithms.WEIGHTS["area"], f"Works in your area ({me['area']})"))
+    return Recommendation(q, score, n, [text for _, text in sorted(reasons, key=lambda r: -r[0])])
 
 
 @dataclass
@@ -230,6 +263,8 @@ class TradeGap:
     trade: str
     demand: int
     candidate_ids: list[str] = field(default_factory=list)
+    fit: float = 0.0  # in [0, 1]: how well the trade complements the members' trades
+    score: float = 0.0  # demand weighted by fit: the order of the missing trades
 
 
 @dataclass
@@ -260,8 +295,11 @@ async def gaps(
             served[r["trade"], r["professional"]].add(r["customer"])
     outsiders = sorted({p for _, p in served})
     reputation = {r["id"]: r["reputation"] for r in await store.read(REPUTATIONS, ids=outsiders)}
-    offering = {r["trade"]: r["ids"] for r in await store.read(
-        OFFERING, id=network_id, trades=sorted(demand), limit=MAX_CANDIDATES)} if demand else {}
+    # A missing trade's first stored page holds its best non-members: no member offers it
+    # (one that took it up since the last refresh is left out here).
+    pages = await _stream_pages(store, [((t, None), 0) for t in sorted(demand)])
+    offering = {t: [q for q in ids if q not in members] for (t, _), (ids, _, _) in pages.items()}
+    table = (await _table(store)).scores
     missing = []
     for trade, customers in demand.items():
         # First those the members' customers already hired (most of them first), then the
@@ -269,8 +307,11 @@ async def gaps(
         ranked = sorted((p for t, p in served if t == trade),
                         key=lambda p: (-len(served[trade, p]), -reputation.get(p, 0.0), p))
         ranked += [p for p in offering.get(trade, []) if p not in ranked]
-        missing.append(TradeGap(trade, len(customers), ranked[:MAX_CANDIDATES]))
-    missing.sort(key=lambda g: (-g.demand, g.trade))
+        fit = algorithms.gap_fit(members, trade, table)
+        missing.append(TradeGap(trade, len(customers), ranked[:MAX_CANDIDATES], fit,
+                                len(customers) * fit))
+    # A trade that fits nobody still shows, after those that do, by demand.
+    missing.sort(key=lambda g: (-g.score, -g.demand, g.trade))
 
     window_edges = await store.read(MEMBER_REFERRALS, id=network_id, since=since, until=until)
     G = reciprocity_algorithms.member_graph(members, [(e["a"], e["b"], e["n"])
@@ -280,6 +321,5 @@ async def gaps(
 
     ever = await store.read(MEMBER_REFERRALS, id=network_id, since=None, until=None)
     linked = {frozenset((e["a"], e["b"])) for e in ever}
-    table, _ = await _table(store)
     pairs = await offload(_unconnected_pairs, members, linked, table)
     return NetworkGaps(missing, pairs, passive, algorithms.top_share(given))

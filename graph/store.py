@@ -62,6 +62,7 @@ SCHEMA_STATEMENTS = (
     "CREATE INDEX referral_created IF NOT EXISTS FOR (n:Referral) ON (n.createdAt)",
     "CREATE INDEX referral_status IF NOT EXISTS FOR (n:Referral) ON (n.status)",
     "CREATE INDEX job_completed IF NOT EXISTS FOR (n:Job) ON (n.completedAt)",
+    "CREATE INDEX trade_candidates_key IF NOT EXISTS FOR (n:TradeCandidates) ON (n.key)",
 )
 
 PING = "RETURN 1 AS ok"

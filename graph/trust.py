@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from itertools import pairwise
 
 import networkx as nx
@@ -205,36 +206,54 @@ async def trust_paths(
     return await offload(solve)
 
 
+def own_hires(edges: Sequence[TrustEdge], customer_id: str, now: datetime) -> dict[str, Path]:
+    """Per professional, the customer's own latest confirmed hire of it as a one-hop path
+    (latest by completion, then by job id), whatever stronger path there is."""
+    latest: dict[str, TrustEdge] = {}
+    for e in edges:
+        if e.source == customer_id and e.relation == "HIRED":
+            held = latest.get(e.target)
+            if held is None or (e.at, e.via) > (held.at, held.via):
+                latest[e.target] = e
+    return {p: Path(trust=e.trust(now), hops=[Hop(
+        source=e.source, target=e.target, relation=e.relation, trust=e.trust(now), at=e.at,
+        job_id=e.via, referral_id=None)]) for p, e in latest.items()}
+
+
 async def trusted_professionals(
     store: Store, customer_id: str, max_hops: int, limit: int, trade: str | None = None
-) -> list[tuple[Professional, Path]]:
-    """The professionals the customer reaches, each with its best path, most trusted first
-    (ties by id); only those offering ``trade`` when given."""
+) -> list[tuple[Professional, Path, Path | None]]:
+    """The professionals the customer reaches, each with its best path and the customer's own
+    latest hire of it (None when there is none), most trusted first (equal trust, to
+    ``TIE_DIGITS`` decimals, by id); only those offering ``trade`` when given."""
     wanted = None if trade is None else rules.clean_trade(trade, ["trade"])
     await _require_party(store, customer_id, "id")
     edges = await neighbourhood(store, customer_id, max_hops)
 
+    now = timeutil.now()
+
     def solve() -> tuple[nx.DiGraph, dict]:
-        G = trust_graph(edges, timeutil.now())
+        G = trust_graph(edges, now)
         return G, algorithms.best_paths_from(G, customer_id, max_hops, stop=stop_requested)
 
     G, best = await offload(solve)
+    own = own_hires(edges, customer_id, now)
     ranked = sorted(
         ((t, str(v), nodes) for v, (t, nodes) in best.items()
          if kind_of(str(v)) == "Professional"),
-        key=lambda item: (-item[0], item[1]),
+        key=lambda item: (-round(item[0], algorithms.TIE_DIGITS), item[1]),
     )
     # Read the reached professionals in rank order, a few more than ``limit`` at a time, so
     # that a large neighbourhood costs one short read, not thousands of rows; a trade filter
     # that leaves the page short reads the next one.
-    out: list[tuple[Professional, Path]] = []
+    out: list[tuple[Professional, Path, Path | None]] = []
     step = max(limit * 2, PROFESSIONALS_PAGE)
     for start in range(0, len(ranked), step):
         chunk = ranked[start : start + step]
         found = await professionals_by_ids(store, [v for _, v, _ in chunk])
         for (t, _, nodes), pro in zip(chunk, found, strict=True):
             if pro is not None and (wanted is None or wanted in pro.trades):
-                out.append((pro, _path(G, t, nodes)))
+                out.append((pro, _path(G, t, nodes), own.get(pro.id)))
                 if len(out) == limit:
                     return out
     return out

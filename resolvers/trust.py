@@ -25,7 +25,7 @@ async def trust_paths(
 
 async def trusted_professionals(
     info: Info, customer_id: str, trade: str | None, limit: int | None, max_hops: int | None
-) -> list[tuple[models.Professional, trust.Path]]:
+) -> list[tuple[models.Professional, trust.Path, trust.Path | None]]:
     require(access.can_read_party_private(viewer(info), customer_id))
     return await guarded(trust.trusted_professionals(
         info.context.store, customer_id, declared_default(info, "max_hops", max_hops),

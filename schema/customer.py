@@ -105,7 +105,7 @@ class Customer(Node):
 
         found = await trust_resolvers.trusted_professionals(info, self.id, trade, limit,
                                                             max_hops)
-        return [TrustedProfessional.of(pro, path) for pro, path in found]
+        return [TrustedProfessional.of(pro, path, own) for pro, path, own in found]
 
 
 @strawberry.type

@@ -46,6 +46,11 @@ class TradeGap:
     trade: str
     demand: int = strawberry.field(description="Distinct customers of network members who "
                                    "hired a non-member for this trade.")
+    fit: float = strawberry.field(
+        description="In [0, 1]: how well the trade complements the members' trades.")
+    score: float = strawberry.field(
+        description="demand weighted by fit: NetworkGaps.missingTrades is ordered by it, "
+        "highest first.")
     candidate_ids: strawberry.Private[list[str]]
 
     @strawberry.field(description="Non-members offering the trade, best candidates first.")
@@ -73,7 +78,8 @@ class MemberPair:
 @strawberry.type
 class NetworkGaps:
     missing_trades: list[TradeGap] = strawberry.field(
-        description="Trades no member offers, by demand, highest first.")
+        description="Trades no member offers, by score (demand weighted by fit), highest "
+        "first.")
     passive_members_ids: strawberry.Private[list[str]]
     top_referrer_share: float = strawberry.field(
         description="Share of in-network referrals made by the single most active referrer; 0 "
@@ -83,8 +89,8 @@ class NetworkGaps:
     @classmethod
     def of(cls, result: graph_partners.NetworkGaps) -> NetworkGaps:
         return cls(
-            missing_trades=[TradeGap(trade=g.trade, demand=g.demand,
-                                     candidate_ids=g.candidate_ids)
+            missing_trades=[TradeGap(trade=g.trade, demand=g.demand, fit=g.fit,
+                                     score=g.score, candidate_ids=g.candidate_ids)
                             for g in result.missing_trades],
             passive_members_ids=result.passive_members,
             top_referrer_share=result.top_referrer_share,

@@ -87,13 +87,18 @@ class TrustedProfessional:
     professional: Annotated[Professional, strawberry.lazy("schema.professional")]
     trust: float = strawberry.field(description="Trust of the best path.")
     path: TrustPath
+    own_hire: TrustPath | None = strawberry.field(
+        description="The customer's own confirmed hire of this professional as a one-hop path "
+        "(the latest), null when there is none; shown even when an indirect path is stronger.")
 
     @classmethod
-    def of(cls, pro: models.Professional, path: graph_trust.Path) -> TrustedProfessional:
+    def of(cls, pro: models.Professional, path: graph_trust.Path,
+           own_hire: graph_trust.Path | None = None) -> TrustedProfessional:
         from schema.professional import Professional
 
         return cls(professional=Professional.from_model(pro), trust=path.trust,
-                   path=TrustPath.of(path))
+                   path=TrustPath.of(path),
+                   own_hire=None if own_hire is None else TrustPath.of(own_hire))
 
 
 @strawberry.type

@@ -18,6 +18,7 @@ from graph.algorithms.trust import (
     path_trust,
     referred_by_trust,
     referred_trust,
+    tie_key,
 )
 
 
@@ -103,3 +104,49 @@ def test_referred_trust_follows_the_outcome():
     for status in OUTCOME_TRUST:
         assert 0 < referred_trust(status, False) < referred_trust(status, True) <= 1
     assert 0 < referred_by_trust() <= 1
+
+
+# ---- the order of equal trust: fewer hops first, then by the parties' ids ----------------------
+def tied() -> nx.DiGraph:
+    G = nx.DiGraph()
+    for u, v, t in [("me", "z", 0.8), ("z", "p", 0.5), ("me", "a", 0.8), ("a", "p", 0.5),
+                    ("me", "p", 0.4)]:
+        G.add_edge(u, v, trust=t)
+    return G
+
+
+def test_equal_trust_paths_come_fewer_hops_first_then_by_ids():
+    found = most_trusted_paths(tied(), "me", "p", 3, 3)
+    assert [p for _, p in found] == [["me", "p"], ["me", "a", "p"], ["me", "z", "p"]]
+    G = tied()
+    G.remove_edge("me", "p")
+    # Yen's algorithm meets the path through z first; the tie goes to a by id.
+    assert most_trusted_paths(G, "me", "p", 1, 3) == [(0.4, ["me", "a", "p"])]
+    G.add_edge("me", "p", trust=0.4)
+    assert best_paths_from(G, "me", 3)["p"] == (0.4, ["me", "p"])
+
+
+def test_a_longer_path_does_not_win_on_rounding():
+    G = nx.DiGraph()
+    G.add_edge("me", "p", trust=0.72)
+    G.add_edge("me", "f", trust=0.8)
+    G.add_edge("f", "p", trust=0.9)  # 0.8 * 0.9 is 0.7200000000000001: a tie all the same
+    assert best_paths_from(G, "me", 2)["p"][1] == ["me", "p"]
+    assert [p for _, p in most_trusted_paths(G, "me", "p", 2, 2)] == [["me", "p"],
+                                                                     ["me", "f", "p"]]
+
+
+@settings(max_examples=300, deadline=None)
+@given(G=trust_graphs(), k=st.integers(1, 5), max_hops=st.integers(1, 6), data=st.data())
+def test_paths_follow_the_stated_order_exactly(G, k, max_hops, data):
+    source = data.draw(st.sampled_from(list(G)))
+    every = sorted(all_simple_paths_by_trust(G, source, data.draw(st.sampled_from(list(G))),
+                                             max_hops), key=lambda e: tie_key(*e))
+    if every:
+        target = every[0][1][-1]
+        assert most_trusted_paths(G, source, target, k, max_hops) == every[:k]
+    best = best_paths_from(G, source, max_hops)
+    for target, (trust, path) in best.items():
+        paths = sorted(all_simple_paths_by_trust(G, source, target, max_hops),
+                       key=lambda e: tie_key(*e))
+        assert tie_key(trust, path) == tie_key(*paths[0])

@@ -15,7 +15,7 @@ service's trust live in this module.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from itertools import islice, pairwise
 
 import networkx as nx
@@ -69,6 +69,23 @@ def referred_by_trust() -> float:
 
 
 # ---- paths ---------------------------------------------------------------------------------------
+# Trusts equal to this many decimals are a tie: the same product taken in another order, or
+# through another split of the same values, differs only in its last bits.
+TIE_DIGITS = 9
+
+
+def tie_key(trust: float, path: Sequence[Hashable]) -> tuple[float, int, list[str]]:
+    """The order of paths: most trusted first; at equal trust, fewer hops first, then by the
+    parties' ids along the path.
+
+    >>> sorted([(0.4, ["me", "z", "p"]), (0.4000000000000001, ["me", "a", "p"]),
+    ...         (0.4, ["me", "p"]), (0.5, ["me", "q", "r", "p"])], key=lambda e: tie_key(*e))
+    [(0.5, ['me', 'q', 'r', 'p']), (0.4, ['me', 'p']), (0.4000000000000001, ['me', 'a', 'p']), \
+(0.4, ['me', 'z', 'p'])]
+    """
+    return (-round(trust, TIE_DIGITS), len(path), [str(node) for node in path])
+
+
 def cost(trust: float) -> float:
     """The additive cost of a hop, ``-log(trust)``; 0 for full trust."""
     return -math.log(trust) if trust < 1 else 0.0
@@ -122,7 +139,8 @@ def most_trusted_paths(
     Returns
     -------
     list of (trust, path)
-        Trust is the product of the hops' trust; ties keep Yen's order.
+        Trust is the product of the hops' trust; in the order of :func:`tie_key` (at equal
+        trust, fewer hops first, then by the parties' ids), ties at the ``k``-th path included.
 
     Examples
     --------
@@ -153,13 +171,17 @@ def most_trusted_paths(
         for path in islice(paths, max_candidates):
             if stop is not None and stop():
                 break
-            if len(path) - 1 <= max_hops:
-                found.append((path_trust(G, path, weight), path))
-                if len(found) == k:
-                    break
+            if len(path) - 1 > max_hops:
+                continue
+            trust = path_trust(G, path, weight)
+            # Yen's order is by trust alone: read on past the k-th path while the paths tie
+            # with it, so that the stated order picks among them.
+            if len(found) >= k and round(trust, TIE_DIGITS) < round(found[-1][0], TIE_DIGITS):
+                break
+            found.append((trust, path))
     except nx.NetworkXNoPath:
         pass
-    return found
+    return sorted(found, key=lambda e: tie_key(*e))[:k]
 
 
 def best_paths_from(
@@ -172,8 +194,10 @@ def best_paths_from(
     with the paths of the rounds it finished.
 
     A hop-bounded Bellman-Ford on trust products: after round ``h``, ``best[v]`` is the most
-    trusted walk of at most ``h`` hops. As every hop's trust is at most 1, a cycle never makes a
-    walk more trusted, so the best walk can be taken simple (a cycle that ties is cut out).
+    trusted walk of at most ``h`` hops (at equal trust, the first in the order of
+    :func:`tie_key`: fewer hops, then by the parties' ids). As every hop's trust is at most 1,
+    a cycle never makes a walk more trusted, so the best walk can be taken simple (a cycle that
+    ties is cut out).
 
     Examples
     --------
@@ -200,9 +224,10 @@ def best_paths_from(
             for v, data in G[u].items():
                 if v == source:
                     continue
-                trust = best[u] * data[weight]
-                if trust > best.get(v, 0.0) and trust > improved.get(v, (0.0, []))[0]:
-                    improved[v] = (trust, [*path[u], v])
+                candidate = (best[u] * data[weight], [*path[u], v])
+                if _before(candidate, (best[v], path[v]) if v in best else None) \
+                        and _before(candidate, improved.get(v)):
+                    improved[v] = candidate
         for v, (trust, walk) in improved.items():
             best[v] = trust
             path[v] = _simple(walk)
@@ -210,6 +235,11 @@ def best_paths_from(
         if not frontier:
             break
     return {v: (best[v], path[v]) for v in best if v != source}
+
+
+def _before(walk: tuple[float, list[Hashable]],
+            other: tuple[float, list[Hashable]] | None) -> bool:
+    return other is None or tie_key(*walk) < tie_key(*other)
 
 
 def _simple(walk: list[Hashable]) -> list[Hashable]:
