@@ -140,6 +140,11 @@ class Store:
         self.round_trips = 0
         # Called after every committed write transaction (the analytics auto-refresh counts).
         self.after_write: list[Callable[[], None]] = []
+        # Customers erased through this store, counted after each erasure has committed, and
+        # called then (graph.customers.erase_customer): what remembers that a customer was not
+        # erased knows to ask again.
+        self.erasures = 0
+        self.after_erasure: list[Callable[[], None]] = []
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
