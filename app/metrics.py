@@ -268,6 +268,10 @@ class Metrics:
             buckets=LATENCY_BUCKETS, registry=r,
         )
         r.register(_StoreCollector(state))
+        # Labelled children by (instrument, label values): prometheus-client's ``labels``
+        # checks and joins the values and takes a lock on every call; the label values are
+        # bounded (fields of the schema, outcomes, codes, routes, statuses).
+        self._children: dict[tuple[object, tuple[str, ...]], Any] = {}
         # What a scrape reads: this registry, or the files of all workers (where the
         # instruments above write when prometheus-client runs in multiprocess mode).
         self.scraped = r
@@ -287,6 +291,14 @@ class Metrics:
             lambda: _Observe(metrics=self), *schema.extensions  # type: ignore[attr-defined]
         )
 
+    def child(self, instrument: Counter | Histogram, *values: str) -> Any:
+        """``instrument.labels(*values)``, looked up once per label values."""
+        key = (instrument, values)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = instrument.labels(*values)
+        return found
+
     def field_label(self, name: str) -> str:
         return name if name in self.root_fields else OTHER
 
@@ -298,7 +310,7 @@ class Metrics:
             (self.code(c), None) for c in _body_codes(body)
         ]
         for code, _ in errors:
-            self.errors.labels(code).inc()
+            self.child(self.errors, code).inc()
         fields = dict(record.fields) or {NONE: NONE}
         for label in set(fields.values()):
             keys = {k for k, v in fields.items() if v == label}
@@ -308,7 +320,7 @@ class Metrics:
                 for key in keys:
                     payload.extend(_payload_codes(record.data.get(key)))
             for raw in payload:
-                self.payload_errors.labels(self.code(raw)).inc()
+                self.child(self.payload_errors, self.code(raw)).inc()
             if codes:
                 outcome = _worst(codes)
             elif status >= 400:
@@ -317,8 +329,8 @@ class Metrics:
                 outcome = "error"
             else:
                 outcome = "rejected" if payload else "ok"
-            self.requests.labels(label, outcome).inc()
-            self.latency.labels(label).observe(seconds)
+            self.child(self.requests, label, outcome).inc()
+            self.child(self.latency, label).observe(seconds)
 
     # -- the endpoint ----------------------------------------------------------------------------
     async def endpoint(self, request: Request) -> Response:
@@ -384,7 +396,7 @@ class MetricsMiddleware:
             await self.app(scope, receive, observing_send)
         finally:
             seconds = time.perf_counter() - started
-            self.metrics.http.labels(route, str(status)).inc()
-            self.metrics.http_latency.labels(route).observe(seconds)
+            self.metrics.child(self.metrics.http, route, str(status)).inc()
+            self.metrics.child(self.metrics.http_latency, route).observe(seconds)
             if record is not None:
                 self.metrics.observe(record, status, bytes(body), seconds)
