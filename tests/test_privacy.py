@@ -447,6 +447,9 @@ async def test_an_erasure_in_one_worker_reaches_a_token_another_has_just_let_in(
     token = as_("customer", alice).token
     admin = as_("admin", "admin:t").token
     # Two workers of one serve: a store (driver) each, one shared folder.
+    from app import shared
+
+    shared.prepare(tmp_path)
     stores = [connect(bolt.uri, bolt.user, bolt.password, bolt.database) for _ in range(2)]
     workers = [create_app(settings, store=s, shared_dir=tmp_path) for s in stores]
     clients = [_app_client(w, token) for w in workers]
