@@ -34,6 +34,14 @@ INVALID_TOKEN = (b"www-authenticate", b'Bearer error="invalid_token"')
 MAX_TOKEN = 8192  # characters; a real token is well under 2000
 MAX_NETWORKS = 100
 JWKS_TIMEOUT = 5.0  # seconds to fetch the identity provider's keys
+# Verified tokens kept per process, by their text: a client sends the same token with every
+# request, and checking its signature and the shape of its claims costs more than the rest of a
+# small read's checks together. Neither can change while the token lives, so a token seen
+# again has only its lifetime checked again. An entry is trusted for at most as long as
+# PyJWKClient keeps a provider's keys (a key the provider withdrew then stops verifying), and a
+# full table is simply emptied: no bookkeeping per request.
+MAX_VERIFIED = 10_000
+VERIFIED_FOR = 300.0  # seconds
 # Subjects of admin and organiser tokens: an identity provider's user id ("auth0|123", an
 # email, a UUID), never markup or control characters.
 SUBJECT = re.compile(r"^[A-Za-z0-9._:@|+-]{1,128}$")
@@ -140,10 +148,26 @@ class Verifier:
         self._jwks = (jwt.PyJWKClient(settings.auth_jwks_url, timeout=JWKS_TIMEOUT)
                       if settings.auth_jwks_url else None)
         self._secret = None if self._jwks else auth_secret(settings)
+        # token -> (its claims, its principal, monotonic time of the full check)
+        self._verified: dict[str, tuple[dict[str, Any], Principal, float]] = {}
 
     async def verify(self, token: str) -> Principal:
         if len(token) > MAX_TOKEN:
             raise TokenError("the token is too long")
+        known = self._verified.get(token)
+        if known is not None:
+            claims, principal, checked = known
+            if time.monotonic() - checked < VERIFIED_FOR:
+                check_lifetime(claims, self.settings.auth_max_ttl)
+                return principal
+        principal, claims = await self._verify(token)
+        if len(self._verified) >= MAX_VERIFIED:
+            self._verified.clear()
+        self._verified[token] = (claims, principal, time.monotonic())
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, dict[str, Any]]:
+        """The full check: signature, audience, issuer, lifetime and every claim's shape."""
         options: Any = {"require": ["exp"]}
         try:
             if self._jwks is not None:
@@ -163,7 +187,7 @@ class Verifier:
         except jwt.PyJWTError as exc:
             raise TokenError(str(exc)) from None
         check_lifetime(claims, self.settings.auth_max_ttl)
-        return principal_from_claims(claims)
+        return principal_from_claims(claims), claims
 
 
 class AuthMiddleware:

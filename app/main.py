@@ -203,7 +203,7 @@ def create_app(
     app.state.app_state = state
     app.state.rate_limits = limits = RateLimits(settings, shared_dir)
     # Inside the token check, which sets the principal it looks at.
-    app.add_middleware(ErasedCustomers, store=lambda: state.store)
+    app.add_middleware(ErasedCustomers, store=lambda: state.store, shared_dir=shared_dir)
     app.add_middleware(AuthMiddleware, verifier=verifier, limits=limits)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     # Outside the body limit: a body sent slowly counts against the request's time.

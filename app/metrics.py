@@ -79,6 +79,7 @@ OUTCOME_OF_CODE = {
     "FORBIDDEN": "forbidden",
     "RATE_LIMITED": "rate_limited",
 }  # any other code is a client mistake: "invalid"
+CACHED_DOCUMENTS = 512  # top-level fields remembered, by document and operation
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
@@ -130,10 +131,7 @@ class _Observe(SchemaExtension):
             operation_name = ctx.operation_name
         except Exception:  # a document the parser accepted but no operation to pick
             operation_name = None
-        fields = root_fields(ctx.graphql_document, operation_name)
-        record.fields = [
-            ((f.alias or f.name).value, self.metrics.field_label(f.name.value)) for f in fields
-        ]
+        record.fields = self.metrics.fields_of(ctx.query, ctx.graphql_document, operation_name)
 
     def on_execute(self) -> Iterator[None]:
         # Noted before resolvers run: a request cut short by the timeout still has its fields.
@@ -268,6 +266,11 @@ class Metrics:
             buckets=LATENCY_BUCKETS, registry=r,
         )
         r.register(_StoreCollector(state))
+        # Labelled children by (instrument, label values): prometheus-client's ``labels``
+        # checks and joins the values and takes a lock on every call; the label values are
+        # bounded (fields of the schema, outcomes, codes, routes, statuses).
+        self._children: dict[tuple[object, tuple[str, ...]], Any] = {}
+        self._fields: dict[tuple[str, str | None], list[tuple[str, str]]] = {}
         # What a scrape reads: this registry, or the files of all workers (where the
         # instruments above write when prometheus-client runs in multiprocess mode).
         self.scraped = r
@@ -287,6 +290,29 @@ class Metrics:
             lambda: _Observe(metrics=self), *schema.extensions  # type: ignore[attr-defined]
         )
 
+    def child(self, instrument: Counter | Histogram, *values: str) -> Any:
+        """``instrument.labels(*values)``, looked up once per label values."""
+        key = (instrument, values)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = instrument.labels(*values)
+        return found
+
+    def fields_of(self, query: str | None, document: Any,
+                  operation_name: str | None) -> list[tuple[str, str]]:
+        """(response key, label) of each top-level field of the operation, found once per
+        document and operation: clients send the same few documents again and again."""
+        key = None if query is None else (query, operation_name)
+        found = None if key is None else self._fields.get(key)
+        if found is None:
+            found = [((f.alias or f.name).value, self.field_label(f.name.value))
+                     for f in root_fields(document, operation_name)]
+            if key is not None:
+                if len(self._fields) >= CACHED_DOCUMENTS:
+                    self._fields.clear()  # a rare reset keeps the table bounded
+                self._fields[key] = found
+        return list(found)
+
     def field_label(self, name: str) -> str:
         return name if name in self.root_fields else OTHER
 
@@ -298,7 +324,7 @@ class Metrics:
             (self.code(c), None) for c in _body_codes(body)
         ]
         for code, _ in errors:
-            self.errors.labels(code).inc()
+            self.child(self.errors, code).inc()
         fields = dict(record.fields) or {NONE: NONE}
         for label in set(fields.values()):
             keys = {k for k, v in fields.items() if v == label}
@@ -308,7 +334,7 @@ class Metrics:
                 for key in keys:
                     payload.extend(_payload_codes(record.data.get(key)))
             for raw in payload:
-                self.payload_errors.labels(self.code(raw)).inc()
+                self.child(self.payload_errors, self.code(raw)).inc()
             if codes:
                 outcome = _worst(codes)
             elif status >= 400:
@@ -317,8 +343,8 @@ class Metrics:
                 outcome = "error"
             else:
                 outcome = "rejected" if payload else "ok"
-            self.requests.labels(label, outcome).inc()
-            self.latency.labels(label).observe(seconds)
+            self.child(self.requests, label, outcome).inc()
+            self.child(self.latency, label).observe(seconds)
 
     # -- the endpoint ----------------------------------------------------------------------------
     async def endpoint(self, request: Request) -> Response:
@@ -384,7 +410,7 @@ class MetricsMiddleware:
             await self.app(scope, receive, observing_send)
         finally:
             seconds = time.perf_counter() - started
-            self.metrics.http.labels(route, str(status)).inc()
-            self.metrics.http_latency.labels(route).observe(seconds)
+            self.metrics.child(self.metrics.http, route, str(status)).inc()
+            self.metrics.child(self.metrics.http_latency, route).observe(seconds)
             if record is not None:
                 self.metrics.observe(record, status, bytes(body), seconds)

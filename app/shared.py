@@ -1,5 +1,5 @@
-"""State that the worker processes of one ``serve`` share: the rate-limit buckets and the count
-of writes since the last analytics refresh.
+"""State that the worker processes of one ``serve`` share: the rate-limit buckets, the count
+of writes since the last analytics refresh and the count of customer erasures.
 
 Each table is a small file mapped into every worker's memory, changed under an exclusive
 ``flock`` on the file. A bucket or a counter is a few bytes changed in a few microseconds, so one
@@ -25,6 +25,7 @@ BUCKET = struct.Struct("<Qdd")  # key hash (0: empty), tokens, updated
 SLOTS = 1 << 17  # about 3 MiB per table; more than RateLimiter's default MAX_KEYS
 PROBE = 16  # slots looked at per key; a full window forgets its least recently used bucket
 TALLY = struct.Struct("<qd")  # writes counted, monotonic time of the last refresh
+COUNTER = struct.Struct("<q")
 
 
 class _Mapped:
@@ -143,16 +144,36 @@ class SharedTally:
         self._file.close()
 
 
+class SharedCounter:
+    """A number that only grows, the same for all workers: each bumps it, any reads it."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = _Mapped(path, COUNTER.size)
+
+    @property
+    def value(self) -> int:
+        # One aligned 8-byte word, written whole under the lock: read as it is, without it.
+        return int(COUNTER.unpack_from(self._file._map, 0)[0])
+
+    def bump(self) -> None:
+        with self._file.locked() as data:
+            COUNTER.pack_into(data, 0, COUNTER.unpack_from(data, 0)[0] + 1)
+
+    def close(self) -> None:
+        self._file.close()
+
+
 RATE_ADDRESS = "rate-address"
 RATE_PRINCIPAL = "rate-principal"
 TALLY_FILE = "analytics-tally"
+ERASURES = "erasures"  # customers erased through any worker (app.erasure)
 METRICS = "metrics"  # prometheus-client's multiprocess files
 
 
 def prepare(folder: Path) -> None:
     """Create the shared files afresh in ``folder`` before the workers start."""
     folder.mkdir(parents=True, exist_ok=True)
-    for name in (RATE_ADDRESS, RATE_PRINCIPAL, TALLY_FILE):
+    for name in (RATE_ADDRESS, RATE_PRINCIPAL, TALLY_FILE, ERASURES):
         with contextlib.suppress(FileNotFoundError):
             (folder / name).unlink()
     (folder / METRICS).mkdir(exist_ok=True)

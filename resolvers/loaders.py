@@ -8,7 +8,7 @@ round trips whatever N is.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 from strawberry.dataloader import DataLoader
 
@@ -54,6 +54,32 @@ def _loader(
     return DataLoader(load_fn=load)
 
 
+class _OnFirstUse(Generic[K, V]):
+    """A loader of :class:`Loaders`, made the first time a request asks for it: a request uses
+    two or three of the nineteen, and making them all was a few percent of a small read's CPU.
+    Once made it is an attribute of the request's Loaders (this descriptor defines no
+    ``__set__``, so the instance's own attribute wins from then on)."""
+
+    def __init__(self, batch: Callable[[Store, Sequence[K]], Awaitable[Sequence[V]]]) -> None:
+        self.batch = batch
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, loaders: None, owner: type) -> _OnFirstUse[K, V]: ...
+
+    @overload
+    def __get__(self, loaders: Loaders, owner: type) -> DataLoader[K, V]: ...
+
+    def __get__(self, loaders: Loaders | None, owner: type) -> Any:
+        if loaders is None:
+            return self
+        loader = _loader(loaders.store, self.batch)
+        loaders.__dict__[self.name] = loader
+        return loader
+
+
 def _referral_pages(which: str) -> Callable[[Store, Sequence[ListKey]], Awaitable[Any]]:
     async def batch(store: Store, keys: Sequence[ListKey]) -> Any:
         return await referrals.referral_pages(store, which, keys)
@@ -64,28 +90,30 @@ def _referral_pages(which: str) -> Callable[[Store, Sequence[ListKey]], Awaitabl
 class Loaders:
     """All loaders of one request."""
 
+    professional_by_id = _OnFirstUse(professionals.professionals_by_ids)
+    customer_by_id = _OnFirstUse(customers.customers_by_ids)
+    hired_by_pair = _OnFirstUse(customers.hired_pairs)
+    job_by_id = _OnFirstUse(jobs.jobs_by_ids)
+    referral_by_id = _OnFirstUse(referrals.referrals_by_ids)
+    network_by_id = _OnFirstUse(networks.networks_by_ids)
+    networks_by_professional = _OnFirstUse(networks.networks_of_professionals)
+    members_by_network = _OnFirstUse(networks.members_of_networks)
+    invited_by_network = _OnFirstUse(networks.invited_to_networks)
+    jobs_by_professional = _OnFirstUse(jobs.jobs_of_professionals)
+    jobs_by_customer = _OnFirstUse(jobs.jobs_of_customers)
+    referrals_received_by_professional = _OnFirstUse(_referral_pages("received"))
+    referrals_given_by_professional = _OnFirstUse(_referral_pages("given"))
+    referrals_made_by_customer = _OnFirstUse(_referral_pages("made"))
+    referrals_received_by_customer = _OnFirstUse(_referral_pages("introduced"))
+    balance_by_key = _OnFirstUse(reciprocity.professional_balances)
+    trend_by_key = _OnFirstUse(reciprocity.trends)
+    member_graph_by_key = _OnFirstUse(reciprocity.member_graphs)
+    chain_by_key = _OnFirstUse(trust.chains)
+    risk_by_professional = _OnFirstUse(risk.professional_risks)
+    risk_by_referral = _OnFirstUse(risk.referral_risks)
+
     def __init__(self, store: Store) -> None:
-        self.professional_by_id = _loader(store, professionals.professionals_by_ids)
-        self.customer_by_id = _loader(store, customers.customers_by_ids)
-        self.hired_by_pair = _loader(store, customers.hired_pairs)
-        self.job_by_id = _loader(store, jobs.jobs_by_ids)
-        self.referral_by_id = _loader(store, referrals.referrals_by_ids)
-        self.network_by_id = _loader(store, networks.networks_by_ids)
-        self.networks_by_professional = _loader(store, networks.networks_of_professionals)
-        self.members_by_network = _loader(store, networks.members_of_networks)
-        self.invited_by_network = _loader(store, networks.invited_to_networks)
-        self.jobs_by_professional = _loader(store, jobs.jobs_of_professionals)
-        self.jobs_by_customer = _loader(store, jobs.jobs_of_customers)
-        self.referrals_received_by_professional = _loader(store, _referral_pages("received"))
-        self.referrals_given_by_professional = _loader(store, _referral_pages("given"))
-        self.referrals_made_by_customer = _loader(store, _referral_pages("made"))
-        self.referrals_received_by_customer = _loader(store, _referral_pages("introduced"))
-        self.balance_by_key = _loader(store, reciprocity.professional_balances)
-        self.trend_by_key = _loader(store, reciprocity.trends)
-        self.member_graph_by_key = _loader(store, reciprocity.member_graphs)
-        self.chain_by_key = _loader(store, trust.chains)
-        self.risk_by_professional = _loader(store, risk.professional_risks)
-        self.risk_by_referral = _loader(store, risk.referral_risks)
+        self.store = store
 
     def prime_professional_with_received(
         self, professional_id: str, key: ListKey, found: OwnerWithPage[Professional, Referral]

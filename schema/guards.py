@@ -5,7 +5,7 @@ Both fail the whole request before it touches the store, with an error that says
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 
 from graphql import (
@@ -124,18 +124,13 @@ class ArgumentLimits(_PreExecution):
 
     def _check(self) -> None:
         ctx = self.execution_context
-        operation, fragments = _selected(ctx)
-        if operation is None:
+        found = _ruled_fields(ctx)
+        if found is None:
             return
-        schema = ctx.schema._schema
+        defaults, ruled = found
         variables = ctx.variables or {}
-        defaults = variable_defaults(operation)
-        root = schema.get_root_type(operation.operation)
-        for parent, node in typed_fields(schema, operation.selection_set, root, fragments):
+        for node, rules in ruled:
             field = node.name.value
-            rules = None if parent is None else ARGUMENT_RULES.get(f"{parent.name}.{field}")
-            if not rules:
-                continue
             values: dict[str, Any] = {}
             for argument in node.arguments or ():  # document order: the first bad one answers
                 name = argument.name.value
@@ -153,6 +148,40 @@ class ArgumentLimits(_PreExecution):
                 _fail(ctx, GraphQLError(f"{problem} (on {field})",
                                         extensions={"code": "VALIDATION", "argument": "until"}))
                 return
+
+
+# The fields with argument rules of recent documents, found by walking the operation: the walk
+# depends only on the document and the operation (the values, variables included, are checked
+# afresh for every request), and frontends send the same few documents again and again.
+CACHED_WALKS = 512
+_Ruled = tuple[dict[str, Any], list[tuple[FieldNode, Mapping[str, ArgumentRule]]]]
+_WALKS: dict[tuple[Any, ...], _Ruled] = {}
+
+
+def _ruled_fields(ctx: Any) -> _Ruled | None:
+    """The operation's variable defaults and each selected field that has argument rules,
+    with its rules, in document order; None without an operation to run."""
+    key = (None if ctx.query is None
+           else (id(ctx.schema._schema), ctx.query, ctx.operation_name))
+    found = None if key is None else _WALKS.get(key)
+    if found is not None:
+        return found
+    operation, fragments = _selected(ctx)
+    if operation is None:
+        return None
+    schema = ctx.schema._schema
+    root = schema.get_root_type(operation.operation)
+    ruled = []
+    for parent, node in typed_fields(schema, operation.selection_set, root, fragments):
+        rules = None if parent is None else ARGUMENT_RULES.get(f"{parent.name}.{node.name.value}")
+        if rules:
+            ruled.append((node, rules))
+    found = (variable_defaults(operation), ruled)
+    if key is not None:
+        if len(_WALKS) >= CACHED_WALKS:
+            _WALKS.clear()  # a rare reset keeps the cache bounded, no bookkeeping
+        _WALKS[key] = found
+    return found
 
 
 def _argument_error(

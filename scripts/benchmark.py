@@ -500,22 +500,22 @@ SAMPLE_IDS = {
 
 
 async def print_peer(args: argparse.Namespace, address: BoltAddress, store: Store,
-                     tmp: Path) -> None:
+                     tmp: Path, store_pid: int | None = None) -> None:
     """This service and @neo4j/graphql over HTTP on the same store (scripts/peer_benchmark.py)."""
     from peer_benchmark import side_by_side
 
     await side_by_side(address, store, tmp, peer=not args.no_peer, seconds=args.seconds,
-                       warmup=args.warmup, samples=args.samples)
+                       warmup=args.warmup, samples=args.samples, store_pid=store_pid)
 
 
 async def measure_all(args: argparse.Namespace, address: BoltAddress, store: Store,
-                      tmp: Path) -> None:
+                      tmp: Path, store_pid: int | None = None) -> None:
     with phase("reads"):
         await print_reads(store, args.rounds)
     if args.reads_only:
         return
     with phase("peer comparison"):
-        await print_peer(args, address, store, tmp)
+        await print_peer(args, address, store, tmp, store_pid)
     with phase("trust"):
         await print_trust(store, args.rounds, args.baseline_rounds)
     with phase("reciprocity"):
@@ -529,7 +529,7 @@ async def reads_only(args: argparse.Namespace) -> None:
         server, store, address = await open_embedded_at(Path(args.data_dir))
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            await measure_all(args, address, store, Path(tmp))
+            await measure_all(args, address, store, Path(tmp), server.pid)
     finally:
         pid = server.pid
         print_phases(pid)
@@ -633,7 +633,7 @@ async def main(args: argparse.Namespace) -> None:
             print(f"| service import (bulk.load, as `seed` runs it) | {imported:.1f} | "
                   f"{rows / imported:,.0f} | {ratio} |", flush=True)
 
-            await measure_all(args, address, store, Path(tmp))
+            await measure_all(args, address, store, Path(tmp), server.pid)
         finally:
             print_phases(server.pid)
             await store.close()

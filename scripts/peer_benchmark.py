@@ -5,6 +5,7 @@ Usage::
     python scripts/peer_benchmark.py --size small              # a quick check
     python scripts/peer_benchmark.py --size medium --seconds 20
     python scripts/peer_benchmark.py --size small --no-peer    # this service only
+    python scripts/peer_benchmark.py --data-dir DIR            # a store seeded before
 
 It seeds one embedded store with the synthetic network, serves it twice on loopback:
 
@@ -156,6 +157,7 @@ class Target:
     url: str
     headers: dict[str, str]
     side: str  # "ours" or "peer"
+    pid: int | None = None  # the server's process, whose CPU time a run reads
 
     def query(self, read: PeerRead) -> str:
         return read.ours if self.side == "ours" else read.peer
@@ -240,7 +242,7 @@ def serve_ours(address: BoltAddress, tmp: Path) -> Iterator[Target]:
         token = mint(settings, "admin", "admin:benchmark", ttl=min(24 * 3600,
                                                                     settings.auth_max_ttl))
         yield Target("this service", f"http://127.0.0.1:{port}/graphql",
-                     {"authorization": f"Bearer {token}"}, "ours")
+                     {"authorization": f"Bearer {token}"}, "ours", proc.pid)
     finally:
         _stop(proc)
 
@@ -281,7 +283,7 @@ def serve_peer(address: BoltAddress, tmp: Path) -> Iterator[Target]:
     try:
         _wait_ready(proc, lambda: httpx.post(url, json={"query": "{ __typename }"},
                                              timeout=2).status_code == 200, log, "the peer")
-        yield Target("@neo4j/graphql", url, {}, "peer")
+        yield Target("@neo4j/graphql", url, {}, "peer", proc.pid)
     finally:
         _stop(proc)
 
@@ -310,20 +312,62 @@ async def check_same_rows(targets: list[Target], pros: list[str], samples: int) 
 
 
 # -- the load generator ------------------------------------------------------------------------
+TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(*roots: int | None) -> list[float] | None:
+    """CPU time (user + system) so far of each root process with its live descendants (a
+    server's workers), from ``/proc``; None where there is no ``/proc``. On a shared machine
+    requests/s move with whatever else runs; CPU time per request hardly does."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return None
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    for entry in proc.iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(fields[1])
+            used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / TICKS
+
+    def root_of(pid: int) -> int | None:
+        while pid > 1:
+            if pid in roots:
+                return pid
+            pid = parents.get(pid, 0)
+        return None
+
+    totals = dict.fromkeys((r for r in roots if r is not None), 0.0)
+    for pid, seconds in used.items():
+        if (root := root_of(pid)) is not None:
+            totals[root] += seconds
+    return [totals.get(r, 0.0) if r is not None else 0.0 for r in roots]
+
+
 @dataclass
 class Run:
     requests: int
     seconds: float
     latencies: list[float]
     errors: int
+    cpu: list[float] | None = None  # CPU seconds of the server and of the store, measured
 
     @property
     def throughput(self) -> float:
         return self.requests / self.seconds
 
+    def cpu_ms(self) -> str:
+        """CPU milliseconds per answered request: the server's, the store's."""
+        if self.cpu is None or not self.requests:
+            return "n/a"
+        return ", ".join(f"{1000 * c / self.requests:.2f}" for c in self.cpu)
+
 
 async def load(target: Target, read: PeerRead, pros: list[str], clients: int,
-               seconds: float, warmup: float) -> Run:
+               seconds: float, warmup: float, store_pid: int | None = None) -> Run:
     """Closed loop: each client sends its next request when the last is answered."""
     latencies: list[float] = []
     errors: list[str] = []
@@ -345,32 +389,39 @@ async def load(target: Target, read: PeerRead, pros: list[str], clients: int,
     await asyncio.gather(*(client(i, time.perf_counter() + warmup, False)
                            for i in range(clients)))
     errors.clear()
+    before = cpu_seconds(target.pid, store_pid)
     started = time.perf_counter()
     await asyncio.gather(*(client(i, started + seconds, True) for i in range(clients)))
     elapsed = time.perf_counter() - started
+    after = cpu_seconds(target.pid, store_pid)
+    used = None if before is None or after is None else [
+        b - a for a, b in zip(before, after, strict=True)]
     if errors:
         print(f"# {target.name}, {read.name}, {clients} clients: {len(errors)} errors, "
               f"first: {errors[0][:300]}", file=sys.stderr)
-    return Run(len(latencies), elapsed, latencies, len(errors))
+    return Run(len(latencies), elapsed, latencies, len(errors), used)
 
 
 async def measure(targets: list[Target], pros: list[str], seconds: float,
-                  warmup: float) -> None:
+                  warmup: float, store_pid: int | None = None) -> None:
     print()
     names = [t.name for t in targets]
     head = "| read | clients | " + " | ".join(
-        f"{n} req/s | {n} p50 ms | {n} p95 ms" for n in names)
+        f"{n} req/s | {n} p50 ms | {n} p95 ms | {n} CPU ms/request: server, store"
+        for n in names)
     if len(targets) == 2:
         head += " | throughput ratio | p95 ratio"
     print(head + " |")
-    print("|---|---:|" + "---:|" * (3 * len(targets) + (2 if len(targets) == 2 else 0)))
+    print("|---|---:|" + "---:|" * (4 * len(targets) + (2 if len(targets) == 2 else 0)))
     for read in READS:
         for clients in CLIENTS:
             runs = []
             for target in targets:
-                runs.append(await load(target, read, pros, clients, seconds, warmup))
+                runs.append(await load(target, read, pros, clients, seconds, warmup,
+                                       store_pid))
             cells = [f"{r.throughput:.1f} | {pct(r.latencies, .5):.1f} | "
                      f"{pct(r.latencies, .95):.1f}" + (f" ({r.errors} errors)" if r.errors else "")
+                     + f" | {r.cpu_ms()}"
                      for r in runs]
             if len(runs) == 2:
                 ours, peer = runs
@@ -380,11 +431,15 @@ async def measure(targets: list[Target], pros: list[str], seconds: float,
     if len(targets) == 2:
         print("# throughput ratio: this service / peer (above 1 is faster); "
               "p95 ratio: this service / peer (below 1 is faster)")
+    print("# CPU ms/request: user + system time of the server's processes and of the store's, "
+          "over the measured seconds, per answered request (the load generator apart)")
 
 
 async def side_by_side(address: BoltAddress, store: Store, tmp: Path, *, peer: bool,
-                       seconds: float, warmup: float, samples: int) -> None:
-    """The comparison on a store already holding the network (``address`` serves it)."""
+                       seconds: float, warmup: float, samples: int,
+                       store_pid: int | None = None) -> None:
+    """The comparison on a store already holding the network (``address`` serves it; its
+    process ``store_pid``, when known, has its CPU time per request printed too)."""
     pros = [r["id"] for r in await store.read(SAMPLE_PROFESSIONALS)]
     why = npm_missing() if peer else "--no-peer"
     print()
@@ -394,32 +449,38 @@ async def side_by_side(address: BoltAddress, store: Store, tmp: Path, *, peer: b
           f"read, client count and server, one after the other")
     with serve_ours(address, tmp) as ours:
         if why:
-            await measure([ours], pros, seconds, warmup)
+            await measure([ours], pros, seconds, warmup, store_pid)
             return
         with serve_peer(address, tmp) as other:
             await check_same_rows([ours, other], pros, samples)
-            await measure([ours, other], pros, seconds, warmup)
+            await measure([ours, other], pros, seconds, warmup, store_pid)
 
 
 async def main(args: argparse.Namespace) -> None:
-    counts = SIZES[args.size]
-    print(f"# peer benchmark: size {args.size} {counts} "
-          "(professionals, customers, jobs, referrals)")
     print(f"# machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}, {platform.system()} {platform.release()}")
+          f"{platform.python_version()}, {platform.system()} {platform.release()}; load "
+          f"average {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory() as tmp:
-        server = EmbeddedServer(Path(tmp) / "store")
+        folder = Path(args.data_dir) if args.data_dir else Path(tmp) / "store"
+        server = EmbeddedServer(folder)
         address = await asyncio.to_thread(server.start)
         store = connect(address.uri, address.user, address.password, address.database)
         try:
             await store.ensure_schema()
             await migrate(store)
-            started = time.perf_counter()
-            data = synthetic_dataset(*counts, seed=args.seed)
-            await bulk.load(store, data)
-            print(f"# seeded in {time.perf_counter() - started:.0f} s")
+            if args.data_dir:
+                print(f"# peer benchmark: the network already in {folder}")
+            else:
+                counts = SIZES[args.size]
+                print(f"# peer benchmark: size {args.size} {counts} "
+                      "(professionals, customers, jobs, referrals)")
+                started = time.perf_counter()
+                data = synthetic_dataset(*counts, seed=args.seed)
+                await bulk.load(store, data)
+                print(f"# seeded in {time.perf_counter() - started:.0f} s")
             await side_by_side(address, store, Path(tmp), peer=not args.no_peer,
-                               seconds=args.seconds, warmup=args.warmup, samples=args.samples)
+                               seconds=args.seconds, warmup=args.warmup, samples=args.samples,
+                               store_pid=server.pid)
         finally:
             await store.close()
             await asyncio.to_thread(server.stop)
@@ -440,6 +501,9 @@ def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--size", choices=sorted(SIZES), default="small")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--data-dir", help="measure on an embedded store already seeded in this "
+                   "folder (`referral-graph seed synthetic --data-dir DIR ...`) instead of "
+                   "seeding a new one")
     add_options(p)
     return p.parse_args()
 

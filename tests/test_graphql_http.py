@@ -244,3 +244,16 @@ async def test_deep_variables_within_the_parsers_limit_are_a_validation_error(ht
     [error] = response.json()["errors"]
     assert error["extensions"]["code"] == "VALIDATION"
     assert error["message"].startswith("Variable '$t'")
+
+
+def test_answers_are_written_as_json_whatever_orjson_refuses(app):
+    from app.main import GraphQLApp
+
+    view = next(r.endpoint for r in app.routes if getattr(r, "path", None) == "/graphql")
+    assert isinstance(view, GraphQLApp)
+    answer = {"data": {"customer": {"name": "Zoë 🛠", "rating": 4.5, "ids": [1, None, True]}}}
+    assert json.loads(view.encode_json(answer)) == answer
+    # A lone surrogate (not Unicode text) and an integer past 64 bits: escaped and written by
+    # the json module instead of failing the request.
+    odd = {"data": {"note": "a\ud800b", "big": 2**70}}
+    assert view.encode_json(odd) == b'{"data":{"note":"a\\ud800b","big":1180591620717411303424}}'

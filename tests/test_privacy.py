@@ -418,6 +418,78 @@ async def test_an_erased_customers_token_no_longer_acts(as_, gql, make, app, sto
     assert (await as_("customer", bob).data(ME, {"id": bob}))["customer"]["id"] == bob
 
 
+async def test_a_customer_not_erased_is_asked_about_once_a_second(as_, make, store, monkeypatch):
+    from app import erasure
+
+    monkeypatch.setattr(erasure, "CLEAR_FOR", 3600.0)  # no second may pass between requests
+    alice = await make.customer()
+    client = as_("customer", alice)
+    trips = []
+    for _ in range(3):
+        start = store.round_trips
+        assert (await client.data(ME, {"id": alice}))["customer"]["id"] == alice
+        trips.append(store.round_trips - start)
+    # The first request looked the customer up; the others took the answer it left.
+    assert trips[0] == trips[1] + 1 == trips[2] + 1
+
+
+def _app_client(app, token: str) -> tuple[httpx.AsyncClient, GraphQLClient]:
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+    return http, GraphQLClient(http, token)
+
+
+async def test_an_erasure_in_one_worker_reaches_a_token_another_has_just_let_in(
+        as_, make, bolt, settings, tmp_path, monkeypatch):
+    from app import erasure
+
+    monkeypatch.setattr(erasure, "CLEAR_FOR", 3600.0)
+    alice = await make.customer()
+    token = as_("customer", alice).token
+    admin = as_("admin", "admin:t").token
+    # Two workers of one serve: a store (driver) each, one shared folder.
+    from app import shared
+
+    shared.prepare(tmp_path)
+    stores = [connect(bolt.uri, bolt.user, bolt.password, bolt.database) for _ in range(2)]
+    workers = [create_app(settings, store=s, shared_dir=tmp_path) for s in stores]
+    clients = [_app_client(w, token) for w in workers]
+    http, erasing = _app_client(workers[0], admin)
+    try:
+        for _, client in clients:  # each worker now remembers alice as not erased
+            assert (await client.data(ME, {"id": alice}))["customer"]["id"] == alice
+        assert (await erasing.data(DELETE, {"id": alice}))["deleteCustomer"]["deletedId"] == alice
+        for _, client in clients:
+            refused = await client.raw(ME, {"id": alice})
+            assert refused.status_code == 401, refused.text
+    finally:
+        for h, _ in [*clients, (http, None)]:
+            await h.aclose()
+        for s in stores:
+            await s.close()
+
+
+async def test_an_erasure_outside_the_serve_reaches_a_token_within_a_second(
+        as_, make, bolt, settings, monkeypatch):
+    from app import erasure
+
+    monkeypatch.setattr(erasure, "CLEAR_FOR", 0.3)
+    alice = await make.customer()
+    client = as_("customer", alice)
+    assert (await client.data(ME, {"id": alice}))["customer"]["id"] == alice
+    # Another service (its own app, no shared folder) erases her; this one learns it by
+    # asking the store again once its answer is older than CLEAR_FOR.
+    own = connect(bolt.uri, bolt.user, bolt.password, bolt.database)
+    http, elsewhere = _app_client(create_app(settings, store=own), as_("admin", "admin:t").token)
+    try:
+        assert (await elsewhere.data(DELETE, {"id": alice}))["deleteCustomer"]["deletedId"] == alice
+    finally:
+        await http.aclose()
+        await own.close()
+    await asyncio.sleep(0.4)
+    refused = await client.raw(ME, {"id": alice})
+    assert refused.status_code == 401, refused.text
+
+
 def _holding(folder: Path, needle: bytes) -> list[str]:
     found = []
     for path in folder.rglob("*"):

@@ -107,3 +107,44 @@ def test_the_token_command_refuses_a_ttl_beyond_the_maximum(tmp_path):
     assert done.returncode == 0, done.stderr
     claims = jwt.decode(done.stdout.strip(), TEST_SECRET, algorithms=["HS256"])
     assert claims["exp"] - claims["iat"] == 8 * DAY
+
+
+async def test_a_token_seen_again_skips_the_signature_check_but_not_its_lifetime(
+        settings, monkeypatch):
+    from app import auth
+
+    verifier = auth.Verifier(settings)
+    checks: list[str] = []
+    decode = jwt.decode
+    monkeypatch.setattr(auth.jwt, "decode", lambda *a, **k: checks.append("x") or decode(*a, **k))
+    token = jwt.encode({"role": "professional", "sub": PRO, "exp": int(time.time()) + 60},
+                       TEST_SECRET, algorithm="HS256")
+    first = await verifier.verify(token)
+    assert await verifier.verify(token) == first and first.sub == PRO
+    assert len(checks) == 1
+    # Past its exp the remembered token is refused like any other.
+    later = time.time() + 120
+    monkeypatch.setattr(auth.time, "time", lambda: later)
+    with pytest.raises(TokenError, match="expired"):
+        await verifier.verify(token)
+    # A token that fails its check is never remembered: each try is checked in full.
+    forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    for _ in range(2):
+        with pytest.raises(TokenError):
+            await verifier.verify(forged)
+    assert forged not in verifier._verified
+
+
+async def test_a_remembered_token_is_checked_in_full_again_after_a_while(settings, monkeypatch):
+    from app import auth
+
+    verifier = auth.Verifier(settings)
+    token = mint(settings, "admin", "admin:x", ttl=600)
+    await verifier.verify(token)
+    checks: list[str] = []
+    decode = jwt.decode
+    monkeypatch.setattr(auth.jwt, "decode", lambda *a, **k: checks.append("x") or decode(*a, **k))
+    later = time.monotonic() + auth.VERIFIED_FOR + 1
+    monkeypatch.setattr(auth.time, "monotonic", lambda: later)
+    await verifier.verify(token)
+    assert len(checks) == 1
