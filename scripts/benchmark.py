@@ -504,7 +504,8 @@ async def print_peer(args: argparse.Namespace, address: BoltAddress, store: Stor
     """This service and @neo4j/graphql over HTTP on the same store (scripts/peer_benchmark.py)."""
     from peer_benchmark import side_by_side
 
-    await side_by_side(address, store, tmp, peer=not args.no_peer, seconds=args.seconds,
+    await side_by_side(address, store, tmp, peer=not args.no_peer, workers=args.workers,
+                       seconds=args.seconds,
                        warmup=args.warmup, samples=args.samples, store_pid=store_pid)
 
 

@@ -222,14 +222,16 @@ def _store_env(address: BoltAddress) -> dict[str, str]:
 
 
 @contextmanager
-def serve_ours(address: BoltAddress, tmp: Path) -> Iterator[Target]:
-    """``referral-graph serve`` on the store, on a free loopback port, and an admin token."""
+def serve_ours(address: BoltAddress, tmp: Path, workers: int = 1) -> Iterator[Target]:
+    """``referral-graph serve`` with ``workers`` processes on the store, on a free loopback port,
+    and an admin token."""
     port = free_port()
     lifted = str(10_000_000)  # the settings' upper bound: loopback clients share one address
     service_env = {"RG_AUTH_SECRET": SECRET, "RG_LOG_LEVEL": "WARNING",
                    "RG_DATA_DIR": str(tmp / "service-data"), "RG_PORT": str(port),
                    "RG_RATE_LIMIT": lifted, "RG_RATE_BURST": lifted,
-                   "RG_RATE_LIMIT_ADDRESS": lifted, "RG_RATE_BURST_ADDRESS": lifted}
+                   "RG_RATE_LIMIT_ADDRESS": lifted, "RG_RATE_BURST_ADDRESS": lifted,
+                   "RG_WORKERS": str(workers)}
     env = _store_env(address) | service_env | {"PYTHONPATH": str(ROOT)}
     log = tmp / "service.log"
     with open(log, "wb") as out:
@@ -436,7 +438,7 @@ async def measure(targets: list[Target], pros: list[str], seconds: float,
 
 
 async def side_by_side(address: BoltAddress, store: Store, tmp: Path, *, peer: bool,
-                       seconds: float, warmup: float, samples: int,
+                       seconds: float, warmup: float, samples: int, workers: int = 1,
                        store_pid: int | None = None) -> None:
     """The comparison on a store already holding the network (``address`` serves it; its
     process ``store_pid``, when known, has its CPU time per request printed too)."""
@@ -446,8 +448,9 @@ async def side_by_side(address: BoltAddress, store: Store, tmp: Path, *, peer: b
     if why:
         print(f"# peer benchmark: @neo4j/graphql skipped ({why}); this service only")
     print(f"# load: closed-loop httpx clients, {warmup:g} s warm-up, then {seconds:g} s per "
-          f"read, client count and server, one after the other")
-    with serve_ours(address, tmp) as ours:
+          f"read, client count and server, one after the other; this service with {workers} "
+          f"process{'es' * (workers > 1)} (--workers)")
+    with serve_ours(address, tmp, workers) as ours:
         if why:
             await measure([ours], pros, seconds, warmup, store_pid)
             return
@@ -479,7 +482,8 @@ async def main(args: argparse.Namespace) -> None:
                 await bulk.load(store, data)
                 print(f"# seeded in {time.perf_counter() - started:.0f} s")
             await side_by_side(address, store, Path(tmp), peer=not args.no_peer,
-                               seconds=args.seconds, warmup=args.warmup, samples=args.samples,
+                               workers=args.workers, seconds=args.seconds, warmup=args.warmup,
+                               samples=args.samples,
                                store_pid=server.pid)
         finally:
             await store.close()
@@ -493,6 +497,9 @@ def add_options(p: argparse.ArgumentParser) -> None:
                    help="measured seconds per read, client count and server (default 10)")
     p.add_argument("--peer-warmup", dest="warmup", type=float, default=3,
                    help="warm-up seconds before each measurement (default 3)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="service processes for the comparison (default 1, as the peer's one "
+                        "Node process)")
     p.add_argument("--peer-samples", dest="samples", type=int, default=30,
                    help="professionals whose answers are compared before measuring (default 30)")
 
