@@ -1,4 +1,5 @@
-"""Whole-graph measures, computed in batch and stored: reputation and trade complementarity.
+"""Whole-graph measures, computed in batch and stored: reputation, trade complementarity and
+integrity risk (``graph.integrity``).
 
 Each batch job keeps to a small interface: ``read`` a projection from the store, ``compute`` the
 results with a pure function, ``write`` them back. Past one machine's memory, ``compute`` is the
@@ -227,6 +228,10 @@ async def _compute(store: Store, curated: Curated) -> tuple[int, int, float]:
     with store.batch():  # whole-graph reads and writes outlast the per-call budget
         professionals = await run(store, ReputationJob())
         trades = await run(store, ComplementarityJob(curated))
+        # Imported here: the integrity job pages its projection with this module's helpers.
+        from graph.integrity import IntegrityJob
+
+        await run(store, IntegrityJob())
     return professionals, trades, time.perf_counter() - started
 
 
