@@ -135,12 +135,43 @@ def seed_demo(args: argparse.Namespace) -> int:
 def seed_synthetic(args: argparse.Namespace) -> int:
     from seeds.synthetic import synthetic_dataset
 
-    def make() -> object:
-        return synthetic_dataset(
-            args.professionals, args.customers, args.jobs, args.referrals, seed=args.seed
-        )
+    if args.plant_fraud is None:
+        if args.truth is not None:
+            print("referral-graph: --truth needs --plant-fraud", file=sys.stderr)
+            return 2
 
-    return _load(settings_of(args), make, "synthetic")
+        def make() -> object:
+            return synthetic_dataset(
+                args.professionals, args.customers, args.jobs, args.referrals, seed=args.seed
+            )
+
+        return _load(settings_of(args), make, "synthetic")
+    return seed_planted(args)
+
+
+def seed_planted(args: argparse.Namespace) -> int:
+    """The synthetic network with fraud planted; the ground truth goes to ``--truth`` once the
+    data set is loaded, so that a truth file always describes a loaded network."""
+    from seeds import fraud
+
+    if args.truth is not None and not args.truth.resolve().parent.is_dir():
+        print(f"referral-graph: no folder for the truth file {args.truth}", file=sys.stderr)
+        return 2
+    try:
+        # Refused before anything starts: a bad share or size leaves no store and no file.
+        data, truth = fraud.planted_dataset(
+            args.professionals, args.customers, args.jobs, args.referrals, seed=args.seed,
+            share=fraud.check_share(args.plant_fraud),
+        )
+    except ValueError as exc:
+        print(f"referral-graph: {exc}", file=sys.stderr)
+        return 2
+    print(f"referral-graph: {fraud.describe(truth)}", file=sys.stderr)
+    done = _load(settings_of(args), lambda: data, "synthetic")
+    if done == 0 and args.truth is not None:
+        args.truth.write_text(truth.to_json())
+        print(f"wrote the ground truth to {args.truth}", file=sys.stderr)
+    return done
 
 
 def token(args: argparse.Namespace) -> int:
@@ -220,6 +251,11 @@ def parser() -> argparse.ArgumentParser:
     syn.add_argument("--jobs", type=int, default=10000)
     syn.add_argument("--referrals", type=int, default=5000)
     syn.add_argument("--seed", type=int, default=1)
+    syn.add_argument("--plant-fraud", type=float, default=None, metavar="SHARE",
+                     help="plant fraud in this share of the professionals (0, or 0.01 to 0.05), "
+                          "with legitimate look-alikes")
+    syn.add_argument("--truth", type=Path, default=None, metavar="FILE",
+                     help="write the planted ground truth here as JSON (with --plant-fraud)")
     store_options(syn)
     syn.set_defaults(func=seed_synthetic)
 
