@@ -228,3 +228,21 @@ class Scene:
             customers=[{"id": c, "name": "Cat Customer", "area": "Leeds",
                         "createdAt": stamp(t)} for c, t in self.customers.items()],
             jobs=list(self.jobs), referrals=list(self.referrals))
+
+
+def projection_of(data: Dataset, now: float) -> I.Projection:
+    """The detection projection of a data set's rows, as the batch would read them once loaded
+    (loaded jobs are confirmed)."""
+
+    def ts(text: str) -> float:
+        return datetime.fromisoformat(text).timestamp()
+
+    pros = {p["id"]: p for p in data.professionals}
+    refs = [I.Referral(r["id"], r["referrerId"], r["referrerId"] in pros, r["professionalId"],
+                       r["refereeId"], ts(r["createdAt"]), r["status"],
+                       converted=r.get("jobId") is not None) for r in data.referrals]
+    jobs = [I.Job(j["customerId"], j["professionalId"], j["trade"], ts(j["completedAt"]),
+                  j["rating"]) for j in data.jobs]
+    return I.Projection(refs, jobs, {c["id"]: ts(c["createdAt"]) for c in data.customers},
+                        {p: tuple(row["trades"]) for p, row in pros.items()},
+                        {p: ts(row["createdAt"]) for p, row in pros.items()}, now)

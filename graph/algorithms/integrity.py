@@ -157,7 +157,7 @@ class Facts:
         self.done: Counter[tuple[str, str]] = Counter()
         self.won: Counter[tuple[str, str]] = Counter()
         for r in self.referrals:
-            if r.status in FINAL or self.now - r.created >= MATURITY:
+            if self.decided(r):
                 trade = self.trade_of.get(r.professional, "")
                 for key in (("", trade), ("", ""), (r.responsible, trade), (r.responsible, "")):
                     self.done[key] += 1
@@ -180,19 +180,17 @@ class Facts:
         # too (declined, expired, not yet acted on): only a share above this rate is evidence.
         dead = sum(self.lifeless(r, (r.responsible,)) for r in self.referrals)
         self.lifeless_rate = min(0.9, (dead + 1) / (len(self.referrals) + 2))
-        # Referrals per week over the whole graph: a professional's burst is measured against
-        # its own share of what everybody did that week, so that growth and seasons of the
-        # whole platform are no burst.
-        self.weekly: Counter[int] = Counter(int(r.created // BURST_WINDOW)
-                                            for r in self.referrals)
+
+    def decided(self, r: Referral) -> bool:
+        """Whether ``r``'s outcome is known: final, or open for longer than ``MATURITY``. An
+        open referral younger than that may still convert: it is no evidence either way."""
+        return r.status in FINAL or r.converted or self.now - r.created >= MATURITY
 
     def expected(self, r: Referral) -> float:
-        """Expected conversions of ``r``: its trade's rate, times how far it has matured."""
-        if r.converted or r.status in FINAL:
-            maturity = 1.0
-        else:
-            maturity = min(1.0, max(0.0, (self.now - r.created) / MATURITY))
-        return self.rate(self.trade_of.get(r.professional, ""), r.responsible) * maturity
+        """Expected conversions of ``r``: its trade's rate when decided, else 0."""
+        if not self.decided(r):
+            return 0.0
+        return self.rate(self.trade_of.get(r.professional, ""), r.responsible)
 
     def rate(self, trade: str, party: str) -> float:
         """The conversion rate of decided referrals for ``trade`` among parties other than
@@ -306,6 +304,27 @@ def log_poisson_lower(k: int, mean: float) -> float:
     return min(0.0, top + math.log(sum(math.exp(t - top) for t in terms)))
 
 
+def log_poisson_upper(k: int, mean: float) -> float:
+    """``log P(X >= k)`` for X ~ Poisson(mean): how unlikely so many referrals are.
+
+    >>> round(math.exp(log_poisson_upper(2, 1.0)), 4)
+    0.2642
+    """
+    if k <= 0:
+        return 0.0
+    if mean <= 0.0:
+        return -math.inf
+    terms = []
+    i = k
+    while True:
+        terms.append(i * math.log(mean) - mean - math.lgamma(i + 1))
+        if (i > mean and terms[-1] < terms[0] - 40) or i > k + 10_000:
+            break
+        i += 1
+    top = max(terms)
+    return min(0.0, top + math.log(sum(math.exp(t - top) for t in terms)))
+
+
 def volume(n: float, scale: float) -> float:
     """In [0, 1): how much ``n`` events weigh as evidence, saturating past a few ``scale``."""
     return 1.0 - math.exp(-n / scale)
@@ -395,7 +414,7 @@ def ring(projection: Projection, facts: Facts | None = None) -> list[Finding]:
     >>> rs = [Referral(f"r{i}{a}", a, True, b, f"c{i}{a}", i * 3600.0, "EXPIRED")
     ...       for i in range(8) for a, b in (("a", "b"), ("b", "c"), ("c", "a"))]
     >>> [(f.flagged, round(f.strength, 2)) for f in ring(Projection(rs, now=9 * 86400.0))]
-    [(("a", "b", "c"), 0.96)]
+    [(('a', 'b', 'c'), 0.96)]
     """
     facts = facts or Facts(projection)
     G = referral_digraph(facts.referrals)
@@ -563,16 +582,15 @@ def burst(projection: Projection, facts: Facts | None = None) -> list[Finding]:
     """BURST: many referrals within ``BURST_WINDOW`` (7 days), far above the professional's own
     history and its peers', with nothing following.
 
-    Both baselines follow the whole graph's activity, so that the platform's growth and seasons
-    are no burst: the professional's own expectation for the window is its referrals outside
-    it, spread in proportion to everybody's referrals since the professional appeared; the
-    peers' is the median of the professionals' weekly rates (over their active weeks, among
-    those with two referrals or more), scaled by how busy the window was for everybody against
-    an average week. A burst
-    needs at least 8 referrals and four times the larger baseline; strength
-    ``elevation * no_outcome`` with ``elevation = 1 - 4 * baseline / count`` (0 at four
-    times, near 1 far above). A new member's first burst of real work has no history but
-    converts and introduces real customers: ``no_outcome`` keeps it clean.
+    The baseline for the window is the larger of two rates. The professional's own: its
+    referrals outside the window, spread in proportion to everybody else's referrals since the
+    professional appeared (so that the platform's growth and seasons are no burst). Its
+    peers': the median weekly rate of the professionals with two referrals or more, over their
+    active weeks. The window's count is tested against Poisson(baseline), corrected for the
+    number of professionals tested (``elevation``, :func:`significance`); strength
+    ``elevation * no_outcome`` for bursts of at least 8. A new member's first burst of real
+    work has no history but converts: ``no_outcome`` keeps it clean, as it does a busy
+    referrer's steady stream.
     """
     facts = facts or Facts(projection)
     weekly: list[float] = []
@@ -582,7 +600,7 @@ def burst(projection: Projection, facts: Facts | None = None) -> list[Finding]:
             weekly.append(len(rs) / len(weeks))
     peers = statistics.median(weekly) if weekly else 1.0
     times = sorted(r.created for r in facts.referrals)
-    average = len(times) / max(1, len(facts.weekly))
+    tests = max(1, len(facts.by_party))
     findings = []
     for party, rs in sorted(facts.by_party.items()):
         if len(rs) < 8:
@@ -598,9 +616,8 @@ def burst(projection: Projection, facts: Facts | None = None) -> list[Finding]:
         first = min(rs[0].created, projection.professional_created.get(party, rs[0].created))
         since = len(times) - bisect_left(times, first) - len(rs) - everybody
         own = (len(rs) - len(window)) * everybody / max(since, everybody, 1)
-        busy = peers * everybody / average if average else 0.0
-        baseline = max(own, busy, 1.0)
-        elevation = 1.0 - 4.0 * baseline / len(window)
+        baseline = max(own, peers)
+        elevation = significance(log_poisson_upper(len(window), baseline), tests)
         if elevation <= 0.0:
             continue
         dead, k, _, lifeless = facts.no_outcome(window, (party,))
@@ -608,7 +625,7 @@ def burst(projection: Projection, facts: Facts | None = None) -> list[Finding]:
         if strength <= 0.0:
             continue
         text = (f"{plural(len(window), 'referral')} in {span(window)}, where the professional's "
-                f"own history gives {own:.1f} and a typical peer {busy:.1f}; "
+                f"own history gives {own:.1f} a week and a typical peer {peers:.1f}; "
                 f"{plural(k, 'confirmed job')} followed; {lifeless} of the referees have no "
                 f"other activity")
         findings.append(Finding(BURST, round(strength, 4), text, (party,),
