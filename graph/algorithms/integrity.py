@@ -13,7 +13,7 @@ referrals convert, a busy referrer whose referrals convert, a new member's first
 work. A structure whose referrals lead to outcomes gets no finding however striking it looks.
 
 Expected outcomes are learned from the data, not fixed: the conversion rate of decided
-referrals for each trade (:func:`conversion_rates`), and the share of referrals in the whole
+referrals for each trade (:meth:`Facts.rate`), and the share of referrals in the whole
 graph whose referee is hollow. Where a signal tests every party, its significance is corrected
 for the number of parties tested (Bonferroni), so that a large network does not flag its
 unlucky tail.
@@ -46,12 +46,11 @@ NO_OUTCOMES = "NO_OUTCOMES"
 SIGNALS = (RING, RECIPROCAL_ONLY, HOLLOW_REFEREES, BURST, NO_OUTCOMES)
 
 CLEARED = "CLEARED"
-FINAL = frozenset({"CONVERTED", "DECLINED", "EXPIRED"})
 DAY = 86400.0
 
 MAX_INVOLVED = 20
-# A referral has had its chance to convert once it reached a final status or about this long
-# has passed: accepted within days, the job done within weeks, then confirmed.
+# A referral has had its chance to convert once about this long has passed: accepted within
+# days, the job done within weeks, then confirmed.
 MATURITY = 45 * DAY
 # Rings are loops of 3..RING_MAX professionals (the contract's "three or more"; longer loops
 # are not collusion anyone can keep up).
@@ -182,9 +181,12 @@ class Facts:
         self.lifeless_rate = min(0.9, (dead + 1) / (len(self.referrals) + 2))
 
     def decided(self, r: Referral) -> bool:
-        """Whether ``r``'s outcome is known: final, or open for longer than ``MATURITY``. An
-        open referral younger than that may still convert: it is no evidence either way."""
-        return r.status in FINAL or r.converted or self.now - r.created >= MATURITY
+        """Whether ``r`` has had its chance to convert: it is older than ``MATURITY``.
+
+        Age alone decides, not a final status: declines come within days while conversions
+        take weeks, so among young referrals the final ones are mostly failures, and counting
+        them would make every recent partnership look barren."""
+        return self.now - r.created >= MATURITY
 
     def expected(self, r: Referral) -> float:
         """Expected conversions of ``r``: its trade's rate when decided, else 0."""
@@ -232,33 +234,6 @@ class Facts:
         base = self.lifeless_rate
         excess = max(0.0, (dead / len(rs) - base) / (1.0 - base)) if rs else 0.0
         return max(deficit, excess), k, e, dead
-
-
-def conversion_rates(referrals: Iterable[Referral], trade_of: Mapping[str, str],
-                     now: float) -> dict[str, float]:
-    """Share of decided referrals (final, or older than ``MATURITY``) that converted, per trade
-    of the named professional, under ``""`` over all trades. A trade with few decided
-    referrals is shrunk toward the overall rate (20 referrals' worth of prior).
-
-    >>> rs = [Referral(str(i), "a", True, "p", "c", 0.0, "CONVERTED" if i < 3 else "EXPIRED",
-    ...                converted=i < 3) for i in range(10)]
-    >>> conversion_rates(rs, {"p": "plumbing"}, now=0.0)
-    {'': 0.3, 'plumbing': 0.3}
-    """
-    done: Counter[str] = Counter()
-    won: Counter[str] = Counter()
-    for r in referrals:
-        if r.status in FINAL or now - r.created >= MATURITY:
-            trade = trade_of.get(r.professional, "")
-            done[trade] += 1
-            won[trade] += r.converted
-    total, wins = sum(done.values()), sum(won.values())
-    overall = wins / total if total else 0.3
-    rates = {"": overall}
-    for trade in sorted(done):
-        if trade:
-            rates[trade] = (won[trade] + 20 * overall) / (done[trade] + 20)
-    return rates
 
 
 def significance(log_p: float, tests: int) -> float:
@@ -637,7 +612,7 @@ def burst(projection: Projection, facts: Facts | None = None) -> list[Finding]:
 # ---- NO_OUTCOMES -------------------------------------------------------------------------------
 def no_outcomes(projection: Projection, facts: Facts | None = None) -> list[Finding]:
     """NO_OUTCOMES: referrals that almost never lead to a confirmed job, far below the rate of
-    the named professionals' trades (:func:`conversion_rates`, learned from decided referrals).
+    the named professionals' trades (:meth:`Facts.rate`, learned from decided referrals).
 
     A professional's k conversions against E expected (:meth:`Facts.expected`) are tested
     against Poisson(E), corrected for the number of professionals tested; strength
