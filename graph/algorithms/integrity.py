@@ -162,7 +162,12 @@ class Facts:
                     self.done[key] += 1
                     self.won[key] += r.converted
         self.hired: Counter[str] = Counter(j.customer for j in projection.jobs)
-        self.jobs_of: Counter[str] = Counter(j.professional for j in projection.jobs)
+        # Each professional's whole activity: referrals it made or that named it, confirmed jobs.
+        self.activity: Counter[str] = Counter(j.professional for j in projection.jobs)
+        for r in self.referrals:
+            self.activity[r.professional] += 1
+            if r.by_professional:
+                self.activity[r.referrer] += 1
         # Who refers each customer, and whether the customer referred anybody itself.
         self.referred_by: dict[str, set[str]] = defaultdict(set)
         self.refers: set[str] = set()
@@ -202,6 +207,16 @@ class Facts:
         done = self.done[("", trade)] - self.done[(party, trade)]
         won = self.won[("", trade)] - self.won[(party, trade)]
         return (won + 20 * overall) / (done + 20)
+
+    def insularity(self, rs: Sequence[Referral], parties: Iterable[str]) -> float:
+        """The share of ``parties``' whole activity (referrals made or naming them, confirmed
+        jobs) that ``rs`` among them make up: near 1 for professionals with no business of
+        their own."""
+        members = set(parties)
+        total = sum(self.activity[p] for p in members)
+        inside = sum((r.professional in members) + (r.by_professional and r.referrer in members)
+                     for r in rs)
+        return min(1.0, inside / total) if total else 0.0
 
     def lifeless(self, r: Referral, parties: Iterable[str]) -> bool:
         """Whether ``r``'s referee shows no life beyond ``parties``: no confirmed job, no
@@ -376,20 +391,20 @@ def ring(projection: Projection, facts: Facts | None = None) -> list[Finding]:
     job; loops among them are found with :func:`loops` (``networkx.strongly_connected_components``
     and ``networkx.simple_cycles(length_bound=8)``). A loop's strength is
 
-    ``no_outcome * insularity * volume(loop referrals, 6)``
+    ``no_outcome * (0.5 + 0.5 * insularity) * (1 - exp(-weakest edge / 1.5))``
 
     where ``no_outcome`` is :meth:`Facts.no_outcome` over the loop's referrals (conversions
-    short of the trades' rates, or referees with no life outside the loop), ``insularity`` the
-    share of the members' professional referrals (made and received) that run along the loop,
-    counted as ``0.5 + 0.5 * share`` so that members with other traffic still answer for the
-    loop, and ``volume`` saturates past a few dozen referrals. Organic loops among partners
-    convert and their referees are real customers: ``no_outcome`` is near 0. Each professional
-    keeps its strongest loop.
+    short of the trades' rates, or referees with no life outside the loop), ``insularity``
+    (:meth:`Facts.insularity`) the share of the members' whole activity that the loop makes up
+    ("little business outside it"; halved, so that members with a business of their own still
+    answer for the loop), and the last factor grows with the referrals on the loop's weakest
+    edge (0.74 at 2, 0.86 at 3). Organic loops among partners convert and their referees are
+    real customers: ``no_outcome`` is near 0. Each professional keeps its strongest loop.
 
     >>> rs = [Referral(f"r{i}{a}", a, True, b, f"c{i}{a}", i * 3600.0, "EXPIRED")
     ...       for i in range(8) for a, b in (("a", "b"), ("b", "c"), ("c", "a"))]
     >>> [(f.flagged, round(f.strength, 2)) for f in ring(Projection(rs, now=9 * 86400.0))]
-    [(('a', 'b', 'c'), 0.96)]
+    [(('a', 'b', 'c'), 1.0)]
     """
     facts = facts or Facts(projection)
     G = referral_digraph(facts.referrals)
@@ -401,14 +416,10 @@ def ring(projection: Projection, facts: Facts | None = None) -> list[Finding]:
         members = frozenset(cycle)
         edges = list(pairwise([*cycle, cycle[0]]))
         rs = [r for u, v in edges for r in G[u][v]["referrals"]]
-        traffic = sum(len(d["referrals"]) for m in members
-                      for _, _, d in G.out_edges(m, data=True))
-        traffic += sum(len(d["referrals"]) for m in members
-                       for u, _, d in G.in_edges(m, data=True) if u not in members)
-        share = len(rs) / traffic if traffic else 0.0
+        share = facts.insularity(rs, members)
         dead, _, _, _ = facts.no_outcome(rs, members)
         weakest = min(len(G[u][v]["referrals"]) for u, v in edges)
-        strength = dead * (0.5 + 0.5 * share) * volume(weakest, 2.0) * volume(len(rs), 6.0)
+        strength = dead * (0.5 + 0.5 * share) * volume(weakest, 1.5)
         if strength > best.get(members, (0.0, []))[0]:
             best[members] = (strength, cycle)
     per_pro: dict[str, float] = {}
@@ -459,16 +470,19 @@ def reciprocal_only(projection: Projection, facts: Facts | None = None) -> list[
     """RECIPROCAL_ONLY: two professionals who refer almost only each other, in volume, with
     nothing following.
 
-    Strength ``no_outcome * exclusivity * volume(referrals both ways, 8)`` for pairs whose
+    Strength ``no_outcome * exclusivity * (0.5 + 0.5 * insularity)`` for pairs whose
     exclusivity (:func:`exclusive_pairs`, over ``networkx.reciprocity``'s reciprocated edges)
-    is at least 0.8 and who exchanged at least 6 referrals. Long-standing partners who refer
-    each other almost exclusively are common and legitimate: their referrals convert and their
-    referees are real customers, so ``no_outcome`` keeps them at or near 0.
+    is at least 0.8 and who exchanged at least 6 referrals; ``insularity``
+    (:meth:`Facts.insularity`) is the share of the two's whole activity the pair's referrals
+    make up. Volume enters through ``no_outcome``, whose deficit needs enough expected
+    conversions to count. Long-standing partners who refer each other almost exclusively are
+    common and legitimate: their referrals convert, their referees are real customers and
+    they have business of their own, so they stay at or near 0.
 
     >>> rs = [Referral(f"r{i}{a}", a, True, b, f"c{i}{a}", i * 3600.0, "EXPIRED")
     ...       for i in range(10) for a, b in (("a", "b"), ("b", "a"))]
     >>> [(f.flagged, round(f.strength, 2)) for f in reciprocal_only(Projection(rs))]
-    [(('a', 'b'), 0.92)]
+    [(('a', 'b'), 1.0)]
     """
     facts = facts or Facts(projection)
     G = referral_digraph(facts.referrals)
@@ -480,7 +494,7 @@ def reciprocal_only(projection: Projection, facts: Facts | None = None) -> list[
         if share < 0.8 or len(rs) < 6:
             continue
         dead, k, _, lifeless = facts.no_outcome(rs, (u, v))
-        strength = dead * share * volume(len(rs), 8.0)
+        strength = dead * share * (0.5 + 0.5 * facts.insularity(rs, (u, v)))
         if strength <= 0.0:
             continue
         text = (f"{u} and {v} exchanged {plural(len(rs), 'referral')} in {span(rs)} "
