@@ -296,9 +296,9 @@ async def _lead(store: Store, holder: str, curated: Curated) -> RefreshResult:
 
 async def refresh(store: Store, timeout: float = DEFAULT_TIMEOUT, *,
                   curated: Curated) -> RefreshResult:
-    """Recompute and store reputation and trade complementarity, or, while another refresh
-    runs (in any process), wait for it and answer with its figures; at most ``timeout``
-    seconds either way (:class:`RefreshTimeout`)."""
+    """Recompute and store reputation, trade complementarity and integrity risk, or, while
+    another refresh runs (in any process), wait for it and answer with its figures; at most
+    ``timeout`` seconds either way (:class:`RefreshTimeout`)."""
     me = uuid.uuid4().hex
     asked = timeutil.to_store(timeutil.now())
     try:
