@@ -110,6 +110,18 @@ def projection_of(referrals: list[Row], jobs: list[Row], professionals: list[Row
     return algorithms.Projection(refs, confirmed, customer_created, trades, created_at, now)
 
 
+def present(referrals: list[Row], jobs: list[Row]) -> float:
+    """The projection's present: its latest referral or job, at most the clock's now.
+
+    Whether a referral has had its time to convert is judged against the data's own present,
+    so that a snapshot loaded or left idle for weeks does not make its last open referrals
+    look like failures; on a live store the two agree."""
+    now = timeutil.now().timestamp()
+    times = [_time(r["createdAt"]) for r in referrals] + [_time(j["completedAt"]) for j in jobs]
+    latest = max((t for t in times if t is not None), default=now)
+    return min(now, latest)
+
+
 def finding_json(finding: algorithms.Finding, node: str) -> dict[str, Any]:
     """A finding as stored; ``involved`` names the other parties, not the node itself."""
     return {"signal": finding.signal, "strength": finding.strength,
@@ -139,7 +151,7 @@ class IntegrityJob:
                 referrals.append(row)
         jobs = await paged(store, CONFIRMED_JOBS, ids)
         professionals = await paged(store, PROFESSIONALS, ids)
-        return projection_of(referrals, jobs, professionals, timeutil.now().timestamp())
+        return projection_of(referrals, jobs, professionals, present(referrals, jobs))
 
     def compute(self, projection: algorithms.Projection) -> algorithms.Assessment:
         return algorithms.assess(projection)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime
 
 from graph import analytics, bulk, integrity
 from graph.store import Store
@@ -128,3 +129,14 @@ async def test_risk_scores_are_indexed(store):
     rows = await store.read(INDEXES)
     assert any(r["labelsOrTypes"] == ["Professional"] and r["properties"] == ["riskScore"]
                for r in rows)
+
+
+def test_the_present_is_the_latest_event_at_most_the_clock():
+    """A snapshot idle for weeks is judged at its own latest event, so that its last open
+    referrals are not taken for failures; on a live store the clock and the data agree."""
+    old = {"createdAt": "2026-01-10T10:00:00.000000+00:00"}
+    job = {"completedAt": "2026-01-20T10:00:00.000000+00:00"}
+    assert integrity.present([old], [job]) == datetime.fromisoformat(
+        job["completedAt"]).timestamp()
+    future = {"createdAt": "2999-01-01T00:00:00.000000+00:00"}
+    assert integrity.present([future], []) <= time.time()
