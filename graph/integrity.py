@@ -17,7 +17,6 @@ The API reads these (``graph.risk``); nothing here reads them for a request.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from graph import timeutil
@@ -78,12 +77,6 @@ MARK_RUN = """
 MERGE (x:RiskRun {key: $key})
 SET x.at = $at
 """
-
-
-@dataclass(frozen=True)
-class Written:
-    professionals: int
-    referrals: int
 
 
 def _time(value: str | None) -> float | None:
