@@ -11,8 +11,8 @@
 - ``HOLLOW_REFEREES``: a professional with a little real business refers 6 to 14 referees it
   invented: each customer is created minutes to 36 hours before its referral and has no job and
   no other referral.
-- ``BURST``: a professional with a modest history (a few jobs, up to three referrals) makes 12
-  to 25 referrals in one to four days, none of which converts.
+- ``BURST``: a professional with a modest history (a few jobs, up to three referrals) makes 15
+  to 30 referrals in one to four days, none of which converts.
 
 Planted fraud ends at least :data:`SETTLED` before :data:`seeds.synthetic.SYNTHETIC_NOW`, so its
 referrals are final (declined or expired): their outcome is known, as it would be to a reviewer.
@@ -33,7 +33,9 @@ ones (``seeds.engine``): lifecycle paths with ascending times, converted referra
 fresh job of the referee with the professional, parties created before they take part.
 
 Counts stay exact: planting takes its professionals, customers, jobs and referrals out of the
-organic budgets, so ``len(ds.professionals) == professionals`` and so on. Planted professionals
+organic budgets, so ``len(ds.professionals) == professionals`` and so on, and the number of
+networks is the one the full size would have (the planted members make a network a few members
+larger than the organic 80 to 120). Planted professionals
 and customers are numbered after the organic ones in the same id format (their order among
 themselves is shuffled, so an id says nothing about a pattern); jobs and referrals are renumbered
 in time order, as generated ids are. ``share=0`` plants nothing: the result is
@@ -53,7 +55,7 @@ import math
 import random
 from bisect import bisect
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from graph.bulk import Dataset, Row
@@ -114,16 +116,16 @@ SETTLED = 45 * DAY
 # The organic world must keep at least this part of every budget.
 ORGANIC_FLOOR = 0.5
 
+WEEK = 7 * DAY
 NOW = int(SYNTHETIC_NOW.timestamp())
 FLOOR = NOW - HISTORY_DAYS * DAY
-START = FLOOR + 45 * DAY  # the synthetic world's earliest event
 # Every organic network exists by then (they are founded in the first year): planted referrals
 # come later, so that their parties can be members of a network before they refer.
 EARLIEST_REFERRAL = FLOOR + 370 * DAY
 
-FRESH = -1  # a referee created for the referral (index into the fresh customers otherwise)
-ORGANIC = -2  # a customer of the organic world
-OWN = -3  # one of the referrer's own customers (organic, hired it before)
+# A planned referee is an index into the invented customers, or one of these:
+ORGANIC = -1  # a customer of the organic world
+OWN = -2  # one of the referrer's own customers (it did a job for them before)
 
 
 def check_share(share: float) -> float:
@@ -164,6 +166,19 @@ class GroundTruth:
             "referrals": self.referrals,
         }, indent=1, sort_keys=True)
 
+    def precision_recall(self, flagged: Iterable[str]) -> tuple[float, float]:
+        """Precision and recall of ``flagged`` professional ids against the fraudulent ones;
+        each is 1.0 when its denominator is empty (nothing flagged, nothing planted).
+
+        >>> truth = GroundTruth(fraudulent={"pro_a": RING, "pro_b": RING})
+        >>> truth.precision_recall(["pro_a", "pro_c"])
+        (0.5, 0.5)
+        """
+        found = set(flagged)
+        hits = len(found & self.fraudulent.keys())
+        return (hits / len(found) if found else 1.0,
+                hits / len(self.fraudulent) if self.fraudulent else 1.0)
+
     @classmethod
     def from_json(cls, text: str) -> GroundTruth:
         data = json.loads(text)
@@ -181,7 +196,6 @@ class GroundTruth:
 @dataclass
 class Actor:
     kind: str
-    group: int
     created: int
     jobs: list[int] = field(default_factory=list)  # completion times of its own jobs
     first: int = NOW  # its earliest referral, made or received
@@ -238,11 +252,10 @@ class Planner:
         self.plan = Plan()
 
     def group(self, kind: str, created: list[int]) -> list[int]:
-        g = len(self.plan.groups)
         members = []
         for c in created:
             members.append(len(self.plan.actors))
-            self.plan.actors.append(Actor(kind, g, max(FLOOR, c)))
+            self.plan.actors.append(Actor(kind, max(FLOOR, c)))
         self.plan.groups.append((kind, members))
         return members
 
@@ -320,12 +333,20 @@ class Planner:
         for _ in range(rng.randint(0, 3)):  # its ordinary history
             self.refer(between(rng, lo, b - 20 * DAY), a, -1, ORGANIC, 0.3, None)
         span = between(rng, DAY, 4 * DAY)
-        for _ in range(rng.randint(12, 25)):
+        for _ in range(rng.randint(15, 30)):
             t0 = b + between(rng, 0, span)
             referee = ORGANIC if rng.random() < 0.85 else self.fresh(t0, (HOUR, 30 * DAY))
             self.refer(t0, a, -1, referee, 0.0, BURST)
 
     # -- look-alikes
+
+    def converting(self, times: list[int], share: float) -> list[int]:
+        """``times`` sorted, as many of those old enough to have converted converting as
+        ``share`` of them says (exactly, not by chance: a look-alike must look like one)."""
+        times.sort()
+        old = [i for i, t in enumerate(times) if fits(CONVERTED, NOW - t)]
+        chosen = set(self.rng.sample(old, round(share * len(old))))
+        return [1 if i in chosen else 0 for i in range(len(times))]
 
     def partners(self) -> None:
         rng = self.rng
@@ -334,19 +355,21 @@ class Planner:
             self.own_jobs(a, rng.randint(12, 25))
         lo = max(max(self.plan.actors[a].created for a in pair) + 30 * DAY, EARLIEST_REFERRAL)
         for a, b in (pair, pair[::-1]):
-            for _ in range(rng.randint(5, 12)):
+            times = [between(rng, lo, NOW - 10 * DAY) for _ in range(rng.randint(5, 12))]
+            for t0, convert in zip(times, self.converting(times, 0.65), strict=True):
                 referee = OWN if rng.random() < 0.85 else ORGANIC
-                self.refer(between(rng, lo, NOW - 10 * DAY), a, b, referee, 0.65, None)
+                self.refer(t0, a, b, referee, convert, None)
 
     def busy_referrer(self) -> None:
         rng = self.rng
         c = between(rng, FLOOR, FLOOR + 150 * DAY)
         (a,) = self.group(BUSY_REFERRER, [c])
         self.own_jobs(a, rng.randint(30, 50))
-        for _ in range(rng.randint(30, 60)):
+        lo = max(c + 30 * DAY, EARLIEST_REFERRAL)
+        times = [between(rng, lo, NOW - 5 * DAY) for _ in range(rng.randint(30, 60))]
+        for t0, convert in zip(times, self.converting(times, 0.55), strict=True):
             referee = OWN if rng.random() < 0.8 else ORGANIC
-            t0 = between(rng, max(c + 30 * DAY, EARLIEST_REFERRAL), NOW - 5 * DAY)
-            self.refer(t0, a, -1, referee, 0.55, None)
+            self.refer(t0, a, -1, referee, convert, None)
 
     def new_member_burst(self) -> None:
         rng = self.rng
@@ -354,8 +377,9 @@ class Planner:
         (a,) = self.group(NEW_MEMBER_BURST, [c])
         b = c + between(rng, 3 * DAY, 10 * DAY)
         span = between(rng, 2 * DAY, 5 * DAY)
-        for _ in range(rng.randint(8, 15)):
-            self.refer(b + between(rng, 0, span), a, -1, ORGANIC, 0.7, None)
+        times = [b + between(rng, 0, span) for _ in range(rng.randint(8, 15))]
+        for t0, convert in zip(times, self.converting(times, 0.7), strict=True):
+            self.refer(t0, a, -1, ORGANIC, convert, None)
         self.own_jobs(a, rng.randint(3, 8), lo=c + DAY)
 
 
@@ -617,7 +641,8 @@ class Builder:
             mine = [c for ts, c in self.own[ref.referrer] if ts < t0 - HOUR]
             if mine:
                 return mine[int(self.rng.random() * len(mine))]
-        return self.customer(t0 - MINUTE, self.area[ref.referrer])
+        # A legitimate referee has been a customer for a while: only fraud invents them.
+        return self.customer(t0 - (MINUTE if ref.fraud else WEEK), self.area[ref.referrer])
 
     def merge(
         self, professionals: list[Row], customers: list[Row], jobs: list[Row],
@@ -632,6 +657,12 @@ class Builder:
             if j["id"]:
                 new_job[j["id"]] = new_id
             job_rows.append({**j, "id": new_id})
+        # A planted conversion is a customer's job with an organic professional: an organic
+        # referral of that professional by that customer made after it is verified now.
+        first_job: dict[tuple[str, str], str] = {}
+        for j in jobs:
+            key = (j["customerId"], j["professionalId"])
+            first_job[key] = min(first_job.get(key, j["completedAt"]), j["completedAt"])
         fraud_refs: dict[str, str] = {}
         ref_rows = []
         all_refs = [*org.referrals, *referrals]
@@ -640,6 +671,9 @@ class Builder:
             row["id"] = f"ref_s{seed}_{rank + 1:07d}"
             if row["jobId"] is not None:
                 row["jobId"] = new_job[row["jobId"]]
+            hired = first_job.get((row["referrerId"], row["professionalId"]))
+            if hired is not None and hired < row["createdAt"]:
+                row["verified"] = True
             if r.get("_fraud"):
                 fraud_refs[row["id"]] = r["_fraud"]
             ref_rows.append(row)

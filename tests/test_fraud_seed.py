@@ -3,6 +3,7 @@ network the real store loads."""
 
 from __future__ import annotations
 
+import doctest
 import json
 import math
 import os
@@ -37,6 +38,7 @@ from tests.test_seeds import assert_referrals_inside_networks, check_dataset, di
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = (400, 2000, 4000, 2000)
+TINY = (200, 1000, 2000, 1000)  # what goes through a store: every pattern, fewer rows
 DAY = 86400.0
 
 
@@ -68,10 +70,17 @@ def groups(truth: GroundTruth, kind: str) -> list[tuple[str, ...]]:
     return [members for k, members in truth.groups if k == kind]
 
 
-@pytest.fixture(scope="module", params=[3, 8])
+@pytest.fixture(scope="module", params=[3, 8, 21])
 def planted(request: pytest.FixtureRequest) -> tuple[Dataset, GroundTruth, View]:
     ds, truth = planted_dataset(*SIZES, seed=request.param, share=0.05)
     return ds, truth, View(ds)
+
+
+def test_the_module_examples_hold() -> None:
+    """seeds/ is outside the doctest paths: its examples run here."""
+    import seeds.fraud
+
+    assert doctest.testmod(seeds.fraud).failed == 0
 
 
 def test_same_arguments_same_rows_and_truth() -> None:
@@ -146,6 +155,25 @@ def test_planted_network_obeys_every_rule(planted) -> None:
         assert [r["id"] for r in rows] == expected
 
 
+def test_a_planted_conversion_verifies_the_customers_later_referral() -> None:
+    """A planted referral that converts gives an organic customer a job with an organic
+    professional; the customer's own later referral of that professional is verified then."""
+    ds, truth = planted_dataset(*SIZES, seed=91, share=0.05)  # a seed where this happens
+    planted = truth.fraudulent.keys() | truth.lookalikes.keys()
+    conversions = {r["jobId"] for r in ds.referrals if r["jobId"] and r["referrerId"] in planted}
+    jobs: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for j in ds.jobs:
+        jobs[(j["customerId"], j["professionalId"])].append(j)
+
+    def hired_only_through_planting(r: dict) -> bool:
+        key = (r["referrerId"], r["professionalId"])
+        before = [j for j in jobs.get(key, []) if j["completedAt"] < r["createdAt"]]
+        return bool(before) and all(j["id"] in conversions for j in before)
+
+    later = [r for r in ds.referrals if hired_only_through_planting(r)]
+    assert later and all(r["verified"] for r in later)
+
+
 def test_rings_are_directed_cycles_of_three_to_eight(planted) -> None:
     _ds, truth, view = planted
     rings = groups(truth, RING)
@@ -205,16 +233,16 @@ def test_bursts_are_many_referrals_in_days_far_above_history_and_peers(planted) 
     assert bursts
     # Peers: the most referrals an unplanted professional made within any four days.
     planted_ids = set(truth.fraudulent) | set(truth.lookalikes)
-    peers = max(
+    peers = sorted(
         most_within(view.made[p], 4 * DAY) for p in view.pro if p not in planted_ids
     )
     for p in bursts:
         burst = [r for r in view.made[p] if truth.referrals.get(r["id"]) == BURST]
         history = [r for r in view.made[p] if r["id"] not in truth.referrals]
-        assert len(burst) >= 12 and len(history) <= 3
+        assert len(burst) >= 15 and len(history) <= 3
         times = [at(r["createdAt"]) for r in burst]
         assert max(times) - min(times) <= 4 * DAY
-        assert len(burst) >= 2 * peers
+        assert len(burst) > peers[-1] and len(burst) >= 3 * peers[int(0.99 * len(peers))]
         assert view.converted(burst) == []
 
 
@@ -263,8 +291,21 @@ def test_lookalikes_are_present_and_legitimate(planted) -> None:
         converted = view.converted(refs)
         assert len(converted) >= len(refs) // 2
         assert all(view.jobs[r["jobId"]]["rating"] is not None for r in converted)
-        # Real referees: customers that existed before, not invented for the occasion.
-        assert all(at(view.customer[r["refereeId"]]["createdAt"]) < min(times) for r in refs)
+        # Real referees: customers for a week at least, not invented for the occasion.
+        assert all(at(view.customer[r["refereeId"]]["createdAt"]) <= at(r["createdAt"]) - 7 * DAY
+                   for r in refs)
+
+
+def test_precision_and_recall_against_the_truth(planted) -> None:
+    _, truth, _ = planted
+    fraud = sorted(truth.fraudulent)
+    assert truth.precision_recall(fraud) == (1.0, 1.0)
+    half = fraud[: len(fraud) // 2]
+    assert truth.precision_recall(half) == (1.0, len(half) / len(fraud))
+    flagged = [*fraud, *sorted(truth.lookalikes)]
+    assert truth.precision_recall(flagged) == (len(fraud) / len(flagged), 1.0)
+    assert truth.precision_recall([]) == (1.0, 0.0)
+    assert GroundTruth().precision_recall([]) == (1.0, 1.0)
 
 
 def test_truth_round_trips_through_json(planted) -> None:
@@ -276,17 +317,17 @@ def test_truth_round_trips_through_json(planted) -> None:
 
 
 async def test_planted_network_loads_into_the_store(store) -> None:
-    ds, truth = planted_dataset(*SIZES, seed=9301, share=0.05)
+    ds, truth = planted_dataset(*TINY, seed=9301, share=0.05)
     await bulk.load(store, ds)
     counts = await store.read(
         "MATCH (p:Professional) WHERE p.id STARTS WITH 'pro_s9301_' RETURN count(p) AS n"
     )
-    assert counts[0]["n"] == SIZES[0]
+    assert counts[0]["n"] == TINY[0]
     loaded = await store.read(
         "MATCH (a)-[:MADE]->(r:Referral)-[:FOR]->(p:Professional), (r)-[:INTRODUCES]->(c) "
         "WHERE r.id STARTS WITH 'ref_s9301_' RETURN count(r) AS n"
     )
-    assert loaded[0]["n"] == SIZES[3]
+    assert loaded[0]["n"] == TINY[3]
     # Every conversion is a confirmed job of the referee with the professional.
     conversions = await store.read(
         "MATCH (r:Referral)-[:CONVERTED_TO]->(:Job) WHERE r.id STARTS WITH 'ref_s9301_' "
@@ -318,8 +359,9 @@ async def test_planted_network_loads_into_the_store(store) -> None:
 def seed_cli(data_dir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "app.cli", "seed", "synthetic", "--data-dir", str(data_dir),
-         "--professionals", "400", "--customers", "2000", "--jobs", "4000", "--referrals",
-         "2000", "--seed", "6", *extra],
+         *(f"--{name}={n}" for name, n in zip(("professionals", "customers", "jobs", "referrals"),
+                                               TINY, strict=True)),
+         "--seed", "6", *extra],
         env=cli_env(), capture_output=True, text=True, timeout=300, check=False,
     )
 
@@ -328,10 +370,10 @@ def test_seed_synthetic_plants_fraud_and_writes_the_truth(tmp_path: Path) -> Non
     truth_file = tmp_path / "truth.json"
     seeded = seed_cli(tmp_path / "data", "--plant-fraud", "0.05", "--truth", str(truth_file))
     assert seeded.returncode == 0, seeded.stderr
-    assert "loaded 400 professionals, 2000 customers, 4000 jobs, 2000 referrals" in seeded.stderr
-    assert "planted 20 fraudulent professionals" in seeded.stderr
+    assert "loaded 200 professionals, 1000 customers, 2000 jobs, 1000 referrals" in seeded.stderr
+    assert "planted 10 fraudulent professionals" in seeded.stderr
     truth = GroundTruth.from_json(truth_file.read_text())
-    assert truth == planted_dataset(*SIZES, seed=6, share=0.05)[1]
+    assert truth == planted_dataset(*TINY, seed=6, share=0.05)[1]
 
 
 @pytest.mark.parametrize("extra, message", [
