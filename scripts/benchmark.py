@@ -595,13 +595,6 @@ async def print_reads(store: Store, rounds: int) -> None:
 RISKY = "MATCH (p:Professional) WHERE p.riskScore >= $min RETURN p.id AS id"
 
 
-def precision_recall(flagged: set[str], truth: Any) -> tuple[float, float, int]:
-    """Precision and recall of ``flagged`` against the planted fraud; flagged look-alikes."""
-    found = flagged & set(truth.fraudulent)
-    precision = len(found) / len(flagged) if flagged else 0.0
-    return precision, len(found) / len(truth.fraudulent), len(flagged & set(truth.lookalikes))
-
-
 async def print_integrity(args: argparse.Namespace) -> None:
     """Plant fraud in the network of ``--size`` for each of ``--fraud-seeds`` and
     ``--fraud-shares``, load it into a fresh embedded store, run the analytics refresh (whose
@@ -630,7 +623,8 @@ async def print_integrity(args: argparse.Namespace) -> None:
                 finally:
                     await store.close()
                     await asyncio.to_thread(server.stop)
-            precision, recall, lookalikes = precision_recall(flagged, truth)
+            precision, recall = truth.precision_recall(flagged)
+            lookalikes = len(flagged & truth.lookalikes.keys())
             rows.append((seed, share, len(truth.fraudulent), len(flagged), precision, recall,
                          lookalikes, refresh))
     print()
