@@ -1,5 +1,5 @@
-"""Whole-graph measures, computed in batch and stored: reputation, trade complementarity and
-the per-trade partner candidate lists.
+"""Whole-graph measures, computed in batch and stored: reputation, trade complementarity,
+the per-trade partner candidate lists and integrity risk (``graph.integrity``).
 
 Each batch job keeps to a small interface: ``read`` a projection from the store, ``compute`` the
 results with a pure function, ``write`` them back. Past one machine's memory, ``compute`` is the
@@ -298,6 +298,10 @@ async def _compute(store: Store, curated: Curated) -> tuple[int, int, float]:
         professionals = await run(store, ReputationJob())
         trades = await run(store, ComplementarityJob(curated))
         await run(store, TradeCandidatesJob())
+        # Imported here: the integrity job pages its projection with this module's helpers.
+        from graph.integrity import IntegrityJob
+
+        await run(store, IntegrityJob())
     return professionals, trades, time.perf_counter() - started
 
 
@@ -362,9 +366,9 @@ async def _lead(store: Store, holder: str, curated: Curated) -> RefreshResult:
 
 async def refresh(store: Store, timeout: float = DEFAULT_TIMEOUT, *,
                   curated: Curated) -> RefreshResult:
-    """Recompute and store reputation and trade complementarity, or, while another refresh
-    runs (in any process), wait for it and answer with its figures; at most ``timeout``
-    seconds either way (:class:`RefreshTimeout`)."""
+    """Recompute and store reputation, trade complementarity and integrity risk, or, while
+    another refresh runs (in any process), wait for it and answer with its figures; at most
+    ``timeout`` seconds either way (:class:`RefreshTimeout`)."""
     me = uuid.uuid4().hex
     asked = timeutil.to_store(timeutil.now())
     try:

@@ -65,12 +65,25 @@ async def migrate_memberships(store: Store) -> int:
     return await in_batches(store, MIGRATE_MEMBERSHIPS)
 
 
+# riskyProfessionals reads `WHERE p.riskScore >= $min` from this index, not from the label.
+RISK_SCORE_INDEX = (
+    "CREATE INDEX professional_risk_score IF NOT EXISTS FOR (n:Professional) ON (n.riskScore)"
+)
+
+
+async def index_risk_scores(store: Store) -> int:
+    """The index on ``Professional.riskScore`` (the integrity batch writes the scores)."""
+    await store.run_write(RISK_SCORE_INDEX)
+    return 0
+
+
 Step = Callable[[Store], Awaitable[int | None]]
 
 # The steps, oldest first.
 STEPS: tuple[tuple[str, Step], ...] = (
     ("confirm jobs recorded before confirmation", confirm_old_jobs),
     ("memberships without a status become ACTIVE", migrate_memberships),
+    ("index professionals' risk scores", index_risk_scores),
 )
 
 

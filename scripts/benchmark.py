@@ -6,6 +6,8 @@ Usage::
     python scripts/benchmark.py --size small --rounds 50
     python scripts/benchmark.py --size xlarge --no-floor --no-peer --baseline-rounds 0 \
         --rounds 50 --keep /tmp/xlarge-store    # 10x medium; then --data-dir /tmp/xlarge-store
+    python scripts/benchmark.py --size medium --only integrity --fraud-seeds 1,2,3 \
+        --fraud-shares 0.01,0.05                # precision/recall of the fraud detection
 
 It starts two embedded stores in temporary folders,
 then prints:
@@ -55,11 +57,13 @@ import httpx
 from app.auth import mint
 from app.main import create_app
 from app.settings import Settings
-from graph import bulk
+from graph import analytics, bulk
 from graph.embedded import BoltAddress, EmbeddedServer
 from graph.errors import StoreUnavailable
 from graph.migrations import migrate
 from graph.store import Store, connect
+from seeds.complementary_trades import CURATED
+from seeds.fraud import describe, planted_dataset
 from seeds.synthetic import SIZES, synthetic_dataset
 
 
@@ -588,7 +592,58 @@ async def print_reads(store: Store, rounds: int) -> None:
         print(f"| {name} | {g50:.1f} | {g95:.1f} | {c50:.1f} | {c95:.1f} | {g95 / c95:.2f} |")
 
 
+# -- integrity: planted fraud found, precision and recall ----------------------------------
+RISKY = "MATCH (p:Professional) WHERE p.riskScore >= $min RETURN p.id AS id"
+
+
+async def print_integrity(args: argparse.Namespace) -> None:
+    """Plant fraud in the network of ``--size`` for each of ``--fraud-seeds`` and
+    ``--fraud-shares``, load it into a fresh embedded store, run the analytics refresh (whose
+    integrity batch scores it) and compare the professionals stored with riskScore >= 0.5 with
+    the ground truth."""
+    counts = SIZES[args.size]
+    seeds = [int(x) for x in args.fraud_seeds.split(",")]
+    shares = [float(x) for x in args.fraud_shares.split(",")]
+    print(f"# integrity: size {args.size} {counts}, seeds {seeds}, planted shares {shares}")
+    rows = []
+    for seed in seeds:
+        for share in shares:
+            with phase(f"plant seed {seed} share {share:g}"):
+                data, truth = planted_dataset(*counts, seed=seed, share=share)
+            print(f"# seed {seed}: {describe(truth)}", flush=True)
+            with tempfile.TemporaryDirectory() as tmp:
+                server, store = await open_embedded(Path(tmp) / "planted")
+                try:
+                    with phase(f"import seed {seed} share {share:g}"):
+                        await bulk.load(store, data)
+                    del data
+                    with phase(f"refresh seed {seed} share {share:g}"):
+                        await analytics.refresh(store, timeout=3600, curated=CURATED)
+                    refresh = PHASES[-1][1]
+                    flagged = {r["id"] for r in await store.read(RISKY, min=0.5)}
+                finally:
+                    await store.close()
+                    await asyncio.to_thread(server.stop)
+            precision, recall = truth.precision_recall(flagged)
+            lookalikes = len(flagged & truth.lookalikes.keys())
+            rows.append((seed, share, len(truth.fraudulent), len(flagged), precision, recall,
+                         lookalikes, refresh))
+    print()
+    print("| seed | planted share | fraudulent | flagged (score >= 0.5) | precision | recall | "
+          "look-alikes flagged | refresh s |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for seed, share, fraud, flagged_n, precision, recall, lookalikes, refresh in rows:
+        print(f"| {seed} | {share:.0%} | {fraud} | {flagged_n} | {precision:.3f} | {recall:.3f} "
+              f"| {lookalikes} | {refresh:.1f} |")
+
+
 async def main(args: argparse.Namespace) -> None:
+    if args.only == "integrity":
+        try:
+            await print_integrity(args)
+        finally:
+            print_phases(None)
+        return
     if args.data_dir:
         await reads_only(args)
         return
@@ -657,6 +712,14 @@ def parse() -> argparse.Namespace:
                    "that later runs can measure reads on it with --data-dir")
     p.add_argument("--no-floor", action="store_true",
                    help="skip the floor import (a second full import: minutes at xlarge)")
+    p.add_argument("--only", choices=["integrity"],
+                   help="integrity: precision and recall of the fraud detection on networks "
+                   "of --size with planted fraud (one import and refresh per seed and share)")
+    p.add_argument("--fraud-seeds", default="1,2,3",
+                   help="with --only integrity: comma-separated seeds (default 1,2,3)")
+    p.add_argument("--fraud-shares", default="0.03",
+                   help="with --only integrity: comma-separated planted shares of the "
+                   "professionals, each 0.01..0.05 (default 0.03)")
     from peer_benchmark import add_options
 
     add_options(p)
