@@ -7,9 +7,14 @@ nor adds to what is measured; the seeds' worlds share it (their ids never collid
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
+import httpx
 import pytest
 
+from app.auth import mint
+from app.main import create_app
+from app.settings import Settings
 from graph import analytics, bulk
 from graph.embedded import EmbeddedServer
 from graph.migrations import migrate
@@ -23,7 +28,12 @@ from seeds.fraud import GroundTruth, planted_dataset
 WORLDS = ((1, 0.03), (2, 0.05))
 SIZE = (300, 1500, 3000, 1500)  # professionals, customers, jobs, referrals
 MIN_SCORE = 0.5
-RISKY = "MATCH (p:Professional) WHERE p.riskScore >= $min RETURN p.id AS id"
+RISKY = """query ($min: Float!, $after: String) {
+  riskyProfessionals(minScore: $min, first: 100, after: $after) {
+    edges { node { id risk { score } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -48,15 +58,34 @@ async def planted(tmp_path_factory: pytest.TempPathFactory
             await store.close()
 
 
+async def risky_professionals(store: Store, settings: Settings) -> set[str]:
+    """Every professional ``riskyProfessionals(minScore: 0.5)`` lists to an admin, page by page."""
+    headers = {"authorization": f"Bearer {mint(settings, 'admin', 'admin:precision')}"}
+    transport = httpx.ASGITransport(app=create_app(settings, store=store))
+    found: set[str] = set()
+    after: Any = None
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        while True:
+            body = (await http.post("/graphql", headers=headers, json={
+                "query": RISKY, "variables": {"min": MIN_SCORE, "after": after}})).json()
+            assert "errors" not in body, body
+            page = body["data"]["riskyProfessionals"]
+            for edge in page["edges"]:
+                assert edge["node"]["risk"]["score"] >= MIN_SCORE
+                found.add(edge["node"]["id"])
+            if not page["pageInfo"]["hasNextPage"]:
+                return found
+            after = page["pageInfo"]["endCursor"]
+
+
 @pytest.mark.parametrize(("seed", "share"), WORLDS)
 async def test_planted_fraud_is_found_with_precision_and_recall_of_at_least_0_9(
-        planted, seed, share):
+        planted, settings, seed, share):
     store, truths = planted
     truth = truths[seed]
     assert len(truth.fraudulent) == round(share * SIZE[0])
     world = f"pro_s{seed}_"
-    flagged = {r["id"] for r in await store.read(RISKY, min=MIN_SCORE)
-               if r["id"].startswith(world)}
+    flagged = {p for p in await risky_professionals(store, settings) if p.startswith(world)}
     precision, recall = truth.precision_recall(flagged)
     assert precision >= 0.9, sorted(flagged - truth.fraudulent.keys())
     assert recall >= 0.9, {p: kind for p, kind in truth.fraudulent.items() if p not in flagged}
