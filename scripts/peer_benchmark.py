@@ -9,8 +9,8 @@ Usage::
 
 It seeds one embedded store with the synthetic network, serves it twice on loopback:
 
-- this service: ``referral-graph serve`` (uvicorn, one process) with an admin token and the rate
-  limits lifted, since every client comes from one address;
+- this service: ``referral-graph serve`` (uvicorn, ``--workers`` processes, one by default)
+  with an admin token and the rate limits lifted, since every client comes from one address;
 - the peer: ``@neo4j/graphql`` 7 under ``@apollo/server`` (``scripts/peer/``), installed with npm
   into a temporary folder, type definitions mapped onto our labels and relationship types;
 
