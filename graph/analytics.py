@@ -452,7 +452,10 @@ class AutoRefresh:
         wants its consequences in reputation and co-hiring soon). A refresh running in this
         process is joined: one more follows it, for all the requests made meanwhile, since it
         may have read the store before them; one running in another process is joined through
-        the lease."""
+        the lease. Nothing when the automatic refresh is turned off (``every <= 0``): the
+        operator refreshes by hand then."""
+        if self.every <= 0:
+            return
         if self.task is not None and not self.task.done():
             self.again = True
             return

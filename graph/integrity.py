@@ -21,7 +21,7 @@ from typing import Any
 
 from graph import timeutil
 from graph.algorithms import integrity as algorithms
-from graph.analytics import paged, professional_ids
+from graph.analytics import NOT_FRAUD_JOB, paged, professional_ids
 from graph.store import Row, Store
 
 BATCH = 5000
@@ -37,14 +37,17 @@ MATCH (r)-[:INTRODUCES]->(c:Customer)
 OPTIONAL MATCH (r)-[:CONVERTED_TO]->(j:Job)
 RETURN r.id AS id, a.id AS referrer, p.id AS professional, c.id AS referee,
        c.createdAt AS refereeCreated, r.createdAt AS createdAt, r.status AS status,
-       coalesce(j.confirmed, false) AS converted, r.reviewDecision AS review
+       coalesce(j.confirmed, false) AND r.fraud IS NULL AS converted,
+       r.reviewDecision AS review
 """
 PROFESSIONAL_REFERRALS = _REFERRALS.format(label="Professional")
 CUSTOMER_REFERRALS = _REFERRALS.format(label="Customer")
-CONFIRMED_JOBS = """
+# A job that a referral confirmed as fraud converted into is no outcome (nor the conversion
+# itself, above): a ring's bought jobs must not lower its risk once a reviewer has seen them.
+CONFIRMED_JOBS = f"""
 UNWIND $ids AS id
-MATCH (p:Professional {id: id})<-[:DONE_BY]-(j:Job)<-[:BOOKED]-(c:Customer)
-WHERE j.confirmed = true
+MATCH (p:Professional {{id: id}})<-[:DONE_BY]-(j:Job)<-[:BOOKED]-(c:Customer)
+WHERE j.confirmed = true AND {NOT_FRAUD_JOB}
 RETURN c.id AS customer, p.id AS professional, j.trade AS trade, j.completedAt AS completedAt,
        j.rating AS rating
 """

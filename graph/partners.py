@@ -86,10 +86,10 @@ RETURN n.id AS network, collect({{id: m.id, trades: m.trades}}) AS members
 OUTSIDE_HIRES = f"""
 MATCH (n:Network {{id: $id}})<-[:{MEMBER}]-(:Professional)
       <-[:DONE_BY]-(k:Job)<-[:BOOKED]-(c:Customer)
-WHERE k.confirmed = true
+WHERE k.confirmed = true AND {analytics.not_fraud_job("k")}
 WITH DISTINCT n, c
 MATCH (c)-[:BOOKED]->(j:Job)-[:DONE_BY]->(o:Professional)
-WHERE j.confirmed = true AND NOT EXISTS {{ (o)-[:{MEMBER}]->(n) }}
+WHERE j.confirmed = true AND {analytics.NOT_FRAUD_JOB} AND NOT EXISTS {{ (o)-[:{MEMBER}]->(n) }}
   AND ($since IS NULL OR j.completedAt >= $since) AND ($until IS NULL OR j.completedAt < $until)
 RETURN DISTINCT j.trade AS trade, c.id AS customer, o.id AS professional
 """

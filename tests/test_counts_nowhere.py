@@ -29,6 +29,8 @@ NETWORK = """query($id: ID!) { network(id: $id) {
   imbalancedPairs(minGap: 1) { a { id } b { id } gap }
   gaps { passiveMembers { id } topReferrerShare } } }"""
 REPUTATION = "query($id: ID!) { professional(id: $id) { reputation } }"
+# An automatic refresh that the count of writes never starts (0 turns it off altogether).
+NEVER_BY_COUNT = 10**9
 
 
 def trade(uid) -> str:
@@ -184,7 +186,7 @@ async def test_a_decision_refreshes_the_analytics_soon(gql, store, world, caplog
     leaves the fraud referral (and the job it converted into) out within a generous bound."""
     await analytics.refresh(store, timeout=120, curated=CURATED)
     before = (await gql.data(REPUTATION, {"id": world["b"]}))["professional"]["reputation"]
-    auto = analytics.AutoRefresh(store, every=0, curated=CURATED)
+    auto = analytics.AutoRefresh(store, every=NEVER_BY_COUNT, curated=CURATED)
     try:
         await decide(gql, world["pro_ref"], "CONFIRMED_FRAUD")
         assert auto.task is not None
@@ -203,7 +205,7 @@ async def test_a_decision_refreshes_the_analytics_soon(gql, store, world, caplog
 
 
 async def test_decisions_during_a_refresh_share_one_more_refresh_after_it(store):
-    auto = analytics.AutoRefresh(store, every=0, curated=CURATED)
+    auto = analytics.AutoRefresh(store, every=NEVER_BY_COUNT, curated=CURATED)
     try:
         auto.soon()
         task = auto.task
@@ -215,3 +217,41 @@ async def test_decisions_during_a_refresh_share_one_more_refresh_after_it(store)
     finally:
         await auto.close()
     assert auto.soon not in store.refresh_wanted
+
+
+async def test_no_refresh_follows_a_decision_when_the_operator_turned_it_off(gql, store, world):
+    auto = analytics.AutoRefresh(store, every=0, curated=CURATED)
+    try:
+        await decide(gql, world["pro_ref"], "CONFIRMED_FRAUD")
+        assert auto.task is None and auto.refreshes == 0
+    finally:
+        await auto.close()
+
+
+GAPS = """query($id: ID!) { network(id: $id) { gaps { missingTrades { trade demand } } } }"""
+
+
+async def test_a_job_a_fraud_referral_converted_into_makes_no_gap_demand(gql, make, uid):
+    """Carol, a member's customer, hired an outsider through a referral later confirmed as
+    fraud: that hire is no demand for the outsider's trade until the decision is cleared."""
+    inside, outside = trade(uid), trade(uid)
+    member = await make.professional(trades=[inside])
+    outsider = await make.professional(trades=[outside])
+    net = await make.network()
+    await make.ok("add_member", networkId=net, professionalId=member)
+    carol = await make.customer(name="Carol King")
+    await make.job(carol, member, rating=4, completedAt="2026-01-02T10:00:00+00:00")
+    referral = await make.referral(member, outsider, carol)
+    assert (await make.status(referral, "ACCEPTED"))["errors"] == []
+    job = await make.job(carol, outsider, rating=5)
+    assert (await make.status(referral, "CONVERTED", jobId=job))["errors"] == []
+
+    async def demand() -> int:
+        gaps = (await gql.data(GAPS, {"id": net}))["network"]["gaps"]
+        return {t["trade"]: t["demand"] for t in gaps["missingTrades"]}.get(outside, 0)
+
+    assert await demand() == 1
+    await decide(gql, referral, "CONFIRMED_FRAUD")
+    assert await demand() == 0
+    await decide(gql, referral, "CLEARED")
+    assert await demand() == 1

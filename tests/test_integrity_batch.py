@@ -140,3 +140,28 @@ def test_the_present_is_the_latest_event_at_most_the_clock():
         job["completedAt"]).timestamp()
     future = {"createdAt": "2999-01-01T00:00:00.000000+00:00"}
     assert integrity.present([future], []) <= time.time()
+
+
+FRAUD = """
+UNWIND $ids AS id
+MATCH (x:Referral {id: id})
+SET x.reviewDecision = 'CONFIRMED_FRAUD', x.fraud = true
+"""
+
+
+async def test_conversions_confirmed_as_fraud_are_no_outcome(store):
+    """A loop whose referrals converted is clean; once a reviewer confirms those referrals as
+    fraud, neither their conversions nor the jobs they converted into speak for the loop."""
+    scene = Scene(seed=14, now=time.time())
+    scene.background()
+    loop = scene.partner_loop()
+    await bulk.load(store, scene.dataset())
+    loop_referrals = [r["id"] for r in scene.referrals if r["referrerId"] in loop]
+    await analytics.refresh(store, timeout=300, curated=CURATED)
+    assert all(found == (None, []) for found in (await risk(store, loop)).values())
+
+    await store.run_write(FRAUD, ids=loop_referrals)
+    await analytics.refresh(store, timeout=300, curated=CURATED)
+
+    found = await risk(store, loop)
+    assert all(score is not None and score >= 0.5 for score, _ in found.values()), found
