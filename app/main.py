@@ -23,11 +23,19 @@ from app.graphql_http import SpecView
 from app.headers import SecurityHeaders
 from app.limits import BodyLimit, Timeout
 from app.metrics import Metrics, MetricsMiddleware
-from app.ratelimit import AddressLimit, RateLimits
+from app.ratelimit import (
+    CODE_LOOKUP_BURST,
+    CODE_LOOKUPS_PER_MINUTE,
+    AddressLimit,
+    RateLimiter,
+    RateLimits,
+    principal_key,
+)
 from app.settings import Settings
 from graph import analytics, bulk, migrations
 from graph.embedded import EmbeddedServer
 from graph.store import Store, connect
+from resolvers.codes import CODE_LOOKUPS
 from resolvers.context import Context
 from schema.build import build_schema
 from seeds.complementary_trades import CURATED
@@ -49,8 +57,14 @@ class GraphQLApp(SpecView):
 
     async def get_context(self, request: Any, response: Any) -> Context:
         principal = request.scope.get("state", {}).get("principal")
-        return Context.new(self.state.store, self.settings, principal, request, response,
-                           curated=CURATED)
+        context = Context.new(self.state.store, self.settings, principal, request, response,
+                              curated=CURATED)
+        # Admins read every referral anyway: a walk over codes would teach them nothing.
+        if principal is not None and not principal.admin:
+            key = principal_key(principal)
+            lookups = self.state.code_lookups
+            context.extras[CODE_LOOKUPS] = lambda: lookups.allow(key)
+        return context
 
 
 class AppState:
@@ -59,6 +73,8 @@ class AppState:
     def __init__(self) -> None:
         self._store: Store | None = None
         self.server: EmbeddedServer | None = None
+        # Referral code lookups and redemptions, per principal (see resolvers.codes).
+        self.code_lookups = RateLimiter(CODE_LOOKUPS_PER_MINUTE, CODE_LOOKUP_BURST)
 
     @property
     def store(self) -> Store:

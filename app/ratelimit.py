@@ -43,6 +43,10 @@ UNKNOWN = "-"  # a peer without an address (a Unix socket)
 # The liveness probe answers from memory and must answer even under a flood; /readyz touches
 # the store, so it is limited like everything else.
 UNLIMITED = frozenset({"/healthz"})
+# Referral code lookups (and redemptions) per principal, and landing pages per address: a
+# person opens a handful of codes, a walk over the code space needs billions.
+CODE_LOOKUPS_PER_MINUTE = 20
+CODE_LOOKUP_BURST = 10
 
 
 @dataclass
