@@ -1,4 +1,5 @@
-"""The Starlette application: GraphQL at /graphql, health at /healthz and /readyz."""
+"""The Starlette application: GraphQL at /graphql, health at /healthz and /readyz, referral
+code landing pages at /r/{code}."""
 
 from __future__ import annotations
 
@@ -21,13 +22,12 @@ from app.auth import AuthMiddleware, Verifier, auth_secret
 from app.erasure import ErasedCustomers
 from app.graphql_http import SpecView
 from app.headers import SecurityHeaders
+from app.landing import landing_route
 from app.limits import BodyLimit, Timeout
 from app.metrics import Metrics, MetricsMiddleware
 from app.ratelimit import (
-    CODE_LOOKUP_BURST,
-    CODE_LOOKUPS_PER_MINUTE,
     AddressLimit,
-    RateLimiter,
+    Limiter,
     RateLimits,
     principal_key,
 )
@@ -63,7 +63,8 @@ class GraphQLApp(SpecView):
         if principal is not None and not principal.admin:
             key = principal_key(principal)
             lookups = self.state.code_lookups
-            context.extras[CODE_LOOKUPS] = lambda: lookups.allow(key)
+            if lookups is not None:
+                context.extras[CODE_LOOKUPS] = lambda: lookups.allow(key)
         return context
 
 
@@ -74,7 +75,7 @@ class AppState:
         self._store: Store | None = None
         self.server: EmbeddedServer | None = None
         # Referral code lookups and redemptions, per principal (see resolvers.codes).
-        self.code_lookups = RateLimiter(CODE_LOOKUPS_PER_MINUTE, CODE_LOOKUP_BURST)
+        self.code_lookups: Limiter | None = None
 
     @property
     def store(self) -> Store:
@@ -166,6 +167,8 @@ def create_app(
     state = AppState()
     if store is not None:
         state.store = store
+    limits = RateLimits(settings, shared_dir)
+    state.code_lookups = limits.code_lookups
     graphql = GraphQLApp(settings, state)
     verifier = Verifier(settings)
     metrics = Metrics(settings, state, verifier,
@@ -212,12 +215,13 @@ def create_app(
             Route("/readyz", readyz),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/metrics", metrics.endpoint),
+            landing_route(lambda: state.store, limits.landing),
             *([] if settings.production else [graphiql.static_route()]),
         ],
         lifespan=lifespan,
     )
     app.state.app_state = state
-    app.state.rate_limits = limits = RateLimits(settings, shared_dir)
+    app.state.rate_limits = limits
     # Inside the token check, which sets the principal it looks at.
     app.add_middleware(ErasedCustomers, store=lambda: state.store, shared_dir=shared_dir)
     app.add_middleware(AuthMiddleware, verifier=verifier, limits=limits)

@@ -4,7 +4,9 @@ redeeming one creates the referral with every referral rule and channel CODE."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 
+import httpx
 import pytest
 
 from app.ratelimit import CODE_LOOKUP_BURST
@@ -21,6 +23,7 @@ REDEEM = """mutation($input: RedeemReferralCodeInput!) { redeemReferralCode(inpu
   errors { code message field } } }"""
 REFERRAL = "query($id: ID!) { referral(id: $id) { id channel } }"
 CODE_COUNT = "MATCH (k:ReferralCode) RETURN count(k) AS n"
+ADDRESSES = itertools.count(1)
 REFERRALS_TO = """MATCH (x:Referral)-[:INTRODUCES]->(:Customer {id: $id})
 RETURN count(x) AS n"""
 
@@ -239,3 +242,52 @@ async def test_lookups_are_rate_limited_per_principal(as_, make, trio):
     # Another party still looks up.
     other = as_("customer", await make.customer())
     assert (await other.data(LOOKUP, {"code": code}))["referralCode"]["code"] == code
+
+
+@pytest.fixture
+def visitor(app):
+    """A browser without a token, from an address of its own (each test gets a fresh one)."""
+    def client() -> httpx.AsyncClient:
+        address = f"203.0.113.{next(ADDRESSES)}"
+        transport = httpx.ASGITransport(app=app, client=(address, 40000))
+        return httpx.AsyncClient(transport=transport, base_url="http://test")
+
+    return client
+
+
+async def test_landing_page_shows_the_professional_and_referrer(as_, make, visitor):
+    referrer = await make.customer(name="<i>Rita Referrer")
+    pro = await make.professional(trades=["roofing", "guttering"], name="Roy <script>x</script>",
+                                  area="Leeds")
+    code = await code_of(as_, referrer, pro)
+    async with visitor() as browser:
+        page = await browser.get(f"/r/{code.lower()}")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    text = page.text
+    assert "<script>" not in text and "Roy &lt;script&gt;x&lt;/script&gt;" in text
+    assert "<i>" not in text and "&lt;i&gt;Rita R. recommends" in text  # display name only
+    assert "roofing, guttering" in text and "Leeds" in text and code in text
+    assert "Referrer" not in text  # the referrer's full name stays private
+
+
+async def test_landing_page_of_an_unknown_code_is_a_404_of_the_same_shape(as_, visitor, trio):
+    referrer, pro, _ = trio
+    code = await code_of(as_, referrer, pro)
+    async with visitor() as browser:
+        known = await browser.get(f"/r/{code}")
+        unknown = await browser.get("/r/ZZZZZZZZZZZZ")
+        malformed = await browser.get("/r/%3Cscript%3E")
+    assert known.status_code == 200
+    assert unknown.status_code == 404 and malformed.status_code == 404
+    assert unknown.text == malformed.text and "<script>" not in malformed.text
+    shape = ("<h1>", "<dl><dt>Trades</dt>", "<dt>Area</dt>")
+    assert all(part in known.text and part in unknown.text for part in shape)
+
+
+async def test_landing_pages_are_rate_limited_per_address(visitor):
+    async with visitor() as browser, visitor() as neighbour:
+        for _ in range(CODE_LOOKUP_BURST):
+            assert (await browser.get("/r/ZZZZZZZZZZZZ")).status_code == 404
+        limited = await browser.get("/r/ZZZZZZZZZZZZ")
+        assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+        assert (await neighbour.get("/r/ZZZZZZZZZZZZ")).status_code == 404
