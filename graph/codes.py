@@ -27,6 +27,7 @@ MIN_LENGTH = 8
 MAX_LENGTH = 32
 # A lost race re-reads the winner; if it is not visible yet, the create runs again.
 ATTEMPTS = 3
+NO_CODE = "no referral code like this"
 
 CODE_MAP = """k {.code, .createdAt,
   referrerId: head([(k)<-[:SHARES]-(a) | a.id]),
@@ -34,7 +35,12 @@ CODE_MAP = """k {.code, .createdAt,
   uses: size([(k)<-[:VIA]-(x:Referral) WHERE x.fraud IS NULL | 1])}"""
 
 CODE_BY_PAIR = f"MATCH (k:ReferralCode {{pair: $pair}}) RETURN {CODE_MAP} AS row"
-CODE_BY_CODE = f"MATCH (k:ReferralCode {{code: $code}}) RETURN {CODE_MAP} AS row"
+# The code of an erased referrer leads nowhere: it recommends nobody any more.
+CODE_BY_CODE = f"""
+MATCH (k:ReferralCode {{code: $code}})
+WHERE size([(k)<-[:SHARES]-(a) WHERE a.erased IS NULL | 1]) > 0
+RETURN {CODE_MAP} AS row
+"""
 
 _PARTIES = """
 OPTIONAL MATCH (a:{label} {{id: $referrerId}})
@@ -126,8 +132,15 @@ async def redeem(
     check_id(referee_id, "Customer", ["input", "refereeId"])
     found = await lookup(store, code)
     if found is None:
-        raise NotFound("no referral code like this", ["input", "code"])
-    return await referrals.create_referral(store, referrals.NewReferral(
-        referrer_id=found.referrer_id, professional_id=found.professional_id,
-        referee_id=referee_id, note=note, code=found.code,
-    ), viewer)
+        raise NotFound(NO_CODE, ["input", "code"])
+    try:
+        return await referrals.create_referral(store, referrals.NewReferral(
+            referrer_id=found.referrer_id, professional_id=found.professional_id,
+            referee_id=referee_id, note=note, code=found.code,
+        ), viewer)
+    except NotFound as exc:
+        # The code's own parties are no input here: a referrer erased meanwhile makes the code
+        # one that leads nowhere.
+        if exc.field in (["input", "referrerId"], ["input", "professionalId"]):
+            raise NotFound(NO_CODE, ["input", "code"]) from None
+        raise

@@ -291,3 +291,18 @@ async def test_landing_pages_are_rate_limited_per_address(visitor):
         limited = await browser.get("/r/ZZZZZZZZZZZZ")
         assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
         assert (await neighbour.get("/r/ZZZZZZZZZZZZ")).status_code == 404
+
+
+async def test_the_code_of_an_erased_referrer_leads_nowhere(as_, store, visitor, trio):
+    referrer, pro, referee = trio
+    code = await code_of(as_, referrer, pro)
+    erase = "mutation($id: ID!) { deleteCustomer(id: $id) { deletedId errors { code } } }"
+    assert (await as_("admin").data(erase, {"id": referrer}))["deleteCustomer"]["errors"] == []
+    viewer = as_("customer", referee)
+    assert (await viewer.data(LOOKUP, {"code": code}))["referralCode"] is None
+    payload = await redeem(viewer, code, referee)
+    errors = [(e["code"], e["field"]) for e in payload["errors"]]
+    assert errors == [("NOT_FOUND", ["input", "code"])]
+    assert await count(store, REFERRALS_TO, id=referee) == 0
+    async with visitor() as browser:
+        assert (await browser.get(f"/r/{code}")).status_code == 404
