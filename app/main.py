@@ -1,4 +1,5 @@
-"""The Starlette application: GraphQL at /graphql, health at /healthz and /readyz."""
+"""The Starlette application: GraphQL at /graphql, health at /healthz and /readyz, referral
+code landing pages at /r/{code}."""
 
 from __future__ import annotations
 
@@ -21,13 +22,20 @@ from app.auth import AuthMiddleware, Verifier, auth_secret
 from app.erasure import ErasedCustomers
 from app.graphql_http import SpecView
 from app.headers import SecurityHeaders
+from app.landing import landing_route
 from app.limits import BodyLimit, Timeout
 from app.metrics import Metrics, MetricsMiddleware
-from app.ratelimit import AddressLimit, RateLimits
+from app.ratelimit import (
+    AddressLimit,
+    Limiter,
+    RateLimits,
+    principal_key,
+)
 from app.settings import Settings
 from graph import analytics, bulk, migrations
 from graph.embedded import EmbeddedServer
 from graph.store import Store, connect
+from resolvers.codes import CODE_LOOKUPS
 from resolvers.context import Context
 from schema.build import build_schema
 from seeds.complementary_trades import CURATED
@@ -49,8 +57,15 @@ class GraphQLApp(SpecView):
 
     async def get_context(self, request: Any, response: Any) -> Context:
         principal = request.scope.get("state", {}).get("principal")
-        return Context.new(self.state.store, self.settings, principal, request, response,
-                           curated=CURATED)
+        context = Context.new(self.state.store, self.settings, principal, request, response,
+                              curated=CURATED)
+        # Admins read every referral anyway: a walk over codes would teach them nothing.
+        if principal is not None and not principal.admin:
+            key = principal_key(principal)
+            lookups = self.state.code_lookups
+            if lookups is not None:
+                context.extras[CODE_LOOKUPS] = lambda: lookups.allow(key)
+        return context
 
 
 class AppState:
@@ -59,6 +74,8 @@ class AppState:
     def __init__(self) -> None:
         self._store: Store | None = None
         self.server: EmbeddedServer | None = None
+        # Referral code lookups and redemptions, per principal (see resolvers.codes).
+        self.code_lookups: Limiter | None = None
 
     @property
     def store(self) -> Store:
@@ -150,6 +167,8 @@ def create_app(
     state = AppState()
     if store is not None:
         state.store = store
+    limits = RateLimits(settings, shared_dir)
+    state.code_lookups = limits.code_lookups
     graphql = GraphQLApp(settings, state)
     verifier = Verifier(settings)
     metrics = Metrics(settings, state, verifier,
@@ -196,12 +215,13 @@ def create_app(
             Route("/readyz", readyz),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/metrics", metrics.endpoint),
+            landing_route(lambda: state.store, limits.landing),
             *([] if settings.production else [graphiql.static_route()]),
         ],
         lifespan=lifespan,
     )
     app.state.app_state = state
-    app.state.rate_limits = limits = RateLimits(settings, shared_dir)
+    app.state.rate_limits = limits
     # Inside the token check, which sets the principal it looks at.
     app.add_middleware(ErasedCustomers, store=lambda: state.store, shared_dir=shared_dir)
     app.add_middleware(AuthMiddleware, verifier=verifier, limits=limits)

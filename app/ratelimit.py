@@ -43,6 +43,10 @@ UNKNOWN = "-"  # a peer without an address (a Unix socket)
 # The liveness probe answers from memory and must answer even under a flood; /readyz touches
 # the store, so it is limited like everything else.
 UNLIMITED = frozenset({"/healthz"})
+# Referral code lookups (and redemptions) per principal, and landing pages per address: a
+# person opens a handful of codes, a walk over the code space needs billions.
+CODE_LOOKUPS_PER_MINUTE = 20
+CODE_LOOKUP_BURST = 10
 
 
 @dataclass
@@ -180,7 +184,12 @@ class RateLimits:
         self.proxies = settings.trusted_proxies
         self.per_address: Limiter
         self.per_principal: Limiter
+        # Referral code lookups per principal and landing pages per address (app.landing).
+        self.code_lookups: Limiter
+        self.landing: Limiter
         if shared_dir is None:
+            self.code_lookups = RateLimiter(CODE_LOOKUPS_PER_MINUTE, CODE_LOOKUP_BURST)
+            self.landing = RateLimiter(CODE_LOOKUPS_PER_MINUTE, CODE_LOOKUP_BURST)
             self.per_address = RateLimiter(settings.rate_limit_address,
                                            settings.rate_burst_address)
             self.per_principal = RateLimiter(settings.rate_limit, settings.rate_burst)
@@ -190,6 +199,10 @@ class RateLimits:
                 settings.rate_burst_address)
             self.per_principal = shared.SharedRateLimiter(
                 shared_dir / shared.RATE_PRINCIPAL, settings.rate_limit, settings.rate_burst)
+            self.code_lookups = shared.SharedRateLimiter(
+                shared_dir / shared.RATE_CODES, CODE_LOOKUPS_PER_MINUTE, CODE_LOOKUP_BURST)
+            self.landing = shared.SharedRateLimiter(
+                shared_dir / shared.RATE_LANDING, CODE_LOOKUPS_PER_MINUTE, CODE_LOOKUP_BURST)
 
     def address(self, scope: Scope) -> str:
         return address_key(client_ip(scope, self.proxies))

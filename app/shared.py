@@ -165,6 +165,8 @@ class SharedCounter:
 
 RATE_ADDRESS = "rate-address"
 RATE_PRINCIPAL = "rate-principal"
+RATE_CODES = "rate-codes"  # referral code lookups per principal
+RATE_LANDING = "rate-landing"  # referral code landing pages per address
 TALLY_FILE = "analytics-tally"
 ERASURES = "erasures"  # customers erased through any worker (app.erasure)
 METRICS = "metrics"  # prometheus-client's multiprocess files
@@ -173,7 +175,7 @@ METRICS = "metrics"  # prometheus-client's multiprocess files
 def prepare(folder: Path) -> None:
     """Create the shared files afresh in ``folder`` before the workers start."""
     folder.mkdir(parents=True, exist_ok=True)
-    for name in (RATE_ADDRESS, RATE_PRINCIPAL, TALLY_FILE, ERASURES):
+    for name in (RATE_ADDRESS, RATE_PRINCIPAL, RATE_CODES, RATE_LANDING, TALLY_FILE, ERASURES):
         with contextlib.suppress(FileNotFoundError):
             (folder / name).unlink()
     (folder / METRICS).mkdir(exist_ok=True)

@@ -20,6 +20,29 @@ class ReferralStatus(StrEnum):
     EXPIRED = "EXPIRED"
 
 
+class ReferralChannel(StrEnum):
+    DIRECT = "DIRECT"
+    CODE = "CODE"
+
+
+@dataclass(frozen=True)
+class ReferralCode:
+    """A shareable code standing for (referrer, professional); ``uses`` counts the referrals
+    made from it that count (confirmed fraud left out)."""
+
+    code: str
+    referrer_id: str
+    professional_id: str
+    uses: int
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Row) -> ReferralCode:
+        return cls(code=row["code"], referrer_id=row["referrerId"],
+                   professional_id=row["professionalId"], uses=int(row["uses"]),
+                   created_at=from_store(row["createdAt"]))
+
+
 OPEN_STATUSES = frozenset({ReferralStatus.SENT, ReferralStatus.ACCEPTED})
 
 # The referral lifecycle: which status may follow which. Final statuses have no successor.
@@ -157,6 +180,8 @@ class Referral:
     review: Review | None = None
     # False once confirmed as fraud: the referral then counts nowhere.
     counts: bool = True
+    # How it was made; referrals from before codes existed were all DIRECT.
+    channel: ReferralChannel = ReferralChannel.DIRECT
 
     @classmethod
     def from_row(cls, row: Row) -> Referral:
@@ -178,6 +203,7 @@ class Referral:
             parties=parties_from_rows(row.get("parties")),
             review=Review.from_row(row),
             counts=row.get("fraud") is None,
+            channel=ReferralChannel(row.get("channel") or "DIRECT"),
         )
 
 

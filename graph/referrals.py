@@ -31,14 +31,20 @@ from graph.lists import (
     windowed_newest_first,
     with_parties,
 )
-from graph.models import OPEN_STATUSES, TRANSITIONS, Referral, ReferralStatus
+from graph.models import (
+    OPEN_STATUSES,
+    TRANSITIONS,
+    Referral,
+    ReferralChannel,
+    ReferralStatus,
+)
 from graph.pagination import Page, PageRequest
 from graph.store import ConstraintError, Row, Store, Tx
 
 # Pattern comprehensions start at the bound node: the embedded store scans the whole label
 # when a comprehension starts at an unbound one, Neo4j plans either direction well.
 REFERRAL_MAP = """x {.id, .status, .verified, .note, .createdAt, .updatedAt, .statusHistory,
-  .statusTimes, .fraud, .reviewDecision, .reviewNote, .reviewAt, .reviewBy,
+  .statusTimes, .fraud, .channel, .reviewDecision, .reviewNote, .reviewAt, .reviewBy,
   referrerId: head([(x)<-[:MADE]-(a) | a.id]),
   professionalId: head([(x)-[:FOR]->(p:Professional) | p.id]),
   refereeId: head([(x)-[:INTRODUCES]->(c:Customer) | c.id]),
@@ -74,7 +80,7 @@ MATCH (a:{label} {{id: $referrerId}}), (p:Professional {{id: $professionalId}}),
       (c:Customer {{id: $refereeId}})
 CREATE (a)-[:MADE]->(x:Referral {{id: $id, status: 'SENT', verified: $verified, note: $note,
         createdAt: $now, updatedAt: $now, statusHistory: ['SENT'], statusTimes: [$now],
-        openKey: $openKey}})-[:FOR]->(p)
+        openKey: $openKey, channel: $channel}})-[:FOR]->(p)
 CREATE (x)-[:INTRODUCES]->(c)
 """
 CREATE_CUSTOMER_REFERRAL = _CREATE.format(label="Customer")
@@ -87,6 +93,12 @@ WHERE x.status = $from
 SET x.status = $to, x.updatedAt = $now,
     x.statusHistory = x.statusHistory + [$to], x.statusTimes = x.statusTimes + [$now]
 RETURN count(x) AS changed
+"""
+
+# A referral made from a referral code points at it: its uses are the referrals via it.
+LINK_CODE = """
+MATCH (x:Referral {id: $id}), (k:ReferralCode {code: $code})
+CREATE (x)-[:VIA]->(k)
 """
 
 CLOSE_REFERRAL = "MATCH (x:Referral {id: $id}) REMOVE x.openKey"
@@ -143,6 +155,8 @@ class NewReferral:
     referee_id: str
     note: str | None = None
     id: str | None = None
+    # The normalised referral code it is made from (channel CODE); None for a direct referral.
+    code: str | None = None
 
 
 def _referrer_label(referrer_id: str) -> str:
@@ -201,8 +215,12 @@ async def create_referral(
         )
         await tx.run(
             create_query, id=node_id, verified=bool(parties["verified"]), note=note,
-            now=timeutil.to_store(timeutil.now()), openKey=key, **ids,
+            now=timeutil.to_store(timeutil.now()), openKey=key,
+            channel=(ReferralChannel.DIRECT if data.code is None else ReferralChannel.CODE).value,
+            **ids,
         )
+        if data.code is not None:
+            await tx.run(LINK_CODE, id=node_id, code=data.code)
 
     def readable(row: Row) -> bool:
         parties = (row["referrerId"], row["professionalId"], row["refereeId"])

@@ -57,6 +57,11 @@ SCHEMA_STATEMENTS = (
     # concurrent changes from the same state, the store lets one commit (the embedded store
     # would otherwise commit both, a lost update).
     "CREATE CONSTRAINT claim_key IF NOT EXISTS FOR (n:Claim) REQUIRE n.key IS UNIQUE",
+    # Referral codes: each code once, and one code per (referrer, professional) so that
+    # concurrent asks for a code end with one.
+    "CREATE CONSTRAINT referral_code IF NOT EXISTS FOR (n:ReferralCode) REQUIRE n.code IS UNIQUE",
+    "CREATE CONSTRAINT referral_code_pair IF NOT EXISTS "
+    "FOR (n:ReferralCode) REQUIRE n.pair IS UNIQUE",
     # One analytics refresh at a time across processes: its lease is one node per key.
     "CREATE CONSTRAINT lease_key IF NOT EXISTS FOR (n:Lease) REQUIRE n.key IS UNIQUE",
     "CREATE INDEX referral_created IF NOT EXISTS FOR (n:Referral) ON (n.createdAt)",

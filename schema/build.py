@@ -17,6 +17,7 @@ from strawberry.extensions import (
 )
 from strawberry.tools import merge_types
 
+from schema.codes import CodeMutation, CodeQuery
 from schema.common import DeletePayload
 from schema.cost import DocumentSize, QueryCost
 from schema.customer import Customer, CustomerMutation, CustomerQuery
@@ -39,12 +40,12 @@ CACHED_DOCUMENTS = 512
 Query = merge_types(
     "Query",
     (NodeQuery, ProfessionalQuery, CustomerQuery, ReferralQuery, NetworkQuery, TrustQuery,
-     IntegrityQuery),
+     IntegrityQuery, CodeQuery),
 )
 Mutation = merge_types(
     "Mutation",
     (ProfessionalMutation, CustomerMutation, JobMutation, ReferralMutation, NetworkMutation,
-     PartnersMutation, IntegrityMutation),
+     PartnersMutation, IntegrityMutation, CodeMutation),
 )
 
 

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 strawberry.enum(models.ReferralStatus, name="ReferralStatus")
 ReferralStatus = models.ReferralStatus
+strawberry.enum(models.ReferralChannel, name="ReferralChannel")
+ReferralChannel = models.ReferralChannel
 
 Party = Annotated[
     Annotated["Customer", strawberry.lazy("schema.customer")]
@@ -145,6 +147,10 @@ class Referral(Node):
                       "except PAID ones, which stay PAID and are marked for clawback.")
     def counts(self) -> bool:
         return self.model.counts
+
+    @strawberry.field(description="CODE when made by redeeming a referral code, else DIRECT.")
+    def channel(self) -> ReferralChannel:
+        return self.model.channel
 
 
 @strawberry.type
