@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -100,6 +101,9 @@ BAD = [
      ["input", "endsAt"]),
     ({"startsAt": "2026-03-01T00:00:00"}, ["input", "startsAt"]),
     ({"id": "net_1"}, ["input", "id"]),
+    ({"referrerAmount": 1e10}, ["input", "referrerAmount"]),
+    ({"tiers": [{"fromCount": i, "referrerAmount": 1} for i in range(1, 22)]},
+     ["input", "tiers"]),
 ]
 
 
@@ -323,3 +327,14 @@ async def test_anonymous_cannot_create_or_end(as_, gql, make, uid, exists):
     ended = await as_(None).raw(END, {"id": program})
     assert ended.status_code == 401
     assert (await gql.data(NODE, {"id": program}))["node"]["endedAt"] is None
+
+
+async def test_concurrent_creates_with_one_id_make_one_program(gql, make, uid, store):
+    pro = await make.professional()
+    program_id = uid("rpg")
+    payloads = await asyncio.gather(*(create(gql, pro, id=program_id) for _ in range(6)))
+    assert [p["errors"] for p in payloads] == [[]] * 6
+    assert {p["program"]["id"] for p in payloads} == {program_id}
+    rows = await store.read("MATCH (p:RewardProgram {id: $id})-[:OFFERED_BY]->(o) "
+                            "RETURN count(p) AS n, collect(o.id) AS owners", id=program_id)
+    assert (rows[0]["n"], rows[0]["owners"]) == (1, [pro])
