@@ -77,9 +77,11 @@ MATCH (p:RewardProgram {id: $id})
 SET p.endedAt = coalesce(p.endedAt, $now)
 """
 
-PROGRAMS_OF_OWNER = f"""
-MATCH (p:RewardProgram {{ownerId: $ownerId}})
-RETURN {PROGRAM_MAP} AS row
+# The programs of each owner, for Professional/Network.rewardPrograms: one round trip per batch.
+PROGRAMS_OF_OWNERS = f"""
+UNWIND $ids AS ownerId
+MATCH (p:RewardProgram {{ownerId: ownerId}})
+RETURN ownerId, {PROGRAM_MAP} AS row
 ORDER BY row.id
 """
 
@@ -300,6 +302,10 @@ async def end_program(store: Store, program_id: str) -> RewardProgram:
     return await store.write(work)
 
 
-async def programs_of(store: Store, owner_id: str) -> list[RewardProgram]:
-    rows = await store.read(PROGRAMS_OF_OWNER, ownerId=owner_id)
-    return [RewardProgram.from_row(r["row"]) for r in rows]
+async def programs_of_owners(store: Store, ids: Sequence[str]) -> list[list[RewardProgram]]:
+    """Each owner's programs, oldest first (ids sort by creation time)."""
+    rows = await store.read(PROGRAMS_OF_OWNERS, ids=list(ids))
+    grouped: dict[str, list[RewardProgram]] = {i: [] for i in ids}
+    for r in rows:
+        grouped[r["ownerId"]].append(RewardProgram.from_row(r["row"]))
+    return [grouped[i] for i in ids]

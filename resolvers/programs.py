@@ -67,7 +67,7 @@ async def program(info: Info, program_id: str) -> RewardProgram | None:
 async def programs_of(info: Info, owner_id: str) -> list[RewardProgram]:
     """Professional.rewardPrograms and Network.rewardPrograms."""
     require(await _may_read(info, owner_id))
-    return await programs.programs_of(info.context.store, owner_id)
+    return await info.context.loaders.programs_by_owner.load(owner_id)
 
 
 async def owner(info: Info, found: RewardProgram) -> Professional | Network | None:

@@ -338,3 +338,18 @@ async def test_concurrent_creates_with_one_id_make_one_program(gql, make, uid, s
     rows = await store.read("MATCH (p:RewardProgram {id: $id})-[:OFFERED_BY]->(o) "
                             "RETURN count(p) AS n, collect(o.id) AS owners", id=program_id)
     assert (rows[0]["n"], rows[0]["owners"]) == (1, [pro])
+
+
+async def test_programs_of_several_owners_in_one_request(gql, make):
+    """The programs of several owners are read in one batch, each under its own owner."""
+    a, b, c = [await make.professional() for _ in range(3)]
+    a1 = (await create(gql, a, name="a1"))["program"]["id"]
+    a2 = (await create(gql, a, name="a2"))["program"]["id"]
+    b1 = (await create(gql, b, name="b1"))["program"]["id"]
+    body = await gql.data(
+        "query($a: ID!, $b: ID!, $c: ID!) { a: professional(id: $a) { rewardPrograms { id } } "
+        "b: professional(id: $b) { rewardPrograms { id } } "
+        "c: professional(id: $c) { rewardPrograms { id } } }", {"a": a, "b": b, "c": c})
+    assert [p["id"] for p in body["a"]["rewardPrograms"]] == [a1, a2]
+    assert [p["id"] for p in body["b"]["rewardPrograms"]] == [b1]
+    assert body["c"]["rewardPrograms"] == []
