@@ -153,3 +153,18 @@ def display_name(name: str) -> str:
     if len(parts) < 2:
         return " ".join(parts)
     return f"{parts[0]} {parts[-1][0].upper()}."
+
+
+def can_manage_program(p: Principal, owner_id: str) -> bool:
+    """Creating and ending a reward program: the owning professional itself, organisers of the
+    owning network, admins."""
+    return p.admin or (p.role is Role.PROFESSIONAL and p.is_(owner_id)) or p.organises(owner_id)
+
+
+def can_read_programs(p: Principal, owner_id: str, owner_kind: str, member: bool) -> bool:
+    """A professional's programs are an offer to anyone who may refer to it: every signed-in
+    party reads them. A network's programs are for its members: its active members
+    (``member``), its organisers and admins, as the network itself."""
+    if owner_kind == "Professional":
+        return True
+    return can_read_network(p, owner_id, member)

@@ -26,6 +26,7 @@ PREFIXES = {
     "job": "Job",
     "ref": "Referral",
     "net": "Network",
+    "rpg": "RewardProgram",
 }
 LABEL_PREFIX = {label: prefix for prefix, label in PREFIXES.items()}
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"

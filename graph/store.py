@@ -48,6 +48,8 @@ SCHEMA_STATEMENTS = (
     "CREATE CONSTRAINT job_id IF NOT EXISTS FOR (n:Job) REQUIRE n.id IS UNIQUE",
     "CREATE CONSTRAINT referral_id IF NOT EXISTS FOR (n:Referral) REQUIRE n.id IS UNIQUE",
     "CREATE CONSTRAINT network_id IF NOT EXISTS FOR (n:Network) REQUIRE n.id IS UNIQUE",
+    "CREATE CONSTRAINT reward_program_id IF NOT EXISTS "
+    "FOR (n:RewardProgram) REQUIRE n.id IS UNIQUE",
     # An open (SENT or ACCEPTED) referral carries openKey = referrer|professional|referee; the
     # key is removed when the referral reaches a final status. The store itself thus refuses a
     # second open referral for the same three parties, even under concurrent creates.
@@ -67,6 +69,7 @@ SCHEMA_STATEMENTS = (
     "CREATE INDEX referral_created IF NOT EXISTS FOR (n:Referral) ON (n.createdAt)",
     "CREATE INDEX referral_status IF NOT EXISTS FOR (n:Referral) ON (n.status)",
     "CREATE INDEX job_completed IF NOT EXISTS FOR (n:Job) ON (n.completedAt)",
+    "CREATE INDEX reward_program_owner IF NOT EXISTS FOR (n:RewardProgram) ON (n.ownerId)",
     "CREATE INDEX trade_candidates_key IF NOT EXISTS FOR (n:TradeCandidates) ON (n.key)",
 )
 

@@ -17,6 +17,7 @@ from graph import (
     jobs,
     networks,
     professionals,
+    programs,
     reciprocity,
     referrals,
     risk,
@@ -96,6 +97,7 @@ class Loaders:
     job_by_id = _OnFirstUse(jobs.jobs_by_ids)
     referral_by_id = _OnFirstUse(referrals.referrals_by_ids)
     network_by_id = _OnFirstUse(networks.networks_by_ids)
+    programs_by_owner = _OnFirstUse(programs.programs_of_owners)
     networks_by_professional = _OnFirstUse(networks.networks_of_professionals)
     members_by_network = _OnFirstUse(networks.members_of_networks)
     invited_by_network = _OnFirstUse(networks.invited_to_networks)

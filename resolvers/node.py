@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from graph import models
 from graph.ids import kind_of
-from resolvers import customer, job, network, professional, referral
+from graph.programs import RewardProgram
+from resolvers import customer, job, network, professional, programs, referral
 from resolvers.context import Info
 
 AnyNode = (models.Professional | models.Customer | models.Job | models.Referral
-           | models.Network)
+           | models.Network | RewardProgram)
 
 
 async def node(info: Info, id: str) -> AnyNode | None:
@@ -23,4 +24,6 @@ async def node(info: Info, id: str) -> AnyNode | None:
             return await referral.referral(info, id)
         case "Network":
             return await network.network(info, id)
+        case "RewardProgram":
+            return await programs.program(info, id)
     return None

@@ -30,6 +30,7 @@ from schema.network import MembershipStatus, Network, NetworkMutation, NetworkQu
 from schema.node import NodeQuery
 from schema.partners import PartnersMutation
 from schema.professional import Professional, ProfessionalMutation, ProfessionalQuery
+from schema.programs import ProgramMutation
 from schema.referral import Referral, ReferralMutation, ReferralQuery
 from schema.suggestions import HideSuggestions
 from schema.trust import TrustQuery
@@ -45,7 +46,7 @@ Query = merge_types(
 Mutation = merge_types(
     "Mutation",
     (ProfessionalMutation, CustomerMutation, JobMutation, ReferralMutation, NetworkMutation,
-     PartnersMutation, IntegrityMutation, CodeMutation),
+     PartnersMutation, IntegrityMutation, CodeMutation, ProgramMutation),
 )
 
 

@@ -18,6 +18,7 @@ from schema.common import Connection, Node, UserError
 if TYPE_CHECKING:
     from schema.partners import NetworkGaps
     from schema.professional import ProfessionalConnection
+    from schema.programs import RewardProgram
     from schema.reciprocity import NetworkReciprocity, PairImbalance
 
 
@@ -41,6 +42,16 @@ class Network(Node):
         from schema.professional import ProfessionalConnection
 
         return ProfessionalConnection.wrap(await resolve.members(info, self.id, first, after))
+
+    @strawberry.field(description="Its reward programs, ended ones included (its active "
+                      "members, organisers and admins).")
+    async def reward_programs(
+        self, info: Info
+    ) -> list[Annotated[RewardProgram, strawberry.lazy("schema.programs")]]:
+        from resolvers import programs
+        from schema.programs import programs_field
+
+        return programs_field(await programs.programs_of(info, self.id))
 
     @strawberry.field(description="Professionals an organiser invited who have not accepted "
                       "yet (organisers of the network, admins). Until a professional accepts, "

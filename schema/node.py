@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from graph import models
+from graph import models, programs
 from resolvers import node as resolve
 from resolvers.context import Info
 from schema.common import Node
@@ -12,6 +12,7 @@ from schema.customer import Customer
 from schema.job import Job
 from schema.network import Network
 from schema.professional import Professional
+from schema.programs import RewardProgram
 from schema.referral import Referral
 
 
@@ -25,6 +26,8 @@ def node_of(m: resolve.AnyNode) -> Node:
         return Job.from_model(m)
     if isinstance(m, models.Referral):
         return Referral.from_model(m)
+    if isinstance(m, programs.RewardProgram):
+        return RewardProgram.from_model(m)
     return Network.from_model(m)
 
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from schema.job import JobConnection
     from schema.network import Network
     from schema.partners import PartnerRecommendation
+    from schema.programs import RewardProgram
     from schema.reciprocity import MonthBalance, ReciprocityBalance
     from schema.referral import ReferralConnection, ReferralStatus
 
@@ -76,6 +77,16 @@ class Professional(Node):
         from schema.job import JobConnection
 
         return JobConnection.wrap(await resolve.jobs(info, self.id, first, after))
+
+    @strawberry.field(description="Its reward programs, ended ones included (any signed-in "
+                      "party: they are an offer to referrers).")
+    async def reward_programs(
+        self, info: Info
+    ) -> list[Annotated[RewardProgram, strawberry.lazy("schema.programs")]]:
+        from resolvers import programs
+        from schema.programs import programs_field
+
+        return programs_field(await programs.programs_of(info, self.id))
 
     @strawberry.field(description="Referrals naming this professional.")
     async def referrals_received(

@@ -29,7 +29,8 @@ KNOWN_CODES = {"VALIDATION", "NOT_FOUND", "CONFLICT", "DUPLICATE", "INVALID_TRAN
 MUTATION_FIELDS = ["createProfessional", "createCustomer", "recordJob", "confirmJob",
                    "rejectJob", "createReferral",
                    "updateReferralStatus", "createNetwork", "addNetworkMember",
-                   "removeNetworkMember", "deleteCustomer"]
+                   "removeNetworkMember", "deleteCustomer", "createRewardProgram",
+                   "endRewardProgram"]
 COUNTS = """
 CALL () { MATCH (n) RETURN count(n) AS nodes }
 CALL () { MATCH ()-[r]->() RETURN count(r) AS links }
