@@ -169,6 +169,8 @@ async def test_customers_appear_by_display_name(as_, world):
     # Professional a never had a confirmed job from k: it sees the display name only.
     assert first == {"__typename": "Customer", "id": k, "displayName": "Kim C.",
                      "name": "Kim C."}
+    admin = await as_("admin").post(TOP, {"id": p["a"], "metric": "REFERRALS"})
+    assert admin["data"]["professional"]["topReferrers"][0]["party"]["name"] == "Kim Customer"
 
 
 async def test_who_reads_the_network_leaderboard(as_, world):
