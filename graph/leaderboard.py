@@ -7,9 +7,10 @@ professional's received referrals), so the work per request is bounded by the an
 neighbourhood, never by the graph. Windows are [since, until) on the referral's createdAt; a
 referral confirmed as fraud (``r.fraud = true``) counts nowhere.
 
-The store aggregates, orders and cuts to ``limit``; ranks are then read off the ordered rows:
-an entry's rank is one more than the number of entries with a strictly greater value, and every
-such entry comes before it in the order, so the first ``limit`` rows hold all it needs.
+The store aggregates per party; the rows are then ordered and cut to ``limit``, and ranks are
+read off the ordered rows: an entry's rank is one more than the number of entries with a
+strictly greater value, and every such entry comes before it in the order, so the first
+``limit`` rows hold all it needs.
 
 >>> [e.rank for e in ranked([("a", 5.0), ("b", 3.0), ("c", 3.0), ("d", 1.0)])]
 [1, 2, 2, 4]
@@ -31,8 +32,8 @@ class LeaderboardMetric(StrEnum):
     VALUE = "VALUE"
 
 
-_WINDOW = """r.fraud IS NULL AND ($since IS NULL OR r.createdAt >= $since)
-  AND ($until IS NULL OR r.createdAt < $until)"""
+_WINDOW = """r.fraud IS NULL AND (k.since IS NULL OR r.createdAt >= k.since)
+  AND (k.until IS NULL OR r.createdAt < k.until)"""
 # Conversions and value count converted referrals only: filtering before the aggregate keeps
 # the rows small. The job's value is summed by the store over the stored values.
 _CONVERTED = " AND r.status = 'CONVERTED'"
@@ -41,21 +42,24 @@ _VALUE = "sum(coalesce(j.value, 0.0))"
 
 # The referrals a network's active members made to other active members.
 _NETWORK_MATCH = f"""
-MATCH (n:Network {{id: $id}})<-[:{MEMBER}]-(a:Professional)-[:MADE]->(r:Referral)
+UNWIND $keys AS k
+MATCH (n:Network {{id: k.id}})<-[:{MEMBER}]-(a:Professional)-[:MADE]->(r:Referral)
       -[:FOR]->(b:Professional)-[:{MEMBER}]->(n)
 WHERE a.id <> b.id AND {_WINDOW}"""
 # The referrals naming one professional, by whoever made them.
 _PROFESSIONAL_MATCH = f"""
-MATCH (p:Professional {{id: $id}})<-[:FOR]-(r:Referral)<-[:MADE]-(a)
+UNWIND $keys AS k
+MATCH (p:Professional {{id: k.id}})<-[:FOR]-(r:Referral)<-[:MADE]-(a)
 WHERE {_WINDOW}"""
 _JOB = "\nOPTIONAL MATCH (r)-[:CONVERTED_TO]->(j:Job)"
-# Zero-value entries (converted referrals whose jobs carry no value) are left out.
+# One row per key and party with a positive value: zero-value entries (converted referrals
+# whose jobs carry no value) are left out. The rows per key are bounded by the anchor's
+# neighbourhood (its members, or the parties that referred to it); ordering and the cut to
+# each key's limit follow in Python, since LIMIT in Cypher cuts the whole batch.
 _TOP = """
-WITH a.id AS party, {aggregate} AS value
+WITH k.i AS i, a.id AS party, {aggregate} AS value
 WHERE value > 0
-RETURN party, value
-ORDER BY value DESC, party
-LIMIT $limit
+RETURN i, party, value
 """
 
 
@@ -67,8 +71,28 @@ def _query(match: str, metric: LeaderboardMetric) -> str:
     return match + _CONVERTED + _JOB + _TOP.format(aggregate=_VALUE)
 
 
-NETWORK_LEADERBOARD = {m: _query(_NETWORK_MATCH, m) for m in LeaderboardMetric}
-TOP_REFERRERS = {m: _query(_PROFESSIONAL_MATCH, m) for m in LeaderboardMetric}
+class Board(StrEnum):
+    NETWORK = "NETWORK"  # a network's active members
+    PROFESSIONAL = "PROFESSIONAL"  # the parties referring to one professional
+
+
+QUERIES = {
+    (Board.NETWORK, m): _query(_NETWORK_MATCH, m) for m in LeaderboardMetric
+} | {(Board.PROFESSIONAL, m): _query(_PROFESSIONAL_MATCH, m) for m in LeaderboardMetric}
+
+
+@dataclass(frozen=True)
+class LeaderboardKey:
+    """One leaderboard: ``anchor`` is the network's or the professional's id; the window is
+    store text, either end open; ``limit`` lies in 1..RG_MAX_LIMIT (the API's argument rules,
+    ``graph.rules.ARGUMENT_RULES``)."""
+
+    board: Board
+    anchor: str
+    metric: LeaderboardMetric
+    since: str | None
+    until: str | None
+    limit: int
 
 
 @dataclass(frozen=True)
@@ -87,25 +111,15 @@ def ranked(rows: Sequence[tuple[str, float]]) -> list[Entry]:
     return out
 
 
-async def _top(store: Store, query: str, anchor: str, since: str | None, until: str | None,
-               limit: int) -> list[Entry]:
-    rows = await store.read(query, id=anchor, since=since, until=until, limit=limit)
-    return ranked([(row["party"], float(row["value"])) for row in rows])
-
-
-async def network_leaderboard(
-    store: Store, network_id: str, metric: LeaderboardMetric, since: str | None,
-    until: str | None, limit: int,
-) -> list[Entry]:
-    """The network's active members ranked by ``metric`` over referrals to other active
-    members in [since, until) (store text, either end open); ``limit`` lies in 1..RG_MAX_LIMIT
-    (the API's argument rules, ``graph.rules.ARGUMENT_RULES``)."""
-    return await _top(store, NETWORK_LEADERBOARD[metric], network_id, since, until, limit)
-
-
-async def top_referrers(
-    store: Store, professional_id: str, metric: LeaderboardMetric, since: str | None,
-    until: str | None, limit: int,
-) -> list[Entry]:
-    """The parties whose referrals name the professional, ranked by ``metric``."""
-    return await _top(store, TOP_REFERRERS[metric], professional_id, since, until, limit)
+async def leaderboards(store: Store, keys: Sequence[LeaderboardKey]) -> list[list[Entry]]:
+    """Many leaderboards in one round trip per (board, metric) among them, in key order."""
+    found: list[list[tuple[str, float]]] = [[] for _ in keys]
+    groups: dict[tuple[Board, LeaderboardMetric], list[dict[str, object]]] = {}
+    for i, key in enumerate(keys):
+        groups.setdefault((key.board, key.metric), []).append(
+            {"i": i, "id": key.anchor, "since": key.since, "until": key.until})
+    for group, params in groups.items():
+        for row in await store.read(QUERIES[group], keys=params):
+            found[row["i"]].append((row["party"], float(row["value"])))
+    return [ranked(sorted(rows, key=lambda pv: (-pv[1], pv[0]))[:key.limit])
+            for rows, key in zip(found, keys, strict=True)]

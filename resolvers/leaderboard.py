@@ -1,12 +1,13 @@
-"""Resolvers of leaderboards: a network's members and a professional's top referrers."""
+"""Resolvers of leaderboards: a network's members and a professional's top referrers, loaded
+for a whole page of networks or professionals at once."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from graph import access, leaderboard
+from graph import access
 from graph.access import Role
-from graph.leaderboard import Entry, LeaderboardMetric
+from graph.leaderboard import Board, Entry, LeaderboardKey, LeaderboardMetric
 from resolvers import permissions
 from resolvers.common import declared_default, window
 from resolvers.context import Info
@@ -32,8 +33,9 @@ async def network(
     """The network's organisers, its active members and admins (whoever may read it)."""
     require(await permissions.can_read_network(info, network_id))
     start, end = window(since, until)
-    return await leaderboard.network_leaderboard(
-        info.context.store, network_id, metric, start, end, declared_default(info, "limit", limit))
+    key = LeaderboardKey(Board.NETWORK, network_id, metric, start, end,
+                         declared_default(info, "limit", limit))
+    return await info.context.loaders.leaderboard_by_key.load(key)
 
 
 async def top_referrers(
@@ -42,6 +44,6 @@ async def top_referrers(
 ) -> list[Entry]:
     require(await _may_read_top_referrers(info, professional_id))
     start, end = window(since, until)
-    return await leaderboard.top_referrers(
-        info.context.store, professional_id, metric, start, end,
-        declared_default(info, "limit", limit))
+    key = LeaderboardKey(Board.PROFESSIONAL, professional_id, metric, start, end,
+                         declared_default(info, "limit", limit))
+    return await info.context.loaders.leaderboard_by_key.load(key)

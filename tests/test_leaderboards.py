@@ -294,3 +294,22 @@ async def test_brute_force_on_a_generated_network(gql, store):
             assert cents(got) == cents(expected_board(counts, 5)), (pro, metric)
             checked += len(got)
     assert checked > 50
+
+
+async def test_a_page_of_leaderboards_costs_the_same_round_trips(gql, store, world):
+    _, _, net = world
+    bare = """query($id: ID!, $first: Int!) { network(id: $id) { members(first: $first) {
+      nodes { id } } } }"""
+    boards = """query($id: ID!, $first: Int!) { network(id: $id) { members(first: $first) {
+      nodes { id topReferrers(metric: REFERRALS) { rank }
+              value: topReferrers(metric: VALUE, limit: 2) { rank } } } } }"""
+
+    async def trips(query: str, first: int) -> int:
+        start = store.round_trips
+        data = await gql.data(query, {"id": net, "first": first})
+        assert len(data["network"]["members"]["nodes"]) == first
+        return store.round_trips - start
+
+    # One round trip per metric, whatever the page size.
+    for first in (1, 4):
+        assert await trips(boards, first) - await trips(bare, first) == 2
