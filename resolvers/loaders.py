@@ -15,6 +15,7 @@ from strawberry.dataloader import DataLoader
 from graph import (
     customers,
     jobs,
+    leaderboard,
     networks,
     professionals,
     programs,
@@ -110,6 +111,7 @@ class Loaders:
     balance_by_key = _OnFirstUse(reciprocity.professional_balances)
     trend_by_key = _OnFirstUse(reciprocity.trends)
     member_graph_by_key = _OnFirstUse(reciprocity.member_graphs)
+    leaderboard_by_key = _OnFirstUse(leaderboard.leaderboards)
     chain_by_key = _OnFirstUse(trust.chains)
     risk_by_professional = _OnFirstUse(risk.professional_risks)
     risk_by_referral = _OnFirstUse(risk.referral_risks)

@@ -14,8 +14,10 @@ from graph.pagination import Page
 from resolvers import network as resolve
 from resolvers.context import Info
 from schema.common import Connection, Node, UserError
+from schema.leaderboard import LeaderboardMetric
 
 if TYPE_CHECKING:
+    from schema.leaderboard import LeaderboardEntry
     from schema.partners import NetworkGaps
     from schema.professional import ProfessionalConnection
     from schema.programs import RewardProgram
@@ -91,6 +93,16 @@ class Network(Node):
 
         return [PairImbalance.of(p)
                 for p in await reciprocity.imbalanced_pairs(info, self.id, min_gap)]
+
+    @strawberry.field(description="Members ranked by referrals they made to other members, in "
+                      "[since, until).")
+    async def leaderboard(
+        self, info: Info, metric: LeaderboardMetric | None = LeaderboardMetric.CONVERSIONS,
+        since: datetime | None = None, until: datetime | None = None, limit: int | None = 10,
+    ) -> list[Annotated[LeaderboardEntry, strawberry.lazy("schema.leaderboard")]]:
+        from schema.leaderboard import network_leaderboard
+
+        return await network_leaderboard(info, self.id, metric, since, until, limit)
 
 
 @strawberry.type

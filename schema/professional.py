@@ -15,10 +15,12 @@ from resolvers import parties
 from resolvers import professional as resolve
 from resolvers.context import Info
 from schema.common import Connection, Node, UserError
+from schema.leaderboard import LeaderboardMetric
 
 if TYPE_CHECKING:
     from schema.integrity import RiskAssessment
     from schema.job import JobConnection
+    from schema.leaderboard import LeaderboardEntry
     from schema.network import Network
     from schema.partners import PartnerRecommendation
     from schema.programs import RewardProgram
@@ -154,6 +156,16 @@ class Professional(Node):
         from schema.reciprocity import MonthBalance
 
         return [MonthBalance.of(m) for m in await reciprocity.trend(info, self.id, months)]
+
+    @strawberry.field(description="Who sends it the most, in [since, until); customers appear by "
+                      "display name.")
+    async def top_referrers(
+        self, info: Info, metric: LeaderboardMetric | None = LeaderboardMetric.CONVERSIONS,
+        since: datetime | None = None, until: datetime | None = None, limit: int | None = 10,
+    ) -> list[Annotated[LeaderboardEntry, strawberry.lazy("schema.leaderboard")]]:
+        from schema.leaderboard import top_referrers
+
+        return await top_referrers(info, self.id, metric, since, until, limit)
 
 
 @strawberry.type
