@@ -5,25 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from graph import access
-from graph.access import Role
 from graph.leaderboard import Board, Entry, LeaderboardKey, LeaderboardMetric
 from resolvers import permissions
 from resolvers.common import declared_default, window
 from resolvers.context import Info
-from resolvers.permissions import require, viewer
-
-
-async def _may_read_top_referrers(info: Info, professional_id: str) -> bool:
-    """The professional itself, admins, and organisers of a network it is an active member
-    of (as for its reciprocity)."""
-    principal = viewer(info)
-    if access.can_read_party_private(principal, professional_id):
-        return True
-    if principal.role is not Role.ORGANISER:
-        return False
-    return any(principal.organises(n)
-               for n in await permissions.active_networks(info, professional_id))
+from resolvers.permissions import require
 
 
 async def network(
@@ -42,7 +28,7 @@ async def top_referrers(
     info: Info, professional_id: str, metric: LeaderboardMetric, since: datetime | None,
     until: datetime | None, limit: int | None,
 ) -> list[Entry]:
-    require(await _may_read_top_referrers(info, professional_id))
+    require(await permissions.can_read_figures(info, professional_id))
     start, end = window(since, until)
     key = LeaderboardKey(Board.PROFESSIONAL, professional_id, metric, start, end,
                          declared_default(info, "limit", limit))

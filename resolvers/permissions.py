@@ -72,6 +72,16 @@ async def active_networks(info: Info, professional_id: str) -> list[str]:
     return [n.id for n in found]
 
 
+async def can_read_figures(info: Info, professional_id: str) -> bool:
+    """A professional's own figures (reciprocity balance and trend, top referrers): the
+    professional itself, admins, and organisers of a network it is an active member of."""
+    principal = viewer(info)
+    if access.can_read_party_private(principal, professional_id):
+        return True
+    return principal.role is access.Role.ORGANISER and any(
+        principal.organises(n) for n in await active_networks(info, professional_id))
+
+
 async def can_read_risk(info: Info, professional_id: str) -> bool:
     """Risk and reviews of the professional and of referrals naming it (graph.access)."""
     principal = viewer(info)

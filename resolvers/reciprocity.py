@@ -5,28 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 
 from graph import access, reciprocity
-from graph.access import Role
 from graph.algorithms.reciprocity import Balance, PairGap
+from resolvers import permissions
 from resolvers.common import declared_default, guarded, window
 from resolvers.context import Info
 from resolvers.permissions import require, viewer
 
 
-async def _may_read_balance(info: Info, professional_id: str) -> bool:
-    """The professional itself, admins, and organisers of a network it belongs to."""
-    principal = viewer(info)
-    if access.can_read_party_private(principal, professional_id):
-        return True
-    if principal.role is not Role.ORGANISER:
-        return False
-    mine = await info.context.loaders.networks_by_professional.load(professional_id)
-    return any(principal.organises(n.id) for n in mine)
-
-
 async def balance(
     info: Info, professional_id: str, since: datetime | None, until: datetime | None
 ) -> reciprocity.ProfessionalBalance:
-    require(await _may_read_balance(info, professional_id))
+    require(await permissions.can_read_figures(info, professional_id))
     start, end = window(since, until)
     return await info.context.loaders.balance_by_key.load(
         reciprocity.BalanceKey(professional_id, start, end))
@@ -34,7 +23,7 @@ async def balance(
 
 async def trend(info: Info, professional_id: str, months: int | None) -> list[Balance]:
     """Loaded for a whole page of professionals at once, in two round trips."""
-    require(await _may_read_balance(info, professional_id))
+    require(await permissions.can_read_figures(info, professional_id))
     key = reciprocity.TrendKey(professional_id, declared_default(info, "months", months))
     return await info.context.loaders.trend_by_key.load(key)
 
