@@ -105,6 +105,7 @@ async def open_store(settings: Settings, state: AppState, *, supervised: bool = 
             settings.neo4j_database, timeout=settings.store_timeout,
             batch_timeout=settings.store_batch_timeout,
         )
+    store.review_threshold = settings.risk_review_threshold
     try:
         await store.ensure_schema()
         await migrations.migrate(store)

@@ -58,6 +58,7 @@ class Settings:
     max_document_chars: int = 50_000
     analytics_timeout: float = 300.0
     workers: int = 0
+    risk_review_threshold: float = 0.5
 
     @property
     def embedded(self) -> bool:
@@ -103,6 +104,7 @@ RANGES: dict[str, tuple[float, float, bool]] = {
     "max_body_bytes": (1, 1 << 30, False),
     "max_document_chars": (1, 10**8, False),
     "workers": (0, 256, False),
+    "risk_review_threshold": (0, 1, True),
 }
 MIN_SECRET = 32  # bytes; RFC 7518 asks HS256 keys to be at least as long as the hash
 # A scrape token is a shared secret sent by the scraper: long enough not to be guessed.
@@ -250,4 +252,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_document_chars=_int(env, "RG_MAX_DOCUMENT_CHARS", 50_000),
         analytics_timeout=_float(env, "RG_ANALYTICS_TIMEOUT", 300.0),
         workers=_int(env, "RG_WORKERS", 0),
+        risk_review_threshold=_float(env, "RG_RISK_REVIEW_THRESHOLD", 0.5),
     ))

@@ -27,6 +27,7 @@ PREFIXES = {
     "ref": "Referral",
     "net": "Network",
     "rpg": "RewardProgram",
+    "rwd": "Reward",
 }
 LABEL_PREFIX = {label: prefix for prefix, label in PREFIXES.items()}
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"

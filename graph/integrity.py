@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from graph import timeutil
+from graph import rewards, timeutil
 from graph.algorithms import integrity as algorithms
 from graph.analytics import NOT_FRAUD_JOB, paged, professional_ids
 from graph.store import Row, Store
@@ -160,4 +160,6 @@ class IntegrityJob:
             for start in range(0, len(rows), BATCH):
                 await store.run_write(query, rows=rows[start : start + BATCH])
         await store.run_write(MARK_RUN, key=RUN_KEY, at=timeutil.to_store(timeutil.now()))
+        # Rewards follow the new scores: held at or above the review threshold, released below.
+        await rewards.refresh_holds(store, store.review_threshold)
         return len(pros)

@@ -7,10 +7,12 @@ final. Every change is appended to the referral's history. An open referral carr
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from graph import rules, timeutil
+from graph import rewards, rules, timeutil
 from graph.access import Principal, can_read_referral
 from graph.errors import (
     Duplicate,
@@ -37,6 +39,7 @@ from graph.models import (
     Referral,
     ReferralChannel,
     ReferralStatus,
+    ReviewDecision,
 )
 from graph.pagination import Page, PageRequest
 from graph.store import ConstraintError, Row, Store, Tx
@@ -112,7 +115,7 @@ CREATE (x)-[:CLAIMED]->(:Claim {key: key, at: $now})
 
 JOB_FOR_CONVERSION = """
 MATCH (j:Job {id: $jobId})
-RETURN head([(j)<-[:BOOKED]-(c:Customer) | c.id]) AS customerId,
+RETURN j.value AS value, head([(j)<-[:BOOKED]-(c:Customer) | c.id]) AS customerId,
        head([(j)-[:DONE_BY]->(p:Professional) | p.id]) AS professionalId,
        head([(j)<-[:CONVERTED_TO]-(r:Referral) | r.id]) AS referralId,
        j.confirmed = true AS confirmed
@@ -122,6 +125,9 @@ LINK_JOB = """
 MATCH (x:Referral {id: $id}), (j:Job {id: $jobId})
 CREATE (x)-[:CONVERTED_TO]->(j)
 """
+
+# Tries of a status change that a unique key refuses (see update_status).
+STATUS_ATTEMPTS = 25
 
 _FILTERS = """(k.status IS NULL OR x.status = k.status)
   AND (k.referrer IS NULL OR size([(x)<-[:MADE]-(a) WHERE a.id = k.referrer | 1]) > 0)"""
@@ -256,9 +262,11 @@ async def update_status(
                 f"(allowed: {allowed})",
                 ["input", "status"],
             )
+        job_value = None
         if job_id is not None:
-            await _check_conversion_job(tx, current, job_id)
-        now = timeutil.to_store(timeutil.now())
+            job_value = await _check_conversion_job(tx, current, job_id)
+        at = timeutil.now()
+        now = timeutil.to_store(at)
         keys = [f"{referral_id}|step|{len(current.history)}"]
         if job_id is not None:
             keys.append(f"{job_id}|converted")
@@ -274,19 +282,36 @@ async def update_status(
             await tx.run(CLOSE_REFERRAL, id=referral_id)
         if job_id is not None:
             await tx.run(LINK_JOB, id=referral_id, jobId=job_id)
+        await rewards.earn(tx, rewards.Trigger(
+            referral_id=referral_id, referrer_id=current.referrer_id,
+            professional_id=current.professional_id, referee_id=current.referee_id,
+            status=status.value, verified=current.verified, counts=current.counts,
+            cleared=current.review is not None
+            and current.review.decision is ReviewDecision.CLEARED,
+            job_value=job_value, at=at,
+        ), store.review_threshold)
         updated = await tx.one(REFERRAL_BY_ID, id=referral_id)
         assert updated is not None
         return Referral.from_row(updated["row"])
 
-    try:
-        return await store.write(work)
-    except ConstraintError:
-        raise InvalidTransition(
-            "the referral (or the job) changed meanwhile; read it again", ["input", "status"]
-        ) from None
+    # A unique key refused the change: another change of this referral (or of the job) got
+    # there first, or another earning for the same referrer in the same program took the slot
+    # this one read (graph.rewards). Read again and retry: the first case then ends in the
+    # typed error that the new state gives, the second earns the next slot.
+    for attempt in range(STATUS_ATTEMPTS):
+        try:
+            return await store.write(work)
+        except ConstraintError:
+            if attempt == STATUS_ATTEMPTS - 1:
+                break
+            await asyncio.sleep(random.uniform(0.005, 0.03) * min(attempt + 1, 8))
+    raise InvalidTransition(
+        "the referral (or the job) changed meanwhile; read it again", ["input", "status"]
+    )
 
 
-async def _check_conversion_job(tx: Tx, referral: Referral, job_id: str) -> None:
+async def _check_conversion_job(tx: Tx, referral: Referral, job_id: str) -> float | None:
+    """The job's value, if the referral may convert into it; a typed error otherwise."""
     job = await tx.one(JOB_FOR_CONVERSION, jobId=job_id)
     # A job of another professional is one the caller may not read: it gets the very error of
     # an unknown job, so that conversions cannot probe for jobs.
@@ -307,6 +332,7 @@ async def _check_conversion_job(tx: Tx, referral: Referral, job_id: str) -> None
             "the job is not confirmed by its customer; a referral converts only into a "
             "confirmed job", ["input", "jobId"]
         )
+    return None if job["value"] is None else float(job["value"])
 
 
 async def referrals_by_ids(store: Store, ids: Sequence[str]) -> list[Referral | None]:

@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from graph import rules, timeutil
+from graph import rewards, rules, timeutil
 from graph.errors import Conflict, Forbidden, NotFound
 from graph.ids import check_id
 from graph.models import OPEN_STATUSES, Referral, ReferralStatus, ReviewDecision
@@ -109,6 +109,10 @@ async def review_referral(
             await tx.run(UNMARK_FRAUD, id=referral_id)
             await _reopen(tx, referral_id, state)
             changed_fraud = True
+        # Its rewards follow in the same transaction: voided (or marked for clawback) on
+        # fraud, released from HELD on clearing.
+        await rewards.on_review(tx, referral_id,
+                                decision is ReviewDecision.CONFIRMED_FRAUD, reviewer.by)
         return await _read(tx, referral_id)
 
     try:

@@ -64,12 +64,22 @@ SCHEMA_STATEMENTS = (
     "CREATE CONSTRAINT referral_code IF NOT EXISTS FOR (n:ReferralCode) REQUIRE n.code IS UNIQUE",
     "CREATE CONSTRAINT referral_code_pair IF NOT EXISTS "
     "FOR (n:ReferralCode) REQUIRE n.pair IS UNIQUE",
+    # Rewards: one per (program, referral, role), and each referrer's n-th reward in a program
+    # once (see graph.rewards: what keeps tiers and caps exact under concurrent earning).
+    "CREATE CONSTRAINT reward_id IF NOT EXISTS FOR (n:Reward) REQUIRE n.id IS UNIQUE",
+    "CREATE CONSTRAINT reward_key IF NOT EXISTS FOR (n:Reward) REQUIRE n.key IS UNIQUE",
+    "CREATE CONSTRAINT reward_slot IF NOT EXISTS FOR (n:Reward) REQUIRE n.slot IS UNIQUE",
     # One analytics refresh at a time across processes: its lease is one node per key.
     "CREATE CONSTRAINT lease_key IF NOT EXISTS FOR (n:Lease) REQUIRE n.key IS UNIQUE",
     "CREATE INDEX referral_created IF NOT EXISTS FOR (n:Referral) ON (n.createdAt)",
     "CREATE INDEX referral_status IF NOT EXISTS FOR (n:Referral) ON (n.status)",
     "CREATE INDEX job_completed IF NOT EXISTS FOR (n:Job) ON (n.completedAt)",
     "CREATE INDEX reward_program_owner IF NOT EXISTS FOR (n:RewardProgram) ON (n.ownerId)",
+    "CREATE INDEX reward_tally IF NOT EXISTS FOR (n:Reward) ON (n.tally)",
+    "CREATE INDEX reward_referral IF NOT EXISTS FOR (n:Reward) ON (n.referralId)",
+    "CREATE INDEX reward_recipient IF NOT EXISTS FOR (n:Reward) ON (n.recipientId)",
+    "CREATE INDEX reward_program IF NOT EXISTS FOR (n:Reward) ON (n.programId)",
+    "CREATE INDEX reward_status IF NOT EXISTS FOR (n:Reward) ON (n.status)",
     "CREATE INDEX trade_candidates_key IF NOT EXISTS FOR (n:TradeCandidates) ON (n.key)",
 )
 
@@ -159,6 +169,9 @@ class Store:
         # called then (graph.customers.erase_customer): what remembers that a customer was not
         # erased knows to ask again.
         self.erasures = 0
+        # The risk score at or above which new and refreshed rewards are HELD for review
+        # (RG_RISK_REVIEW_THRESHOLD; see graph.rewards).
+        self.review_threshold = 0.5
         self.after_erasure: list[Callable[[], None]] = []
         # Read sessions between two reads. A session runs one statement after another, and
         # gives its connection back to the pool once a result is consumed; making one per read
