@@ -104,30 +104,27 @@ ORDER BY row.id
 
 # The programs that may apply to a referral reaching $trigger: the professional's own, and those
 # of each network both the referrer and the professional are active members of (a customer's
-# referral matches no membership). Whether each is active now is decided in Python.
+# referral matches no membership); whether each is active now is decided in Python. With each,
+# the referrer's rewards in it so far: all of them (the next slot), the non-void ones (the
+# tier) and the non-void ones of this month (the cap), counted in one aggregation so that the
+# three agree; and the referral's risk score. One round trip, so that a change that earns costs
+# little more than one that does not.
 PROGRAMS_FOR_REFERRAL = f"""
+MATCH (x:Referral {{id: $id}})
 OPTIONAL MATCH (:Professional {{id: $referrerId}})-[:{MEMBER}]->(n:Network)
                <-[:{MEMBER}]-(:Professional {{id: $professionalId}})
-WITH [$professionalId] + collect(n.id) AS owners
+WITH x, [$professionalId] + collect(n.id) AS owners
 UNWIND owners AS owner
 MATCH (p:RewardProgram {{ownerId: owner}})
 WHERE p.trigger = $trigger AND p.endedAt IS NULL
-RETURN {PROGRAM_MAP} AS row
+CALL (p) {{
+  OPTIONAL MATCH (w:Reward {{tally: p.id + '|' + $referrerId}})
+  RETURN count(w) AS total,
+         sum(CASE WHEN w.status <> 'VOID' THEN 1 ELSE 0 END) AS live,
+         sum(CASE WHEN w.status <> 'VOID' AND w.month = $month THEN 1 ELSE 0 END) AS month
+}}
+RETURN x.riskScore AS risk, {PROGRAM_MAP} AS row, total, live, month
 ORDER BY row.id
-"""
-
-REFERRAL_RISK = "MATCH (x:Referral {id: $id}) RETURN x.riskScore AS risk"
-
-# Per program, the referrer's rewards so far: all of them (the next slot), the non-void ones
-# (the tier) and the non-void ones of this month (the cap). One aggregation over one set of
-# rows, so that the three agree with each other.
-TALLIES = """
-UNWIND $keys AS key
-OPTIONAL MATCH (w:Reward {tally: key})
-RETURN key,
-       count(w) AS total,
-       sum(CASE WHEN w.status <> 'VOID' THEN 1 ELSE 0 END) AS live,
-       sum(CASE WHEN w.status <> 'VOID' AND w.month = $month THEN 1 ELSE 0 END) AS month
 """
 
 CREATE_REWARDS = """
@@ -302,7 +299,7 @@ def commission(program: RewardProgram, job_value: float | None) -> int:
 
 @dataclass(frozen=True)
 class Tally:
-    """A referrer's rewards in one program so far (see ``TALLIES``)."""
+    """A referrer's rewards in one program so far (see ``PROGRAMS_FOR_REFERRAL``)."""
 
     total: int = 0
     live: int = 0
@@ -382,23 +379,21 @@ async def earn(tx: Tx, trigger: Trigger, threshold: float) -> int:
     slot's unique key refuse this transaction (ConstraintError): the caller retries it."""
     if trigger.status not in (t.value for t in RewardTrigger) or not trigger.counts:
         return 0
-    rows = await tx.run(PROGRAMS_FOR_REFERRAL, referrerId=trigger.referrer_id,
-                        professionalId=trigger.professional_id, trigger=trigger.status)
-    programs = [RewardProgram.from_row(r["row"]) for r in rows]
-    programs = [p for p in programs if p.is_active(trigger.at)]
-    if not programs:
-        return 0
     month = month_of(trigger.at)
-    keys = [tally_key(p.id, trigger.referrer_id) for p in programs]
-    tallies = {r["key"]: Tally(int(r["total"]), int(r["live"]), int(r["month"]))
-               for r in await tx.run(TALLIES, keys=keys, month=month)}
-    risk_row = await tx.one(REFERRAL_RISK, id=trigger.referral_id)
-    risk = None if risk_row is None else risk_row["risk"]
-    status = HELD if held(risk, trigger.cleared, threshold) else PENDING
+    rows = await tx.run(PROGRAMS_FOR_REFERRAL, id=trigger.referral_id,
+                        referrerId=trigger.referrer_id, professionalId=trigger.professional_id,
+                        trigger=trigger.status, month=month)
+    found = [(RewardProgram.from_row(r["row"]),
+              Tally(int(r["total"]), int(r["live"]), int(r["month"]))) for r in rows]
+    found = [(p, t) for p, t in found if p.is_active(trigger.at)]
+    if not found:
+        return 0
+    status = HELD if held(rows[0]["risk"], trigger.cleared, threshold) else PENDING
     reason = "risk score at or above the review threshold" if status == HELD else ""
     new = []
-    for program, key in zip(programs, keys, strict=True):
-        for reward in earned(program, tallies.get(key, Tally()), referral_id=trigger.referral_id,
+    for program, tally in found:
+        key = tally_key(program.id, trigger.referrer_id)
+        for reward in earned(program, tally, referral_id=trigger.referral_id,
                              referrer_id=trigger.referrer_id, referee_id=trigger.referee_id,
                              verified=trigger.verified, job_value=trigger.job_value,
                              at=trigger.at):
