@@ -117,12 +117,12 @@ def _load(settings: Settings, dataset_factory: Callable[[], object], label: str)
         print(f"analytics refreshed in {done.seconds:.1f} s", file=sys.stderr)
 
     asyncio.run(_with_store(settings, work))
-    programs = (f"{len(data.reward_programs)} reward programs with {len(data.rewards)} rewards "
+    programs = (f", {len(data.reward_programs)} reward programs with {len(data.rewards)} rewards"
                 if data.reward_programs else "")
     print(
         f"loaded {len(data.professionals)} professionals, {len(data.customers)} customers, "
-        f"{len(data.jobs)} jobs, {len(data.referrals)} referrals, {len(data.networks)} networks "
-        f"{programs}({data.relationships} relationships) in {time.perf_counter() - started:.1f} s",
+        f"{len(data.jobs)} jobs, {len(data.referrals)} referrals, {len(data.networks)} networks"
+        f"{programs} ({data.relationships} relationships) in {time.perf_counter() - started:.1f} s",
         file=sys.stderr,
     )
     return 0

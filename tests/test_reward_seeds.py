@@ -293,3 +293,28 @@ def test_caps_tiers_and_slots_hold_on_any_history(days, referrers, cap, voids) -
     referees = [w for w in got if w["role"] == "REFEREE"]
     assert {w["referralId"] for w in referees} == {
         w["referralId"] for rows in mine.values() for w in rows}
+
+
+# ---------------------------------------------------------------- synthetic programs
+
+def test_synthetic_programs_cover_every_kind_and_zero_changes_nothing() -> None:
+    plain = synthetic_dataset(150, 600, 1200, 500, seed=3)
+    assert seeded.with_programs(plain, 0, 3, SYNTHETIC_NOW) == synthetic_dataset(
+        150, 600, 1200, 500, seed=3)
+    data = seeded.with_programs(synthetic_dataset(150, 600, 1200, 500, seed=3), 7, 3,
+                                SYNTHETIC_NOW)
+    rows = data.reward_programs
+    assert len(rows) == 7 and len({p["ownerId"] for p in rows}) == 7
+    assert {p["ownerId"][:4] for p in rows} == {"pro_", "net_"}
+    assert any(json.loads(p["tiers"]) and p["monthlyCap"] for p in rows)
+    assert any(p["referrerRate"] for p in rows) and any(p["unit"] == "POINTS" for p in rows)
+    assert any(p["verifiedOnly"] for p in rows) and any(p["endsAt"] for p in rows)
+    assert data.rewards and {w["programId"] for w in data.rewards} <= {p["id"] for p in rows}
+    assert data.rewards == seeded.replay(data, ids="rwd_s3_{:07d}".format, now=SYNTHETIC_NOW)
+
+
+def test_seed_refuses_a_negative_program_count(capsys) -> None:
+    from app.cli import main
+
+    assert main(["seed", "synthetic", "--programs", "-1", "--data-dir", "/nonexistent"]) == 2
+    assert "--programs must be 0 or more" in capsys.readouterr().err
