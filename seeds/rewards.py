@@ -8,7 +8,8 @@ program and month, exactly as ``graph.referrals.update_status`` does inside a st
 - a professional's programs for referrals naming it, a network's programs for referrals between
   two of its members (a professional referrer; loaded memberships are active), each program
   while active at the trigger's time and for its trigger status only;
-- no reward for a confirmed-fraud referral (``fraud``);
+- no reward for a referral confirmed as fraud (``fraud``: before it reached its trigger; a
+  later confirmation voids what it earned, see ``graph.rewards.on_review``);
 - the rows carry the properties and keys of ``graph.rewards.CREATE_REWARDS`` (``key``, ``slot``,
   ``tally``, ``month``), so a live earning after the load continues the same slots and tallies.
 
