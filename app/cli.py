@@ -117,10 +117,12 @@ def _load(settings: Settings, dataset_factory: Callable[[], object], label: str)
         print(f"analytics refreshed in {done.seconds:.1f} s", file=sys.stderr)
 
     asyncio.run(_with_store(settings, work))
+    programs = (f", {len(data.reward_programs)} reward programs with {len(data.rewards)} rewards"
+                if data.reward_programs else "")
     print(
         f"loaded {len(data.professionals)} professionals, {len(data.customers)} customers, "
-        f"{len(data.jobs)} jobs, {len(data.referrals)} referrals, {len(data.networks)} networks "
-        f"({data.relationships} relationships) in {time.perf_counter() - started:.1f} s",
+        f"{len(data.jobs)} jobs, {len(data.referrals)} referrals, {len(data.networks)} networks"
+        f"{programs} ({data.relationships} relationships) in {time.perf_counter() - started:.1f} s",
         file=sys.stderr,
     )
     return 0
@@ -133,17 +135,22 @@ def seed_demo(args: argparse.Namespace) -> int:
 
 
 def seed_synthetic(args: argparse.Namespace) -> int:
-    from seeds.synthetic import synthetic_dataset
+    from seeds.rewards import with_programs
+    from seeds.synthetic import SYNTHETIC_NOW, synthetic_dataset
 
+    if args.programs < 0:
+        print("referral-graph: --programs must be 0 or more", file=sys.stderr)
+        return 2
     if args.plant_fraud is None:
         if args.truth is not None:
             print("referral-graph: --truth needs --plant-fraud", file=sys.stderr)
             return 2
 
         def make() -> object:
-            return synthetic_dataset(
+            data = synthetic_dataset(
                 args.professionals, args.customers, args.jobs, args.referrals, seed=args.seed
             )
+            return with_programs(data, args.programs, args.seed, SYNTHETIC_NOW)
 
         return _load(settings_of(args), make, "synthetic")
     return seed_planted(args)
@@ -153,6 +160,8 @@ def seed_planted(args: argparse.Namespace) -> int:
     """The synthetic network with fraud planted; the ground truth goes to ``--truth`` once the
     data set is loaded, so that a truth file always describes a loaded network."""
     from seeds import fraud
+    from seeds.rewards import with_programs
+    from seeds.synthetic import SYNTHETIC_NOW
 
     if args.truth is not None and not args.truth.resolve().parent.is_dir():
         print(f"referral-graph: no folder for the truth file {args.truth}", file=sys.stderr)
@@ -167,6 +176,7 @@ def seed_planted(args: argparse.Namespace) -> int:
         print(f"referral-graph: {exc}", file=sys.stderr)
         return 2
     print(f"referral-graph: {fraud.describe(truth)}", file=sys.stderr)
+    data = with_programs(data, args.programs, args.seed, SYNTHETIC_NOW)
     done = _load(settings_of(args), lambda: data, "synthetic")
     if done == 0 and args.truth is not None:
         args.truth.write_text(truth.to_json())
@@ -254,6 +264,9 @@ def parser() -> argparse.ArgumentParser:
     syn.add_argument("--plant-fraud", type=float, default=None, metavar="SHARE",
                      help="plant fraud in this share of the professionals (0, or 0.01 to 0.05), "
                           "with legitimate look-alikes")
+    syn.add_argument("--programs", type=int, default=0, metavar="N",
+                     help="add N reward programs (professional and network ones, tiers, caps, "
+                          "a commission, points) and the rewards they earned (default 0)")
     syn.add_argument("--truth", type=Path, default=None, metavar="FILE",
                      help="write the planted ground truth here as JSON (with --plant-fraud)")
     store_options(syn)

@@ -76,6 +76,36 @@ CREATE (x)-[:INTRODUCES]->(c)
 LOAD_CUSTOMER_REFERRALS = _LOAD_REFERRALS.format(label="Customer")
 LOAD_PROFESSIONAL_REFERRALS = _LOAD_REFERRALS.format(label="Professional")
 
+# Reward programs with their owner (a professional or a network), and the rewards they earned
+# (``seeds.rewards`` replays them as the live path earns them). A reward names its program,
+# referral and recipient by id, as earned ones do (``graph.rewards``).
+_PROGRAM_PROPS = """id: r.id, name: r.name, ownerId: r.ownerId, trigger: r.trigger,
+  referrerAmount: r.referrerAmount, refereeAmount: r.refereeAmount, referrerRate: r.referrerRate,
+  unit: r.unit, tiers: r.tiers, monthlyCap: r.monthlyCap, verifiedOnly: r.verifiedOnly,
+  startsAt: r.startsAt, endsAt: r.endsAt, createdAt: r.createdAt"""
+_LOAD_PROGRAMS = """
+UNWIND $rows AS r
+MATCH (o:{label} {{id: r.ownerId}})
+WHERE NOT EXISTS {{ MATCH (:RewardProgram {{id: r.id}}) }}
+CREATE (:RewardProgram {{{props}}})-[:OFFERED_BY]->(o)
+"""
+LOAD_PROFESSIONAL_PROGRAMS = _LOAD_PROGRAMS.format(label="Professional", props=_PROGRAM_PROPS)
+LOAD_NETWORK_PROGRAMS = _LOAD_PROGRAMS.format(label="Network", props=_PROGRAM_PROPS)
+_REWARD_PROPS = """id: r.id, key: r.key, slot: r.slot, tally: r.tally,
+  programId: r.programId, ownerId: r.ownerId, referralId: r.referralId,
+  recipientId: r.recipientId, role: r.role, amount: r.amount, unit: r.unit, status: r.status,
+  clawback: r.clawback, month: r.month, createdAt: r.createdAt, updatedAt: r.updatedAt,
+  statusHistory: r.statusHistory, statusTimes: r.statusTimes, statusBy: r.statusBy,
+  statusReasons: r.statusReasons"""
+_REWARD_KEYS = ("key", "slot", "tally", "programId", "ownerId", "referralId", "recipientId",
+                "role", "amount", "unit", "status", "clawback", "month", "createdAt",
+                "updatedAt", "statusHistory", "statusTimes", "statusBy", "statusReasons")
+LOAD_REWARDS = f"""
+UNWIND $rows AS r
+MERGE (w:Reward {{id: r.id}})
+ON CREATE SET {", ".join(f"w.{k} = r.{k}" for k in _REWARD_KEYS)}
+"""
+
 LOAD_CONVERSIONS = """
 UNWIND $rows AS r
 MATCH (x:Referral {id: r.referralId}), (j:Job {id: r.jobId})
@@ -121,6 +151,16 @@ MATCH (x:Referral {id: r.referralId}), (j:Job {id: r.jobId})
 CREATE (x)-[:CONVERTED_TO]->(j)
 """
 
+_CREATE_PROGRAMS = _LOAD_PROGRAMS.replace(
+    "WHERE NOT EXISTS {{ MATCH (:RewardProgram {{id: r.id}}) }}\n", ""
+)
+CREATE_PROFESSIONAL_PROGRAMS = _CREATE_PROGRAMS.format(label="Professional", props=_PROGRAM_PROPS)
+CREATE_NETWORK_PROGRAMS = _CREATE_PROGRAMS.format(label="Network", props=_PROGRAM_PROPS)
+CREATE_REWARDS = f"""
+UNWIND $rows AS r
+CREATE (:Reward {{{_REWARD_PROPS}}})
+"""
+
 # The statement of each step, for a store with data (idempotent) and for an empty one.
 STEPS = {
     "professionals": (LOAD_PROFESSIONALS, CREATE_PROFESSIONALS),
@@ -131,13 +171,18 @@ STEPS = {
     "customer referrals": (LOAD_CUSTOMER_REFERRALS, CREATE_CUSTOMER_REFERRALS),
     "professional referrals": (LOAD_PROFESSIONAL_REFERRALS, CREATE_PROFESSIONAL_REFERRALS),
     "conversions": (LOAD_CONVERSIONS, CREATE_CONVERSIONS),
+    "professional programs": (LOAD_PROFESSIONAL_PROGRAMS, CREATE_PROFESSIONAL_PROGRAMS),
+    "network programs": (LOAD_NETWORK_PROGRAMS, CREATE_NETWORK_PROGRAMS),
+    "rewards": (LOAD_REWARDS, CREATE_REWARDS),
 }
 
 
 @dataclass
 class Dataset:
     """A whole network to load. Referral rows carry ``referrerId``; those of an open referral
-    carry ``openKey`` (see :func:`graph.referrals.open_key`); converted ones carry ``jobId``."""
+    carry ``openKey`` (see :func:`graph.referrals.open_key`); converted ones carry ``jobId``.
+    Reward programs and rewards carry the properties the service writes (``graph.programs``,
+    ``graph.rewards``); a program row's ``ownerId`` is a professional or a network."""
 
     professionals: list[Row] = field(default_factory=list)
     customers: list[Row] = field(default_factory=list)
@@ -145,6 +190,8 @@ class Dataset:
     referrals: list[Row] = field(default_factory=list)
     networks: list[Row] = field(default_factory=list)
     memberships: list[Row] = field(default_factory=list)
+    reward_programs: list[Row] = field(default_factory=list)
+    rewards: list[Row] = field(default_factory=list)
 
     def statements(self, empty: bool = False) -> list[tuple[str, str, list[Row]]]:
         """(name, Cypher, rows) in load order: nodes before what links them; the plain CREATE
@@ -159,6 +206,11 @@ class Dataset:
             "networks": self.networks, "memberships": self.memberships, "jobs": self.jobs,
             "customer referrals": by_customer, "professional referrals": by_professional,
             "conversions": conversions,
+            "professional programs": [
+                p for p in self.reward_programs if p["ownerId"].startswith("pro_")],
+            "network programs": [
+                p for p in self.reward_programs if p["ownerId"].startswith("net_")],
+            "rewards": self.rewards,
         }
         return [(name, STEPS[name][1 if empty else 0], rows[name]) for name in STEPS]
 
@@ -166,7 +218,7 @@ class Dataset:
     def relationships(self) -> int:
         return (
             len(self.memberships) + 2 * len(self.jobs) + 3 * len(self.referrals)
-            + sum(1 for r in self.referrals if r.get("jobId"))
+            + sum(1 for r in self.referrals if r.get("jobId")) + len(self.reward_programs)
         )
 
 

@@ -7,6 +7,17 @@ Chris Doyle and Yusuf Demir take referrals and never give any; Old Town Roofing 
 and stays quiet. Customers, their projects and the referrals are drawn with a fixed seed, so the
 data is the same on every run, and every time lies before :data:`DEMO_NOW`.
 
+Three reward programs run in it (:data:`PROGRAMS`): Dave Carter's two-sided thanks (GBP 25 to the
+referrer, 10 to the referee, on conversion), the Northside Trades Circle's tiered programme for
+referrals between its members (GBP 5 on acceptance, 8 from a member's third, 12 from its sixth, at
+most 4 a month) and Priya Shah's loyalty points (100 to the referrer, 50 to the referee, on
+acceptance). Their rewards are replayed from the referrals as the service earns them
+(``seeds.rewards``) and settled as the owners would have: old ones paid, a few voided, recent ones
+pending. One story is planted for them (:func:`plant_points_farmer`): a new account, Quickfix Home
+Services, that introduces a string of customers created minutes before to farm Priya's points;
+the integrity batch flags those referrals, so their rewards (the points, and the circle's tiers as
+it joined the circle) are HELD for review.
+
 >>> ds = demo_dataset()
 >>> ds.professionals[0]["id"], ds.professionals[0]["name"], ds.professionals[0]["trades"]
 ('pro_demo_001', 'Dave Carter', ['plumbing', 'heating'])
@@ -19,9 +30,23 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime
 
-from graph.bulk import Dataset
+from graph.bulk import Dataset, Row
+from graph.programs import RewardProgram
+from seeds import rewards
 from seeds.catalog import FIRST_NAMES, LAST_NAMES
-from seeds.engine import DAY, Budget, Edge, IdFormats, NetworkPlan, World, generate
+from seeds.engine import (
+    DAY,
+    EXPIRY,
+    HOUR,
+    MINUTE,
+    Budget,
+    Edge,
+    IdFormats,
+    NetworkPlan,
+    World,
+    generate,
+    store_time,
+)
 
 DEMO_NOW = datetime(2026, 11, 1, tzinfo=UTC)
 DEMO_SEED = 20261101
@@ -167,15 +192,100 @@ def demo_world(rng: random.Random) -> World:
     )
 
 
+# The planted points farmer: who, whose points, how many invented referees, and when.
+FARMER = ("Quickfix Home Services", ("carpentry",), RIVERSIDE)
+FARMED = "pro_demo_002"  # Priya Shah, the points programme's owner
+FARMED_REFEREES = 8
+FARMED_AT = DAY * 95  # before DEMO_NOW: accepted, then expired, all settled by now
+
+PROGRAM_START = datetime(2025, 1, 1, tzinfo=UTC)
+PROGRAMS: tuple[Row, ...] = (
+    rewards.program_row("rpg_demo_1", "Dave's two-way thanks", "pro_demo_001", "CONVERTED", 2500,
+                        referee=1000, starts=PROGRAM_START),
+    rewards.program_row("rpg_demo_2", "Circle tiers", "net_demo_1", "ACCEPTED", 500,
+                        tiers=((3, 800), (6, 1200)), cap=4, starts=PROGRAM_START),
+    rewards.program_row("rpg_demo_3", "Priya's loyalty points", FARMED, "ACCEPTED", 100,
+                        unit="POINTS", referee=50, starts=PROGRAM_START),
+)
+
+
+def plant_points_farmer(rng: random.Random, ds: Dataset) -> set[str]:
+    """Add the points farmer: a member of the Northside Trades Circle with one job of its own,
+    then :data:`FARMED_REFEREES` referrals to
+    Priya Shah, hours apart, of customers created minutes before, accepted and left to expire
+    (HOLLOW_REFEREES and BURST to the integrity batch). Jobs and referrals are numbered again in
+    time order, as generated ids are; the planted referrals' ids are returned."""
+    now = int(DEMO_NOW.timestamp())
+    t0 = now - FARMED_AT
+    name, trades, area = FARMER
+    farmer = IDS.professional.format(len(ds.professionals) + 1)
+    ds.professionals.append({"id": farmer, "name": name, "trades": list(trades),
+                             "area": AREAS[area], "createdAt": store_time(t0 - 20 * DAY)})
+    # A member of the Northside Trades Circle, as every referring professional of the demo is.
+    ds.memberships.append({"networkId": IDS.network.format(1), "professionalId": farmer,
+                           "since": store_time(t0 - 15 * DAY)})
+    locals_ = [c["id"] for c in ds.customers if c["area"] == AREAS[area]]
+    done = store_time(t0 - 10 * DAY)
+    ds.jobs.append({"id": "job_planted", "customerId": rng.choice(locals_),
+                    "professionalId": farmer, "trade": trades[0], "completedAt": done,
+                    "rating": 4, "value": 140.0, "createdAt": done})
+    taken = {c["name"] for c in ds.customers}
+    names = [n for n in customer_names(rng, FARMED_REFEREES * 3) if n not in taken]
+    planted = []
+    for i in range(FARMED_REFEREES):
+        referee = IDS.customer.format(len(ds.customers) + 1)
+        sent = t0 + i * 7 * HOUR
+        ds.customers.append({"id": referee, "name": names[i], "area": AREAS[area],
+                             "createdAt": store_time(sent - (20 + 9 * i) * MINUTE)})
+        times = [sent, sent + 3 * HOUR, sent + 3 * HOUR + EXPIRY]
+        planted.append(f"planted_{i}")
+        ds.referrals.append({
+            "id": planted[-1], "referrerId": farmer, "professionalId": FARMED,
+            "refereeId": referee, "status": "EXPIRED", "verified": False, "note": None,
+            "createdAt": store_time(times[0]), "updatedAt": store_time(times[-1]),
+            "statusHistory": ["SENT", "ACCEPTED", "EXPIRED"],
+            "statusTimes": [store_time(t) for t in times], "openKey": None, "jobId": None,
+        })
+    ds.jobs.sort(key=lambda j: (j["completedAt"], j["id"]))
+    job_ids = {}
+    for rank, j in enumerate(ds.jobs):
+        job_ids[j["id"]] = j["id"] = IDS.job.format(rank + 1)
+    ds.referrals.sort(key=lambda r: (r["createdAt"], r["id"]))
+    ids = {}
+    for rank, r in enumerate(ds.referrals):
+        ids[r["id"]] = r["id"] = IDS.referral.format(rank + 1)
+        if r["jobId"] is not None:
+            r["jobId"] = job_ids[r["jobId"]]
+    return {ids[p] for p in planted}
+
+
+# The integrity batch scores each planted referral 1.0 (tests/test_reward_seeds.py checks it).
+PLANTED_RISK = 1.0
+
+
 def demo_dataset() -> Dataset:
     """The demo network, identical on every call.
 
     Returns
     -------
     Dataset
-        40 professionals in 3 areas and 23 trades, 150 customers, 360 jobs (the jobs of
-        converted referrals included), 120 referrals in every status, 2 networks.
+        41 professionals in 3 areas and 23 trades, 158 customers, 361 jobs (the jobs of
+        converted referrals included), 128 referrals in every status, 2 networks, 3 reward
+        programs and their rewards in every status.
     """
     rng = random.Random(DEMO_SEED)
     world = demo_world(rng)
-    return generate(rng, world, Budget(JOBS, REFERRALS, PROFESSIONAL_SHARE), IDS)
+    ds = generate(rng, world, Budget(JOBS, REFERRALS, PROFESSIONAL_SHARE), IDS)
+    planted = plant_points_farmer(rng, ds)
+    ds.reward_programs = [dict(p) for p in PROGRAMS]
+    ds.rewards = rewards.replay(ds, ids="rwd_demo_{:04d}".format, now=DEMO_NOW,
+                                risk=dict.fromkeys(planted, PLANTED_RISK),
+                                manager=demo_manager)
+    return ds
+
+
+def demo_manager(program: RewardProgram) -> str:
+    """Who settled a demo program's rewards: Dave and Priya their own, the demo's admin the
+    network's (the subject of the token ``serve --demo`` prints)."""
+    owner = program.owner_id
+    return owner if owner.startswith("pro_") else "admin:demo"

@@ -136,11 +136,12 @@ def test_serve_demo_then_seed_into_the_running_store(tmp_path):
         seeded = subprocess.run(
             [sys.executable, "-m", "app.cli", "seed", "synthetic", "--data-dir", str(data_dir),
              "--professionals", "50", "--customers", "100", "--jobs", "200", "--referrals",
-             "60", "--seed", "3"],
+             "60", "--seed", "3", "--programs", "3"],
             env=cli_env(), capture_output=True, text=True, timeout=300, check=False,
         )
         assert seeded.returncode == 0, seeded.stderr
         assert "loaded 50 professionals" in seeded.stderr
+        assert "3 reward programs with" in seeded.stderr
         after = post(port, COUNTS, token)["data"]
         assert after["professionals"]["totalCount"] == demo["professionals"]["totalCount"] + 50
         assert after["referrals"]["totalCount"] == demo["referrals"]["totalCount"] + 60
