@@ -436,3 +436,28 @@ async def test_anonymous_requests_are_refused(scene, as_):
                             (TOTALS_CUSTOMER, {"id": scene["alice"]})):
         response = await as_(None).raw(text, variables)
         assert response.status_code == 401, response.text
+
+
+BATCHED = """query($id: ID!, $first: Int!) { node(id: $id) { ... on RewardProgram {
+  rewards(first: $first) { nodes { id amount program { id } referral { id status }
+    recipient { ... on Customer { id name } } } } } } }"""
+REFERRALS_WITH_REWARDS = """query($id: ID!, $first: Int!) { professional(id: $id) {
+  referralsReceived(first: $first) { nodes { id rewards { id status } } } } }"""
+
+
+async def test_round_trips_do_not_grow_with_the_page(make, gql, store):
+    owner = await make.professional()
+    prog = await program(gql, owner, refereeAmount=0)
+    for _ in range(6):
+        await accepted(make, await make.customer(), owner, await make.customer())
+
+    async def trips(text: str, first: int) -> int:
+        start = store.round_trips
+        await gql.data(text, {"id": prog if text is BATCHED else owner, "first": first})
+        return store.round_trips - start
+
+    for text in (BATCHED, REFERRALS_WITH_REWARDS):
+        small, large = await trips(text, 2), await trips(text, 6)
+        assert small == large, text
+    # The program, its page, then one batch each for programs, referrals and recipients.
+    assert await trips(BATCHED, 6) <= 5
