@@ -168,3 +168,17 @@ def can_read_programs(p: Principal, owner_id: str, owner_kind: str, member: bool
     if owner_kind == "Professional":
         return True
     return can_read_network(p, owner_id, member)
+
+
+def can_read_reward(p: Principal, recipient_id: str, owner_id: str) -> bool:
+    """A reward: its recipient (the referrer, or the referee for a referee's reward), those who
+    manage its program (the owning professional, organisers of the owning network) and admins.
+
+    >>> org = Principal(Role.ORGANISER, "org_1", frozenset({"net_1"}))
+    >>> cus = Principal(Role.CUSTOMER, "cus_1")
+    >>> can_read_reward(cus, "cus_1", "pro_1"), can_read_reward(cus, "cus_2", "pro_1")
+    (True, False)
+    >>> can_read_reward(org, "cus_1", "net_1"), can_read_reward(org, "cus_1", "net_2")
+    (True, False)
+    """
+    return p.is_(recipient_id) or can_manage_program(p, owner_id)

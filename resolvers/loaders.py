@@ -21,6 +21,7 @@ from graph import (
     programs,
     reciprocity,
     referrals,
+    rewards,
     risk,
     trust,
 )
@@ -89,6 +90,13 @@ def _referral_pages(which: str) -> Callable[[Store, Sequence[ListKey]], Awaitabl
     return batch
 
 
+def _reward_pages(of: str) -> Callable[[Store, Sequence[ListKey]], Awaitable[Any]]:
+    async def batch(store: Store, keys: Sequence[ListKey]) -> Any:
+        return await rewards.reward_pages(store, of, keys)
+
+    return batch
+
+
 class Loaders:
     """All loaders of one request."""
 
@@ -115,6 +123,11 @@ class Loaders:
     chain_by_key = _OnFirstUse(trust.chains)
     risk_by_professional = _OnFirstUse(risk.professional_risks)
     risk_by_referral = _OnFirstUse(risk.referral_risks)
+    reward_by_id = _OnFirstUse(rewards.rewards_by_ids)
+    rewards_by_referral = _OnFirstUse(rewards.rewards_of_referrals)
+    rewards_by_recipient = _OnFirstUse(_reward_pages("recipient"))
+    rewards_by_program = _OnFirstUse(_reward_pages("program"))
+    reward_totals_by_recipient = _OnFirstUse(rewards.totals_of_recipients)
 
     def __init__(self, store: Store) -> None:
         self.store = store

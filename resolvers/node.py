@@ -5,11 +5,12 @@ from __future__ import annotations
 from graph import models
 from graph.ids import kind_of
 from graph.programs import RewardProgram
-from resolvers import customer, job, network, professional, programs, referral
+from graph.rewards import Reward
+from resolvers import customer, job, network, professional, programs, referral, rewards
 from resolvers.context import Info
 
 AnyNode = (models.Professional | models.Customer | models.Job | models.Referral
-           | models.Network | RewardProgram)
+           | models.Network | RewardProgram | Reward)
 
 
 async def node(info: Info, id: str) -> AnyNode | None:
@@ -26,4 +27,6 @@ async def node(info: Info, id: str) -> AnyNode | None:
             return await network.network(info, id)
         case "RewardProgram":
             return await programs.program(info, id)
+        case "Reward":
+            return await rewards.reward(info, id)
     return None

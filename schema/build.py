@@ -32,6 +32,7 @@ from schema.partners import PartnersMutation
 from schema.professional import Professional, ProfessionalMutation, ProfessionalQuery
 from schema.programs import ProgramMutation
 from schema.referral import Referral, ReferralMutation, ReferralQuery
+from schema.rewards import RewardMutation
 from schema.suggestions import HideSuggestions
 from schema.trust import TrustQuery
 
@@ -46,7 +47,7 @@ Query = merge_types(
 Mutation = merge_types(
     "Mutation",
     (ProfessionalMutation, CustomerMutation, JobMutation, ReferralMutation, NetworkMutation,
-     PartnersMutation, IntegrityMutation, CodeMutation, ProgramMutation),
+     PartnersMutation, IntegrityMutation, CodeMutation, ProgramMutation, RewardMutation),
 )
 
 

@@ -75,6 +75,8 @@ LIST_ESTIMATES: dict[tuple[str, str], int] = {
     ("NetworkGaps", "passiveMembers"): 50,  # like a page of members
     ("ReciprocityBalance", "partners"): 20,
     ("Network", "imbalancedPairs"): 20,
+    ("Referral", "rewards"): 4,  # one per program that applies and role: a few
+    ("Reward", "history"): 5,  # created, maybe held and released, approved, paid or void
 }
 DEFAULT_LIST_ESTIMATE = 10
 # Extra cost of each call of an algorithm field, by (type, field): about the rows of work it

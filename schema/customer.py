@@ -19,6 +19,7 @@ from schema.common import Connection, DeletePayload, Node, UserError
 if TYPE_CHECKING:
     from schema.job import JobConnection
     from schema.referral import ReferralConnection
+    from schema.rewards import RewardConnection, RewardStatus, RewardTotal
     from schema.trust import TrustedProfessional
 
 
@@ -106,6 +107,30 @@ class Customer(Node):
         found = await trust_resolvers.trusted_professionals(info, self.id, trade, limit,
                                                             max_hops)
         return [TrustedProfessional.of(pro, path, own) for pro, path, own in found]
+
+    @strawberry.field(description="Rewards it earned, as a referrer or as a referee (the "
+                      "customer itself and admins), newest first.")
+    async def rewards(
+        self,
+        info: Info,
+        status: Annotated[RewardStatus, strawberry.lazy("schema.rewards")] | None = None,
+        first: int | None = 20,
+        after: str | None = None,
+    ) -> Annotated[RewardConnection, strawberry.lazy("schema.rewards")]:
+        from resolvers import rewards
+        from schema.rewards import RewardConnection
+
+        return RewardConnection.wrap(await rewards.of_party(info, self.id, status, first, after))
+
+    @strawberry.field(description="Its rewards summed exactly per unit and status (the "
+                      "customer itself and admins).")
+    async def reward_totals(
+        self, info: Info
+    ) -> list[Annotated[RewardTotal, strawberry.lazy("schema.rewards")]]:
+        from resolvers import rewards
+        from schema.rewards import totals_field
+
+        return totals_field(await rewards.totals(info, self.id))
 
 
 @strawberry.type

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from graph import models, programs
+from graph import models, programs, rewards
 from resolvers import node as resolve
 from resolvers.context import Info
 from schema.common import Node
@@ -14,6 +14,7 @@ from schema.network import Network
 from schema.professional import Professional
 from schema.programs import RewardProgram
 from schema.referral import Referral
+from schema.rewards import Reward
 
 
 def node_of(m: resolve.AnyNode) -> Node:
@@ -28,6 +29,8 @@ def node_of(m: resolve.AnyNode) -> Node:
         return Referral.from_model(m)
     if isinstance(m, programs.RewardProgram):
         return RewardProgram.from_model(m)
+    if isinstance(m, rewards.Reward):
+        return Reward.from_model(m)
     return Network.from_model(m)
 
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from schema.programs import RewardProgram
     from schema.reciprocity import MonthBalance, ReciprocityBalance
     from schema.referral import ReferralConnection, ReferralStatus
+    from schema.rewards import RewardConnection, RewardStatus, RewardTotal
 
 
 @strawberry.type
@@ -166,6 +167,30 @@ class Professional(Node):
         from schema.leaderboard import top_referrers
 
         return await top_referrers(info, self.id, metric, since, until, limit)
+
+    @strawberry.field(description="Rewards it earned as a referrer (the professional itself "
+                      "and admins), newest first.")
+    async def rewards(
+        self,
+        info: Info,
+        status: Annotated[RewardStatus, strawberry.lazy("schema.rewards")] | None = None,
+        first: int | None = 20,
+        after: str | None = None,
+    ) -> Annotated[RewardConnection, strawberry.lazy("schema.rewards")]:
+        from resolvers import rewards
+        from schema.rewards import RewardConnection
+
+        return RewardConnection.wrap(await rewards.of_party(info, self.id, status, first, after))
+
+    @strawberry.field(description="Its rewards summed exactly per unit and status (the "
+                      "professional itself and admins).")
+    async def reward_totals(
+        self, info: Info
+    ) -> list[Annotated[RewardTotal, strawberry.lazy("schema.rewards")]]:
+        from resolvers import rewards
+        from schema.rewards import totals_field
+
+        return totals_field(await rewards.totals(info, self.id))
 
 
 @strawberry.type

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -15,6 +15,9 @@ from resolvers.context import Info
 from schema.common import Node, UserError
 from schema.network import Network
 from schema.professional import Professional
+
+if TYPE_CHECKING:
+    from schema.rewards import RewardConnection, RewardStatus
 
 strawberry.enum(RewardTrigger, name="RewardTrigger")
 
@@ -80,6 +83,21 @@ class RewardProgram(Node):
         if found is None:  # pragma: no cover - the program is written with its owner
             raise ValueError(f"{self.id} has no owner")
         return Professional.from_model(found)
+
+    @strawberry.field(description="The rewards it gave, newest first: for the owning "
+                      "professional, organisers of the owning network and admins.")
+    async def rewards(
+        self,
+        info: Info,
+        status: Annotated[RewardStatus, strawberry.lazy("schema.rewards")] | None = None,
+        first: int | None = 20,
+        after: str | None = None,
+    ) -> Annotated[RewardConnection, strawberry.lazy("schema.rewards")]:
+        from resolvers import rewards
+        from schema.rewards import RewardConnection
+
+        return RewardConnection.wrap(
+            await rewards.of_program(info, self._model, status, first, after))
 
 
 def programs_field(found: list[programs.RewardProgram]) -> list[RewardProgram]:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from schema.integrity import Review, RiskAssessment
     from schema.job import Job
     from schema.professional import Professional
+    from schema.rewards import Reward
 
 strawberry.enum(models.ReferralStatus, name="ReferralStatus")
 ReferralStatus = models.ReferralStatus
@@ -151,6 +152,17 @@ class Referral(Node):
     @strawberry.field(description="CODE when made by redeeming a referral code, else DIRECT.")
     def channel(self) -> ReferralChannel:
         return self.model.channel
+
+    @strawberry.field(description="The rewards it earned that the viewer may read: its "
+                      "recipients their own, the program's owner (the professional itself, "
+                      "organisers of the owning network) and admins the program's.")
+    async def rewards(
+        self, info: Info
+    ) -> list[Annotated[Reward, strawberry.lazy("schema.rewards")]]:
+        from resolvers import rewards
+        from schema.rewards import rewards_field
+
+        return rewards_field(await rewards.of_referral(info, self.model))
 
 
 @strawberry.type
