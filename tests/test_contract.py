@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import re
 from pathlib import Path
 from typing import Any, cast
@@ -30,7 +31,7 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "contract" / "schema.g
 # Sections of the contract (named by their issue) that the service serves so far.
 SERVED_SECTIONS = (
     "foundation issue", "trust issue", "reciprocity issue", "partners issue", "security issue",
-    "hardening issue", "integrity issue",
+    "hardening issue", "integrity issue", "incentives issue",
 )
 
 
@@ -114,6 +115,9 @@ def _default(arg: GraphQLArgument) -> object:
         value = default.value
         if value is Undefined and default.literal is not None:
             value = value_from_ast(default.literal, arg.type)
+    # A served enum default is the Python member; the contract's is the GraphQL name.
+    if isinstance(value, enum.Enum):
+        value = value.name
     # An omitted nullable argument and an explicit null default mean the same to a client.
     return None if value is Undefined else value
 
