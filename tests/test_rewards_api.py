@@ -7,11 +7,6 @@ import asyncio
 from typing import Any
 
 import pytest
-from graphql import build_schema
-
-from app.settings import Settings
-from schema.build import build_schema as build_served
-from tests.test_contract import SERVED_SECTIONS, contract_part, differences
 
 REWARD = """id role amount unit status clawback createdAt updatedAt
   history { status at by reason }
@@ -466,11 +461,3 @@ async def test_round_trips_do_not_grow_with_the_page(make, gql, store):
         assert small == large, text
     # The program, its page, then one batch each for programs, referrals and recipients.
     assert await trips(BATCHED, 6) <= 5
-
-
-def test_the_reward_types_fields_and_mutations_are_the_contracts():
-    """Reward, its connection, enums and payload, and the fields and mutations that serve them,
-    exactly as the contract's incentives section has them."""
-    contract = build_schema(contract_part((*SERVED_SECTIONS, "incentives issue")))
-    found = differences(contract, build_served(Settings())._schema)
-    assert [d for d in found if "eward" in d] == []
