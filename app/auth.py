@@ -33,6 +33,8 @@ DEFAULT_TTL = 3600
 INVALID_TOKEN = (b"www-authenticate", b'Bearer error="invalid_token"')
 MAX_TOKEN = 8192  # characters; a real token is well under 2000
 MAX_NETWORKS = 100
+# Paths whose requests carry a bearer token: the API and the exports (app.export).
+TOKEN_PATHS = ("/graphql", "/export/")
 JWKS_TIMEOUT = 5.0  # seconds to fetch the identity provider's keys
 # Verified tokens kept per process, by their text: a client sends the same token with every
 # request, and checking its signature and the shape of its claims costs more than the rest of a
@@ -206,7 +208,7 @@ class AuthMiddleware:
         self.limits = limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/graphql"):
+        if scope["type"] != "http" or not scope["path"].startswith(TOKEN_PATHS):
             await self.app(scope, receive, send)
             return
         state = scope.setdefault("state", {})
