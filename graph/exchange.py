@@ -478,6 +478,10 @@ def check_professional(row: Row, cat: Catalog) -> Row:
     if node_id in cat.professionals:
         raise ValidationError("a second professional with this id", ["id"])
     trades = row["trades"]
+    # Known from here on, so that the rows naming a bad professional are not refused for it
+    # too: the report names the row to mend.
+    cat.professionals[node_id] = [str(t).lower() for t in trades] \
+        if isinstance(trades, list) else []
     if not isinstance(trades, list) or not all(isinstance(t, str) for t in trades):
         raise ValidationError("must be a list of trades", ["trades"])
     cleaned = rules.clean_trades(trades, ["trades"])
@@ -493,6 +497,7 @@ def check_customer(row: Row, cat: Catalog) -> Row:
     node_id = check_id(_text(row["id"], "id"), "Customer", ["id"])
     if node_id in cat.customers:
         raise ValidationError("a second customer with this id", ["id"])
+    cat.customers[node_id] = bool(row.get("erased"))  # known, as a bad professional is
     erased = row.get("erased") is not None and _bool(row["erased"], "erased")
     if row.get("erased") is False:
         raise ValidationError("is true or absent", ["erased"])
