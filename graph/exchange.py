@@ -196,8 +196,12 @@ def _table_row(row: Row, *, full: bool, note: bool, own: str | None = None) -> R
     }
 
 
-async def table_pages(store: Store, f: TableFilter, page: int = PAGE) -> AsyncIterator[list[Row]]:
-    """The referrals of ``f`` newest first, one page (of store rows) at a time."""
+async def table_pages(
+    store: Store, f: TableFilter, page: int | None = None
+) -> AsyncIterator[list[Row]]:
+    """The referrals of ``f`` newest first, one page (of store rows, :data:`PAGE` unless said
+    otherwise) at a time."""
+    page = page or PAGE
     window: dict[str, object] = {"since": f.since, "until": f.until}
     if f.professional_id is None and f.network_id is None:
         after: tuple[str, ...] | None = None
