@@ -1036,7 +1036,7 @@ CREATE (x)-[:VIA]->(k)
 # Undoing a load that the store failed part-way: an empty store is emptied again (nodes with
 # an id, and what hangs off them); a table's referrals are deleted by id.
 UNDO_ALL = """
-MATCH (n) WHERE n.id IS NOT NULL OR n:ReferralCode
+MATCH (n) WHERE n.id IS NOT NULL OR n.code IS NOT NULL
 WITH n LIMIT $limit
 DETACH DELETE n
 RETURN count(*) AS deleted

@@ -366,3 +366,15 @@ async def test_a_seed_written_as_a_bundle_loads_as_the_seed_does(
     await target.run_write(WIPE)
     await bulk.load(target, demo_dataset())
     assert await _snapshot(target) == imported
+
+
+async def test_a_load_the_store_fails_part_way_is_undone(source: dict[str, Any],
+                                                          target: Store) -> None:
+    plan = exchange.check_bundle(_numbered(await _bundle(source["store"])))
+    # A row past the checks (as a concurrent writer could make one): the store's unique
+    # constraint refuses it after the networks and the first professionals were written.
+    plan.rows["professional"].append(dict(plan.rows["professional"][0]))
+    with pytest.raises(Exception, match="(?i)constraint|duplicat|unique"):
+        await exchange.load(target, plan, into_empty=True, batch_size=1)
+    assert await exchange.is_empty(target)
+    assert await target.read("MATCH (n) RETURN count(n) AS n") == [{"n": 0}]
