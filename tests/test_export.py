@@ -247,3 +247,28 @@ async def test_me_is_for_parties_only(get: Any, role: str) -> None:
 async def test_me_of_an_unknown_party_is_not_found(get: Any) -> None:
     response = await get("/export/me.json", "customer", "cus_nobodyatall")
     assert response.status_code == 404
+
+
+EVERY_COUNTED = """
+MATCH (x:Referral) WHERE x.fraud IS NULL AND x.createdAt >= $since AND x.createdAt < $until
+RETURN x.id AS id, x.createdAt AS createdAt
+"""
+
+
+@pytest.mark.parametrize("page", [1, 2, 7, 5000])
+async def test_every_referral_is_read_once_whatever_the_page(store: Any, circle: Any,
+                                                              make: Any, page: int) -> None:
+    # Windows denser than two pages are read in order, the rest unordered and sorted: small
+    # pages take both ways.
+    for i in range(5):
+        await make.referral(circle["alice"], circle["a"],
+                            await make.customer(name=f"Window {i} Guest"))
+    until = timeutil.to_store(timeutil.now())
+    table = exchange.TableFilter(since=circle["middle"], until=until)
+    pages = [p async for p in exchange.table_pages(store, table, page=page)]
+    assert all(1 <= len(p) <= page for p in pages)
+    got = [(r["createdAt"], r["id"]) for p in pages for r in p]
+    want = sorted(((r["createdAt"], r["id"]) for r in await store.read(
+        EVERY_COUNTED, since=circle["middle"], until=until)), reverse=True)
+    assert got == want
+    assert circle["fraud"] not in {i for _, i in got} and len(got) >= 8
