@@ -193,11 +193,11 @@ class Verifier:
 
 
 class AuthMiddleware:
-    """Verifies the bearer token of GraphQL requests, puts the principal (or None) into
-    ``scope["state"]``, and spends from the principal's rate-limit bucket (the client address's
-    was spent before, by app.ratelimit.AddressLimit, whatever the token). A request with a bad
-    token is refused outright; one with none goes on as anonymous, and the schema then answers
-    only ``{ __typename }``."""
+    """Verifies the bearer token of GraphQL and export requests (``TOKEN_PATHS``), puts the
+    principal (or None) into ``scope["state"]``, and spends from the principal's rate-limit
+    bucket (the client address's was spent before, by app.ratelimit.AddressLimit, whatever the
+    token). A request with a bad token is refused outright; one with none goes on as anonymous,
+    and the schema then answers only ``{ __typename }`` (an export, 401)."""
 
     def __init__(self, app: ASGIApp, verifier: Verifier, limits: RateLimits) -> None:
         # ``limits`` is the application's one RateLimits, shared with AddressLimit: buckets of

@@ -1,5 +1,5 @@
 """The Starlette application: GraphQL at /graphql, health at /healthz and /readyz, referral
-code landing pages at /r/{code}."""
+code landing pages at /r/{code}, exports at /export/..."""
 
 from __future__ import annotations
 

@@ -20,9 +20,12 @@ parties. Should the store fail during the load, what the load wrote is deleted a
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import csv
 import io
 import json
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -48,6 +51,7 @@ from graph.store import Row, Store
 
 PAGE = 5000  # rows per read of an export
 MICROSECOND = timedelta(microseconds=1)
+WINDOWS_AHEAD = 2  # windows of an export read at once
 BUNDLE_FORMAT = "referral-graph-bundle"
 BUNDLE_VERSION = 1
 # Bad rows reported by name; the rest are counted.
@@ -253,18 +257,33 @@ async def _windows(store: Store, f: TableFilter, page: int) -> AsyncIterator[lis
         return
     # The density of the whole span, for the first window; each window corrects it.
     width = max(MICROSECOND, (high - low) * page / span["total"])
-    while high > low:
-        start = max(low, high - width)
-        bounds = {"lower": timeutil.to_store(start), "upper": timeutil.to_store(high)}
-        found = [r["row"] for r in await store.read(WINDOW_REFERRALS, **bounds,
-                                                    limit=2 * page + 1)]
-        held = len(found)
-        if held <= 2 * page:
-            found.sort(key=lambda r: (r["createdAt"], r["id"]), reverse=True)
-            for at in range(0, held, page):
-                yield found[at:at + page]
-        else:
-            held = 0
+    ahead: deque[tuple[dict[str, str], asyncio.Task[list[Row]]]] = deque()
+
+    def schedule() -> None:
+        # The next windows are read while this one is written out: the store, not this
+        # process, bounds an export, and it serves two reads at once faster than one by one.
+        nonlocal high
+        while high > low and len(ahead) < WINDOWS_AHEAD:
+            start = max(low, high - width)
+            bounds = {"lower": timeutil.to_store(start), "upper": timeutil.to_store(high)}
+            ahead.append((bounds, asyncio.ensure_future(
+                store.read(WINDOW_REFERRALS, **bounds, limit=2 * page + 1))))
+            high = start
+
+    try:
+        schedule()
+        while ahead:
+            bounds, task = ahead.popleft()
+            found = [r["row"] for r in await task]
+            # The next window as wide as this one's density asks for a page, within a factor
+            # of four either way (referrals cluster in time).
+            width = max(MICROSECOND, width * min(4.0, max(0.25, page / max(len(found), 1))))
+            schedule()
+            if len(found) <= 2 * page:
+                found.sort(key=lambda r: (r["createdAt"], r["id"]), reverse=True)
+                for at in range(0, len(found), page):
+                    yield found[at:at + page]
+                continue
             cursor: tuple[str | None, str | None] = (None, None)
             while True:
                 rows = [r["row"] for r in await store.read(
@@ -272,14 +291,15 @@ async def _windows(store: Store, f: TableFilter, page: int) -> AsyncIterator[lis
                     limit=page)]
                 if rows:
                     yield rows
-                held += len(rows)
                 if len(rows) < page:
                     break
                 cursor = (rows[-1]["createdAt"], rows[-1]["id"])
-        high = start
-        # The next window as wide as this one's density asks for a page, within a factor of
-        # four either way (referrals cluster in time).
-        width = max(MICROSECOND, width * min(4.0, max(0.25, page / max(held, 1))))
+    finally:
+        # A client that goes away mid-export leaves no read running.
+        for _, task in ahead:
+            task.cancel()
+        with contextlib.suppress(BaseException):
+            await asyncio.gather(*(task for _, task in ahead), return_exceptions=True)
 
 
 def csv_lines(rows: Iterable[Row]) -> str:

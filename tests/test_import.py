@@ -374,7 +374,19 @@ async def test_a_load_the_store_fails_part_way_is_undone(source: dict[str, Any],
     # A row past the checks (as a concurrent writer could make one): the store's unique
     # constraint refuses it after the networks and the first professionals were written.
     plan.rows["professional"].append(dict(plan.rows["professional"][0]))
-    with pytest.raises(Exception, match="(?i)constraint|duplicat|unique"):
+    with pytest.raises(Exception, match=r"(?i)constraint|duplicat|unique"):
         await exchange.load(target, plan, into_empty=True, batch_size=1)
     assert await exchange.is_empty(target)
     assert await target.read("MATCH (n) RETURN count(n) AS n") == [{"n": 0}]
+
+
+def test_a_seed_is_written_as_a_bundle_without_a_store(tmp_path: Path) -> None:
+    target = tmp_path / "demo.jsonl"
+    done = _cli("seed", "demo", "--bundle", str(target), "--data-dir", str(tmp_path / "data"))
+    assert done.returncode == 0, done.stderr
+    lines = target.read_text().splitlines()
+    assert json.loads(lines[0]) == exchange.header()
+    assert exchange.check_bundle(_numbered(lines)).counts()["referral"] > 100
+    assert not (tmp_path / "data").exists()  # no store was started
+    refused = _cli("seed", "synthetic", "--plant-fraud", "0.02", "--bundle", str(target))
+    assert refused.returncode == 2 and "--bundle does not go with --plant-fraud" in refused.stderr
