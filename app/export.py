@@ -80,7 +80,7 @@ def routes(store: Callable[[], Store]) -> list[Route]:
                           argument=(exc.field or [""])[0])
         if not exchange.can_export_referrals(principal, table):
             return _error(403, FORBIDDEN_MESSAGE, "FORBIDDEN")
-        pages = exchange.table_pages(store(), table).__aiter__()
+        pages = exchange.table_pages(store(), table)
         try:
             first = await anext(pages, None)
         except StoreUnavailable:
@@ -88,19 +88,24 @@ def routes(store: Callable[[], Store]) -> list[Route]:
 
         async def body() -> AsyncIterator[str]:
             page = first
-            if fmt == "csv":
-                yield exchange.csv_header()
-            while page is not None:
-                rows = [exchange.table_row(r, principal) for r in page]
+            try:
                 if fmt == "csv":
-                    yield exchange.csv_lines(rows)
-                else:
-                    yield "".join(exchange.dumps(r) for r in rows)
-                try:
-                    page = await anext(pages, None)
-                except StoreUnavailable:
-                    log.warning("store unavailable during an export; the stream is cut short")
-                    raise
+                    yield exchange.csv_header()
+                while page is not None:
+                    rows = [exchange.table_row(r, principal) for r in page]
+                    if fmt == "csv":
+                        yield exchange.csv_lines(rows)
+                    else:
+                        yield "".join(exchange.dumps(r) for r in rows)
+                    try:
+                        page = await anext(pages, None)
+                    except StoreUnavailable:
+                        log.warning("store unavailable during an export; the stream is cut "
+                                    "short")
+                        raise
+            finally:
+                # A client gone mid-export: the reads running ahead are stopped.
+                await pages.aclose()
 
         name = f"referrals.{fmt}"
         return StreamingResponse(

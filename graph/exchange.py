@@ -27,7 +27,7 @@ import io
 import json
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -223,14 +223,15 @@ def _table_row(row: Row, *, full: bool, note: bool, own: str | None = None) -> R
 
 async def table_pages(
     store: Store, f: TableFilter, page: int | None = None
-) -> AsyncIterator[list[Row]]:
+) -> AsyncGenerator[list[Row], None]:
     """The referrals of ``f`` newest first, one page (of store rows, :data:`PAGE` unless said
     otherwise) at a time."""
     page = page or PAGE
     window: dict[str, object] = {"since": f.since, "until": f.until}
     if f.professional_id is None and f.network_id is None:
-        async for rows in _windows(store, f, page):
-            yield rows
+        async with contextlib.aclosing(_windows(store, f, page)) as windows:
+            async for rows in windows:
+                yield rows
         return
     query = NETWORK_REFERRALS if f.professional_id is None else PROFESSIONAL_REFERRALS
     cursor: tuple[str | None, str | None] = (None, None)
@@ -246,7 +247,7 @@ async def table_pages(
         cursor = (rows[-1]["createdAt"], rows[-1]["id"])
 
 
-async def _windows(store: Store, f: TableFilter, page: int) -> AsyncIterator[list[Row]]:
+async def _windows(store: Store, f: TableFilter, page: int) -> AsyncGenerator[list[Row], None]:
     """Every referral of ``f`` newest first, window by window (see ``ALL_REFERRALS``)."""
     span = (await store.read(REFERRAL_SPAN))[0]
     if not span["total"]:

@@ -4,6 +4,7 @@ and tables longer than one page."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -272,3 +273,18 @@ async def test_every_referral_is_read_once_whatever_the_page(store: Any, circle:
         EVERY_COUNTED, since=circle["middle"], until=until)), reverse=True)
     assert got == want
     assert circle["fraud"] not in {i for _, i in got} and len(got) >= 8
+
+
+def _reads_running() -> int:
+    return sum(1 for t in asyncio.all_tasks()
+               if getattr(t.get_coro(), "__qualname__", "") == "Store.read")
+
+
+async def test_an_export_left_part_way_leaves_no_read_running(store: Any, circle: Any) -> None:
+    table = exchange.TableFilter(since=circle["middle"])
+    pages = exchange.table_pages(store, table, page=1)
+    first = await anext(pages)
+    assert len(first) == 1
+    assert _reads_running() >= 1  # the next windows are read ahead
+    await pages.aclose()
+    assert _reads_running() == 0
