@@ -46,8 +46,13 @@ from graph.lists import (
     windowed_by_id,
 )
 from graph.membership import MEMBER, MembershipStatus
-from graph.models import OPEN_STATUSES, TRANSITIONS, ReferralChannel, ReferralStatus
-from graph.models import ReviewDecision as ReviewDecision
+from graph.models import (
+    OPEN_STATUSES,
+    TRANSITIONS,
+    ReferralChannel,
+    ReferralStatus,
+    ReviewDecision,
+)
 from graph.pagination import PageRequest
 from graph.referrals import open_key
 from graph.store import Row, Store
@@ -57,7 +62,7 @@ MICROSECOND = timedelta(microseconds=1)
 WINDOWS_AHEAD = 2  # windows of an export read at once
 BUNDLE_FORMAT = "referral-graph-bundle"
 BUNDLE_VERSION = 1
-# Bad rows reported by name; the rest are counted.
+# Bad rows reported one by one; past these, the rest are counted.
 MAX_REPORTED = 100
 LIST_SEPARATOR = ";"  # between the statuses (and times) of a history in a CSV cell
 
@@ -78,8 +83,14 @@ TABLE_MAP = """x {.id, .status, .channel, .verified, .note, .createdAt, .updated
   referee: head([(x)-[:INTRODUCES]->(c:Customer) | c {.id, .name, .erased}]),
   job: head([(x)-[:CONVERTED_TO]->(j:Job) | j {.id, .value}])}"""
 
+# Counted referrals in [since, until), after the keyset cursor, newest first.
 _WINDOW = """x.fraud IS NULL
   AND ($since IS NULL OR x.createdAt >= $since) AND ($until IS NULL OR x.createdAt < $until)"""
+_AFTER = """($afterTs IS NULL OR x.createdAt < $afterTs
+       OR (x.createdAt = $afterTs AND x.id < $afterId))"""
+_TAIL = f"""WITH x ORDER BY x.createdAt DESC, x.id DESC LIMIT $limit
+RETURN {TABLE_MAP} AS row
+"""
 
 # Every referral, in windows of createdAt that each hold about a page: both ends of a window
 # are plain comparisons with the property, which the index on createdAt serves (ORDER BY ...
@@ -95,19 +106,11 @@ LIMIT $limit
 """
 ALL_REFERRALS = f"""
 {_IN_WINDOW}
-  AND ($afterTs IS NULL OR x.createdAt < $afterTs
-       OR (x.createdAt = $afterTs AND x.id < $afterId))
-WITH x ORDER BY x.createdAt DESC, x.id DESC LIMIT $limit
-RETURN {TABLE_MAP} AS row
-"""
+  AND {_AFTER}
+{_TAIL}"""
 REFERRAL_SPAN = """
 MATCH (x:Referral)
 RETURN min(x.createdAt) AS oldest, max(x.createdAt) AS newest, count(x) AS total
-"""
-_AFTER = """($afterTs IS NULL OR x.createdAt < $afterTs
-       OR (x.createdAt = $afterTs AND x.id < $afterId))"""
-_TAIL = f"""WITH x ORDER BY x.createdAt DESC, x.id DESC LIMIT $limit
-RETURN {TABLE_MAP} AS row
 """
 # Referrals naming one professional (optionally only those between members of a network).
 PROFESSIONAL_REFERRALS = f"""
