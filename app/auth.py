@@ -33,6 +33,8 @@ DEFAULT_TTL = 3600
 INVALID_TOKEN = (b"www-authenticate", b'Bearer error="invalid_token"')
 MAX_TOKEN = 8192  # characters; a real token is well under 2000
 MAX_NETWORKS = 100
+# Paths whose requests carry a bearer token: the API and the exports (app.export).
+TOKEN_PATHS = ("/graphql", "/export/")
 JWKS_TIMEOUT = 5.0  # seconds to fetch the identity provider's keys
 # Verified tokens kept per process, by their text: a client sends the same token with every
 # request, and checking its signature and the shape of its claims costs more than the rest of a
@@ -191,11 +193,11 @@ class Verifier:
 
 
 class AuthMiddleware:
-    """Verifies the bearer token of GraphQL requests, puts the principal (or None) into
-    ``scope["state"]``, and spends from the principal's rate-limit bucket (the client address's
-    was spent before, by app.ratelimit.AddressLimit, whatever the token). A request with a bad
-    token is refused outright; one with none goes on as anonymous, and the schema then answers
-    only ``{ __typename }``."""
+    """Verifies the bearer token of GraphQL and export requests (``TOKEN_PATHS``), puts the
+    principal (or None) into ``scope["state"]``, and spends from the principal's rate-limit
+    bucket (the client address's was spent before, by app.ratelimit.AddressLimit, whatever the
+    token). A request with a bad token is refused outright; one with none goes on as anonymous,
+    and the schema then answers only ``{ __typename }`` (an export, 401)."""
 
     def __init__(self, app: ASGIApp, verifier: Verifier, limits: RateLimits) -> None:
         # ``limits`` is the application's one RateLimits, shared with AddressLimit: buckets of
@@ -206,7 +208,7 @@ class AuthMiddleware:
         self.limits = limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/graphql"):
+        if scope["type"] != "http" or not scope["path"].startswith(TOKEN_PATHS):
             await self.app(scope, receive, send)
             return
         state = scope.setdefault("state", {})

@@ -131,7 +131,40 @@ def _load(settings: Settings, dataset_factory: Callable[[], object], label: str)
 def seed_demo(args: argparse.Namespace) -> int:
     from seeds.demo import demo_dataset
 
+    if args.bundle is not None:
+        return _write_bundle(args.bundle, demo_dataset)
     return _load(settings_of(args), demo_dataset, "demo")
+
+
+def _write_bundle(target: Path, dataset_factory: Callable[[], object]) -> int:
+    """A seed written as a bundle for ``import`` instead of loaded; no store is started."""
+    from graph import bulk, exchange
+
+    if not target.resolve().parent.is_dir():
+        print(f"referral-graph: no folder for the bundle {target}", file=sys.stderr)
+        return 2
+    data = dataset_factory()
+    assert isinstance(data, bulk.Dataset)
+    count = _write_lines(target, exchange.dataset_rows(data))
+    print(f"wrote {count - 1} rows to {target}", file=sys.stderr)
+    return 0
+
+
+def _write_lines(target: Path, rows: Any) -> int:
+    """Write bundle lines through a partial file, so that a failed write leaves no bundle."""
+    from graph import exchange
+
+    partial = target.with_name(target.name + ".partial")
+    count = 0
+    try:
+        with partial.open("w", encoding="utf-8") as out:
+            for row in rows:
+                out.write(exchange.dumps(row))
+                count += 1
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return count
 
 
 def seed_synthetic(args: argparse.Namespace) -> int:
@@ -152,6 +185,8 @@ def seed_synthetic(args: argparse.Namespace) -> int:
             )
             return with_programs(data, args.programs, args.seed, SYNTHETIC_NOW)
 
+        if args.bundle is not None:
+            return _write_bundle(args.bundle, make)
         return _load(settings_of(args), make, "synthetic")
     return seed_planted(args)
 
@@ -163,6 +198,9 @@ def seed_planted(args: argparse.Namespace) -> int:
     from seeds.rewards import with_programs
     from seeds.synthetic import SYNTHETIC_NOW
 
+    if args.bundle is not None:
+        print("referral-graph: --bundle does not go with --plant-fraud", file=sys.stderr)
+        return 2
     if args.truth is not None and not args.truth.resolve().parent.is_dir():
         print(f"referral-graph: no folder for the truth file {args.truth}", file=sys.stderr)
         return 2
@@ -216,6 +254,94 @@ def analytics_refresh(args: argparse.Namespace) -> int:
     return 0
 
 
+def export_bundle(args: argparse.Namespace) -> int:
+    """The whole network as a bundle (``graph.exchange``), read straight from the store."""
+    from tqdm import tqdm
+
+    from graph import exchange
+
+    if not args.out.resolve().parent.is_dir():
+        print(f"referral-graph: no folder for the bundle {args.out}", file=sys.stderr)
+        return 2
+    settings = settings_of(args)
+    written = 0
+
+    async def work(store: Any) -> None:
+        nonlocal written
+        partial = args.out.with_name(args.out.name + ".partial")
+        try:
+            with partial.open("w", encoding="utf-8") as out, tqdm(
+                unit="rows", desc="export", file=sys.stderr, disable=args.quiet
+            ) as bar:
+                async for row in exchange.bundle_rows(store):
+                    out.write(exchange.dumps(row))
+                    written += 1
+                    bar.update(1)
+            partial.replace(args.out)
+        finally:
+            partial.unlink(missing_ok=True)
+
+    asyncio.run(_with_store(settings, work))
+    print(f"wrote {written - 1} rows to {args.out}", file=sys.stderr)
+    return 0
+
+
+def import_file(args: argparse.Namespace) -> int:
+    """Load a bundle into an empty store, or a referral table (CSV) into one that holds its
+    parties: every row checked first, nothing written unless all are good."""
+    from tqdm import tqdm
+
+    from graph import analytics, exchange
+    from seeds.complementary_trades import CURATED
+
+    path: Path = args.file
+    if not path.is_file():
+        print(f"referral-graph: no file {path}", file=sys.stderr)
+        return 2
+    table = path.suffix.lower() == ".csv"
+    settings = settings_of(args)
+    started = time.perf_counter()
+    outcome: dict[str, Any] = {}
+
+    async def work(store: Any) -> None:
+        lines = sum(1 for _ in path.open(encoding="utf-8", newline=""))
+        with path.open(encoding="utf-8", newline="") as handle, tqdm(
+            total=lines, unit="rows", desc="check", file=sys.stderr, disable=args.quiet
+        ) as bar:
+            if table:
+                plan = await exchange.check_table(store, exchange.table_rows(handle), bar.update)
+            else:
+                if not await exchange.is_empty(store):
+                    raise exchange.ImportRefused([(0, (
+                        "the store holds data: a bundle loads only into an empty store "
+                        "(use a new --data-dir, or import a referral table as .csv)"))])
+                plan = exchange.check_bundle(exchange.read_lines(handle), bar.update)
+        with tqdm(total=plan.total, unit="rows", desc="load", file=sys.stderr,
+                  disable=args.quiet) as bar:
+
+            def progress(name: str, n: int) -> None:
+                bar.set_postfix_str(name)
+                bar.update(n)
+
+            await exchange.load(store, plan, into_empty=not table, progress=progress)
+        done = await analytics.refresh(store, settings.analytics_timeout, curated=CURATED)
+        outcome.update(plan.counts(), analytics=done.seconds)
+
+    try:
+        asyncio.run(_with_store(settings, work))
+    except exchange.ImportRefused as exc:
+        print(f"referral-graph: {path}: nothing imported:\n{exc.describe()}", file=sys.stderr)
+        return 1
+    except UnicodeDecodeError:
+        print(f"referral-graph: {path}: nothing imported: the file is not UTF-8 text",
+              file=sys.stderr)
+        return 1
+    counts = ", ".join(f"{n} {k}s" for k, n in outcome.items() if k != "analytics" and n)
+    print(f"imported {counts} in {time.perf_counter() - started:.1f} s "
+          f"(analytics refreshed in {outcome['analytics']:.1f} s)", file=sys.stderr)
+    return 0
+
+
 def export_schema(args: argparse.Namespace) -> int:
     from schema.build import SNAPSHOT, sdl
 
@@ -237,6 +363,11 @@ def parser() -> argparse.ArgumentParser:
             help="folder of the embedded store (default ./data; ignored with NEO4J_URI)",
         )
 
+    def bundle_option(cmd: argparse.ArgumentParser) -> None:
+        cmd.add_argument("--bundle", type=Path, default=None, metavar="FILE",
+                         help="write the data set to FILE as a bundle for `import` instead of "
+                              "loading it")
+
     s = sub.add_parser("serve", help="serve GraphQL (GraphiQL at /graphql)")
     s.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
     s.add_argument("--port", type=int, default=None, help="port (default 8000)")
@@ -253,6 +384,7 @@ def parser() -> argparse.ArgumentParser:
     seed = sub.add_parser("seed", help="load a data set into the store")
     seed_sub = seed.add_subparsers(dest="dataset", required=True)
     d = seed_sub.add_parser("demo", help="the demo network")
+    bundle_option(d)
     store_options(d)
     d.set_defaults(func=seed_demo)
     syn = seed_sub.add_parser("synthetic", help="a deterministic synthetic network")
@@ -269,6 +401,7 @@ def parser() -> argparse.ArgumentParser:
                           "a commission, points) and the rewards they earned (default 0)")
     syn.add_argument("--truth", type=Path, default=None, metavar="FILE",
                      help="write the planted ground truth here as JSON (with --plant-fraud)")
+    bundle_option(syn)
     store_options(syn)
     syn.set_defaults(func=seed_synthetic)
 
@@ -287,6 +420,19 @@ def parser() -> argparse.ArgumentParser:
     refresh = a_sub.add_parser("refresh", help="recompute reputation and trade complementarity")
     store_options(refresh)
     refresh.set_defaults(func=analytics_refresh)
+
+    x = sub.add_parser("export", help="write the whole network as a bundle (JSON lines)")
+    x.add_argument("--out", type=Path, required=True, metavar="FILE")
+    x.add_argument("--quiet", action="store_true", help="no progress bar")
+    store_options(x)
+    x.set_defaults(func=export_bundle)
+
+    i = sub.add_parser("import", help="load a bundle into an empty store, or a referral table "
+                                      "(.csv, the columns of /export/referrals.csv)")
+    i.add_argument("file", type=Path, metavar="FILE")
+    i.add_argument("--quiet", action="store_true", help="no progress bar")
+    store_options(i)
+    i.set_defaults(func=import_file)
 
     e = sub.add_parser("export-schema", help="write the SDL snapshot schema/schema.graphql")
     e.add_argument("--output", default=None, help="another file to write instead")
