@@ -568,3 +568,23 @@ async def test_figures_match_a_brute_force_count(gql, store, rows, active, group
         assert [key for key, _ in got] == [list(k) for k in sorted(groups)], scope
         for (key, found), k in zip(got, sorted(groups), strict=True):
             assert close(found, expected_funnel(groups[k], value)), (scope, key)
+
+
+ORGANISER_PAGE = f"""query($id: ID!) {{ network(id: $id) {{
+  referralFunnel {{ {FUNNEL} }}
+  reciprocityMatrix {{ giver {{ id name }} receiver {{ id name }} referrals converted value }}
+  reciprocityTrend(months: 36) {{ month referrals converted }}
+  members(first: 50) {{ nodes {{ id name referralFunnel {{ referrals converted }} }} }} }}
+  referralStats(groupBy: [MONTH, TRADE], networkId: $id) {{ key funnel {{ {FUNNEL} }} }} }}"""
+
+
+async def test_an_organiser_pages_measurement_calls_fit_under_the_default_cost_limit(
+        as_, world, settings):
+    assert settings.max_cost == 25000  # the default
+    body = await as_("organiser", None, [world["net"]]).post(ORGANISER_PAGE,
+                                                             {"id": world["net"]})
+    assert "errors" not in body, body
+    network = body["data"]["network"]
+    assert network["referralFunnel"]["referrals"] == 8
+    assert len(network["reciprocityMatrix"]) == 7
+    assert sum(row["funnel"]["referrals"] for row in body["data"]["referralStats"]) == 8
