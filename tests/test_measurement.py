@@ -545,9 +545,10 @@ async def test_figures_match_a_brute_force_count(gql, store, rows, active, group
     for r in between:
         pairs[(r["referrerId"], r["professionalId"])].append(r)
     cells = (await gql.data(MATRIX, {"id": net}))["network"]["reciprocityMatrix"]
-    assert [(c["giver"]["id"], c["receiver"]["id"], c["referrals"], c["converted"])
-            for c in cells] == [
-        (a, b, len(rs), sum(r["status"] == "CONVERTED" for r in rs))
+    assert [(c["giver"]["id"], c["receiver"]["id"], c["referrals"], c["converted"],
+             pytest.approx(c["value"])) for c in cells] == [
+        (a, b, len(rs), sum(r["status"] == "CONVERTED" for r in rs),
+         sum(value.get(r["jobId"]) or 0.0 for r in rs if r["status"] == "CONVERTED"))
         for (a, b), rs in sorted(pairs.items())]
 
     def key_of(r: dict[str, Any]) -> list[str]:
@@ -558,7 +559,12 @@ async def test_figures_match_a_brute_force_count(gql, store, rows, active, group
                   else "PROFESSIONAL"}
         return [values[d] for d in group_by]
 
-    for scope, selected in (({**window}, counted), ({"networkId": net}, between)):
+    named = pros[len(rows) % len(pros)]
+    for scope, selected in (({**window}, counted), ({"networkId": net}, between),
+                            ({"professionalId": named},
+                             [r for r in counted if r["professionalId"] == named]),
+                            ({"networkId": net, "professionalId": named},
+                             [r for r in between if r["professionalId"] == named])):
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
         for r in selected:
             groups[tuple(key_of(r))].append(r)
