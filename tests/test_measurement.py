@@ -4,7 +4,6 @@ referrals, who may read them, and argument errors."""
 
 from __future__ import annotations
 
-import itertools
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,10 +34,29 @@ STATS = f"""query($groupBy: [StatsDimension!]!, $since: DateTime, $until: DateTi
   referralStats(groupBy: $groupBy, since: $since, until: $until, networkId: $networkId,
                 professionalId: $professionalId) {{ key funnel {{ {FUNNEL} }} }} }}"""
 
-# The hand-counted network lives in a year of its own, so that statistics over all referrals
-# can be windowed to it whatever else the session's store holds.
-YEAR = "1990"
-YEAR_WINDOW = {"since": f"{YEAR}-01-01T00:00:00+00:00", "until": "1991-01-01T00:00:00+00:00"}
+# The hand-counted network, and each generated one, lives in a year of its own that held no
+# referral before, so that statistics over all referrals can be windowed to it whatever else
+# the session's store holds. YEAR is the hand-counted network's, chosen when it is built.
+YEAR = "1901"
+_YEARS = iter(range(1901, 2000))
+REFERRALS_IN = """MATCH (r:Referral) WHERE r.createdAt >= $since AND r.createdAt < $until
+RETURN count(r) AS n"""
+
+
+def year_window(year: int | str | None = None) -> dict[str, str]:
+    chosen = int(YEAR if year is None else year)
+    return {"since": f"{chosen}-01-01T00:00:00+00:00",
+            "until": f"{chosen + 1}-01-01T00:00:00+00:00"}
+
+
+async def free_year(store: Any) -> int:
+    """The next year in which the store holds no referral."""
+    for year in _YEARS:
+        window = {k: timeutil.to_store(datetime.fromisoformat(v))
+                  for k, v in year_window(year).items()}
+        if (await store.read(REFERRALS_IN, **window))[0]["n"] == 0:
+            return year
+    raise AssertionError("no free year left")
 HISTORIES = {
     "SENT": ["SENT"], "ACCEPTED": ["SENT", "ACCEPTED"],
     "CONVERTED": ["SENT", "ACCEPTED", "CONVERTED"], "DECLINED": ["SENT", "DECLINED"],
@@ -140,7 +158,7 @@ class Builder:
 async def world(store):
     """Active members a, b, c, d of one network; i only invited; o outside it; customer k.
 
-    Referrals (referrer -> named, created at noon of the day in 1990, history, days between
+    Referrals (referrer -> named, created at noon of the day in YEAR, history, days between
     statuses, job value):
        1 a->b 01-10 SENT,ACCEPTED,CONVERTED 1+1 days, 100
        2 a->b 02-10 SENT,ACCEPTED,CONVERTED 2+3, 50
@@ -158,6 +176,8 @@ async def world(store):
       14 b->o 02-15 SENT,EXPIRED
     Trades and areas: a plumbing+heating in Leeds, b electrics, c plumbing in York, d and o
     roofing."""
+    global YEAR
+    YEAR = str(await free_year(store))
     w = Builder(new_id)
     p = {"a": w.professional(["plumbing", "heating"], "Leeds"), "b": w.professional(["electrics"]),
          "c": w.professional(["plumbing"], "York"), "d": w.professional(["roofing"]),
@@ -216,7 +236,7 @@ async def test_funnel_window_edges(gql, world):
     one = {"since": t("02-20"), "until": t("02-20", 12.001)}
     assert await pro_funnel(gql, p["b"], **one) == funnel(1, 1, 0, 0, 0, 1, None, 0.0)
     # An offset other than UTC means the same instant.
-    shifted = {"since": "1990-01-13T14:00:00+02:00", "until": "1990-02-20T14:00:00+02:00"}
+    shifted = {"since": f"{YEAR}-01-13T14:00:00+02:00", "until": f"{YEAR}-02-20T14:00:00+02:00"}
     assert await pro_funnel(gql, p["b"], **shifted) == funnel(3, 2, 2, 0, 0, 1, 4.25, 80.0)
 
 
@@ -251,28 +271,28 @@ async def test_reciprocity_matrix_hand_counts(gql, world):
 async def test_referral_stats_hand_counts(gql, world):
     p, net = world["pro"], world["net"]
     # Every referral of the year but the fraud: 13; days 2, 5, 3.5, 10, 7.
-    assert await stats(gql, [], **YEAR_WINDOW) == [([], funnel(13, 7, 5, 2, 2, 4, 5.0, 250.0))]
-    by_kind = await stats(gql, ["REFERRER_KIND", "CHANNEL"], **YEAR_WINDOW)
+    assert await stats(gql, [], **year_window()) == [([], funnel(13, 7, 5, 2, 2, 4, 5.0, 250.0))]
+    by_kind = await stats(gql, ["REFERRER_KIND", "CHANNEL"], **year_window())
     assert by_kind == [(["CUSTOMER", "CODE"], funnel(2, 1, 1, 0, 0, 1, 3.5, 30.0)),
                        (["PROFESSIONAL", "DIRECT"], funnel(11, 6, 4, 2, 2, 3, 6.0, 220.0))]
-    by_month = await stats(gql, ["MONTH"], **YEAR_WINDOW)
-    assert by_month == [(["1990-01"], funnel(5, 4, 4, 0, 0, 1, 5.25, 200.0)),
-                        (["1990-02"], funnel(5, 2, 1, 1, 1, 2, 5.0, 50.0)),
-                        (["1990-03"], funnel(3, 1, 0, 1, 1, 1, None, 0.0))]
-    by_trade = await stats(gql, ["TRADE", "AREA"], **YEAR_WINDOW)
+    by_month = await stats(gql, ["MONTH"], **year_window())
+    assert by_month == [([f"{YEAR}-01"], funnel(5, 4, 4, 0, 0, 1, 5.25, 200.0)),
+                        ([f"{YEAR}-02"], funnel(5, 2, 1, 1, 1, 2, 5.0, 50.0)),
+                        ([f"{YEAR}-03"], funnel(3, 1, 0, 1, 1, 1, None, 0.0))]
+    by_trade = await stats(gql, ["TRADE", "AREA"], **year_window())
     assert [(key, f["referrals"]) for key, f in by_trade] == [
         (["electrics", ""], 7), (["plumbing", "Leeds"], 4), (["plumbing", "York"], 1),
         (["roofing", ""], 1)]
-    by_status = await stats(gql, ["STATUS"], **YEAR_WINDOW)
+    by_status = await stats(gql, ["STATUS"], **year_window())
     assert [(key, f["referrals"]) for key, f in by_status] == [
         (["ACCEPTED"], 1), (["CONVERTED"], 5), (["DECLINED"], 2), (["EXPIRED"], 2), (["SENT"], 3)]
     # The order of the dimensions is the order of the key.
-    flipped = await stats(gql, ["CHANNEL", "REFERRER_KIND"], **YEAR_WINDOW)
+    flipped = await stats(gql, ["CHANNEL", "REFERRER_KIND"], **year_window())
     assert [key for key, _ in flipped] == [["CODE", "CUSTOMER"], ["DIRECT", "PROFESSIONAL"]]
     # A network: referrals between its active members, by month.
     in_net = await stats(gql, ["MONTH"], networkId=net)
     assert [(key, f["referrals"], f["converted"]) for key, f in in_net] == [
-        (["1990-01"], 2, 2), (["1990-02"], 4, 1), (["1990-03"], 2, 0)]
+        ([f"{YEAR}-01"], 2, 2), ([f"{YEAR}-02"], 4, 1), ([f"{YEAR}-03"], 2, 0)]
     # A professional: referrals naming it; within a network, those from its members.
     assert await stats(gql, ["CHANNEL"], professionalId=p["b"]) == [
         (["CODE"], funnel(1, 1, 1, 0, 0, 0, 3.5, 30.0)),
@@ -285,9 +305,12 @@ async def test_referral_stats_hand_counts(gql, world):
 
 
 def _months_back(n: int) -> str:
-    """Store text of noon on the 10th, ``n`` calendar months before this one."""
-    start = month_start(timeutil.now(), n)
-    return timeutil.to_store(start + timedelta(days=9, hours=12))
+    """Store text of a moment ``n`` calendar months before this one, never in the future (a
+    referral from the future would head every newest-first list of the session)."""
+    now = timeutil.now()
+    if n == 0:
+        return timeutil.to_store(max(month_start(now, 0), now - timedelta(minutes=1)))
+    return timeutil.to_store(month_start(now, n) + timedelta(days=9, hours=12))
 
 
 async def test_network_trend_hand_counts(gql, store, uid):
@@ -296,8 +319,9 @@ async def test_network_trend_hand_counts(gql, store, uid):
     net = w.network([a, b])
     w.referral(a, b, _months_back(2), "CONVERTED", [1, 1], 10.0)
     w.referral(b, a, _months_back(2), "SENT", [])
-    w.referral(a, b, _months_back(0), "DECLINED", [1])
-    w.referral(a, b, _months_back(0), "CONVERTED", [1, 1], 5.0, fraud=True)
+    # This month's statuses follow within seconds, so none lies in the future either.
+    w.referral(a, b, _months_back(0), "DECLINED", [1e-4])
+    w.referral(a, b, _months_back(0), "CONVERTED", [1e-4, 1e-4], 5.0, fraud=True)
     w.referral(a, outside, _months_back(0), "SENT", [])
     w.referral(b, a, _months_back(3), "CONVERTED", [1, 1], 5.0)  # before the trend
     await w.load(store)
@@ -352,7 +376,7 @@ async def test_who_reads_a_networks_funnel_matrix_and_trend(as_, world, query):
 async def test_who_reads_referral_stats(as_, world):
     p, k, net = world["pro"], world["k"], world["net"]
     allowed = [
-        (as_("admin"), {**YEAR_WINDOW}),
+        (as_("admin"), {**year_window()}),
         (as_("admin"), {"networkId": net}),
         (as_("organiser", None, [net]), {"networkId": net}),
         (as_("organiser", None, [net]), {"networkId": net, "professionalId": p["b"]}),
@@ -428,7 +452,7 @@ async def test_bad_group_by_is_a_validation_error(as_, gql, world, group_by, mes
     literal = "{ referralStats(groupBy: [MONTH, MONTH]) { key } }"
     assert_validation(await as_("customer", world["k"]).post(literal), "groupBy")
     assert "errors" not in await gql.post(STATS, {"groupBy": ["MONTH", "TRADE", "AREA",
-                                                            "STATUS"], **YEAR_WINDOW})
+                                                            "STATUS"], **year_window()})
 
 
 @pytest.mark.parametrize("months", [0, -1, 121])
@@ -468,9 +492,6 @@ async def test_a_page_of_funnels_costs_one_round_trip(gql, store, world):
 
 STATUSES = sorted(HISTORIES)
 DIMENSIONS = ["MONTH", "TRADE", "AREA", "STATUS", "CHANNEL", "REFERRER_KIND"]
-# Each example's referrals live in a year of their own, so that statistics over all referrals
-# can be windowed to them.
-_years = itertools.count(1901)
 
 
 def _days(times: list[str]) -> float:
@@ -512,8 +533,7 @@ referral_rows = st.lists(st.tuples(
 @given(rows=referral_rows, active=st.sets(st.integers(0, 4), min_size=2),
        group_by=st.lists(st.sampled_from(DIMENSIONS), unique=True, max_size=3))
 async def test_figures_match_a_brute_force_count(gql, store, rows, active, group_by):
-    year = next(_years)
-    assert year < int(YEAR)  # a year of its own, apart from the hand-counted network's
+    year = await free_year(store)
     w = Builder(new_id)
     pros = [w.professional([["plumbing", "roofing"][n % 2], "heating"],
                            [None, "Leeds", "York"][n % 3]) for n in range(5)]
@@ -533,7 +553,7 @@ async def test_figures_match_a_brute_force_count(gql, store, rows, active, group
     value = {j["id"]: j["value"] for j in w.data.jobs}
     counted = [r for r in w.data.referrals if r["id"] not in w.fraud]
     members = {pros[n] for n in active}
-    window = {"since": f"{year}-01-01T00:00:00+00:00", "until": f"{year + 1}-01-01T00:00:00+00:00"}
+    window = year_window(year)
 
     for pid in pros:
         want = expected_funnel([r for r in counted if r["professionalId"] == pid], value)
