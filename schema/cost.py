@@ -77,6 +77,8 @@ LIST_ESTIMATES: dict[tuple[str, str], int] = {
     ("Network", "imbalancedPairs"): 20,
     ("Referral", "rewards"): 4,  # one per program that applies and role: a few
     ("Reward", "history"): 5,  # created, maybe held and released, approved, paid or void
+    ("Network", "reciprocityMatrix"): 100,  # the member pairs that referred at all
+    ("Query", "referralStats"): 100,  # e.g. a year of months by a few trades
 }
 DEFAULT_LIST_ESTIMATE = 10
 # Extra cost of each call of an algorithm field, by (type, field): about the rows of work it
