@@ -1,5 +1,5 @@
 """The Starlette application: GraphQL at /graphql, health at /healthz and /readyz, referral
-code landing pages at /r/{code}."""
+code landing pages at /r/{code}, the organiser's and the customer's pages under /app."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app import graphiql, shared
+from app import graphiql, pages, shared
 from app.auth import AuthMiddleware, Verifier, auth_secret
 from app.erasure import ErasedCustomers
 from app.graphql_http import SpecView
@@ -217,6 +217,7 @@ def create_app(
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/metrics", metrics.endpoint),
             landing_route(lambda: state.store, limits.landing),
+            *pages.routes(),
             *([] if settings.production else [graphiql.static_route()]),
         ],
         lifespan=lifespan,
