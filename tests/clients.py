@@ -16,6 +16,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -121,7 +122,7 @@ def chromedriver() -> Path:
 
 
 @contextlib.contextmanager
-def browser(profile: Path) -> Iterator[object]:
+def browser(profile: Path) -> Iterator[Any]:
     """Headless Chromium driven by Selenium through Debian's chromedriver, with a fresh
     profile in ``profile``; quits on exit."""
     from selenium import webdriver

@@ -7,6 +7,8 @@
   var TOKEN_KEY = 'referral-graph-token';
   var SVG_NS = 'http://www.w3.org/2000/svg';
   var serial = 0;
+  // The documents this page sent (never their variables or the token): to check their cost.
+  var sent = [];
 
   function el(tag, attrs, children) {
     return build(document.createElement(tag), attrs, children);
@@ -81,6 +83,7 @@
 
   // POST one operation with the viewer's token; resolves to {httpStatus, data, errors}.
   function gql(query, variables) {
+    sent.push(query);
     var token = sessionStorage.getItem(TOKEN_KEY) || '';
     return fetch('/graphql', {
       method: 'POST',
@@ -247,6 +250,6 @@
     el: el, svg: svg, clear: clear, byId: byId, status: status, refuse: refuse, reset: reset,
     describe: describe, forbidden: forbidden, gql: gql, start: start, partyName: partyName,
     day: day, fixed: fixed, table: table, note: note, picture: picture, lineDiagram: lineDiagram,
-    shade: shade, shorten: shorten, uid: uid,
+    shade: shade, shorten: shorten, uid: uid, sent: sent,
   };
 })();

@@ -41,13 +41,16 @@
 
   function members(box, connection) {
     R.clear(box);
-    var rows = connection.nodes.map(function (p) {
-      return [p.name, p.trades.join(', '), p.area || '-'];
-    });
-    var caption = connection.totalCount > connection.nodes.length
-      ? 'The first ' + connection.nodes.length + ' of ' + connection.totalCount + ' members'
-      : connection.totalCount + ' members';
-    box.appendChild(R.table(caption, ['Member', 'Trades', 'Area'], rows, 'members'));
+    var shown = connection.nodes.length;
+    box.appendChild(el('p', { text: connection.totalCount > shown
+      ? 'The first ' + shown + ' of ' + connection.totalCount + ' members:'
+      : connection.totalCount + (connection.totalCount === 1 ? ' member:' : ' members:') }));
+    box.appendChild(el('ul', { class: 'members' }, connection.nodes.map(function (p) {
+      return el('li', { 'data-id': p.id }, [
+        el('span', { class: 'name', text: p.name }),
+        el('span', { class: 'meta', text: ' ' + p.trades.join(', ') + (p.area ? ' \u00b7 ' + p.area : '') }),
+      ]);
+    })));
   }
 
   function balance(box, reciprocity) {
