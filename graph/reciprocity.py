@@ -158,7 +158,7 @@ async def professional_balances(
     return out
 
 
-def _month_start(value: datetime, back: int) -> datetime:
+def month_start(value: datetime, back: int) -> datetime:
     index = value.year * 12 + value.month - 1 - back
     return value.replace(year=index // 12, month=index % 12 + 1, day=1, hour=0, minute=0,
                          second=0, microsecond=0)
@@ -170,7 +170,7 @@ async def trends(store: Store, keys: Sequence[TrendKey]) -> list[list[Balance]]:
     its month, YYYY-MM; months lie in 1..``graph.rules.MAX_MONTHS`` (the API's argument rules,
     ``graph.rules.ARGUMENT_RULES``)."""
     now = timeutil.now()
-    starts = [[_month_start(now, back) for back in range(k.months - 1, -1, -1)] for k in keys]
+    starts = [[month_start(now, back) for back in range(k.months - 1, -1, -1)] for k in keys]
     params = [{"i": i, "id": k.professional_id, "since": timeutil.to_store(s[0])}
               for i, (k, s) in enumerate(zip(keys, starts, strict=True))]
     given: list[dict[str, int]] = [{} for _ in keys]

@@ -37,6 +37,8 @@ YEAR_MIN, YEAR_MAX = 1900, 2200
 CLOCK_SKEW = timedelta(minutes=5)
 # The longest month by month trend of reciprocity: ten years.
 MAX_MONTHS = 120
+# The most dimensions referral statistics group by: more make rows of one referral each.
+MAX_GROUP_BY = 4
 SINCE_BEFORE_UNTIL = "since must be before until"
 
 
@@ -252,6 +254,22 @@ def min_score_problem(value: Any) -> str | None:
     return None
 
 
+def group_by_problem(value: Any) -> str | None:
+    """What is wrong with the dimensions of referral statistics (``groupBy``), or None.
+
+    >>> group_by_problem(["MONTH", "TRADE"]), group_by_problem(["MONTH", "MONTH"])
+    (None, 'a dimension may appear only once')
+    """
+    dimensions = [value] if isinstance(value, str) else value
+    if not isinstance(dimensions, list):
+        return None  # null, which GraphQL refuses for a non-null list
+    if len(set(map(str, dimensions))) != len(dimensions):
+        return "a dimension may appear only once"
+    if len(dimensions) > MAX_GROUP_BY:
+        return f"at most {MAX_GROUP_BY} dimensions"
+    return None
+
+
 def window_problem(since: Any, until: Any) -> str | None:
     """What is wrong with a [since, until) window given as ISO text when it ends before it
     starts, else None (unparseable or naive ends are refused by their own rules). The rule of
@@ -276,6 +294,7 @@ ARGUMENT_RULES: Mapping[str, Mapping[str, ArgumentRule]] = {
     "Query.referrals": PAGE,
     "Query.networks": PAGE,
     "Query.trustPaths": {"limit": LIMIT, "maxHops": MAX_HOPS},
+    "Query.referralStats": {"groupBy": Rule(group_by_problem), **WINDOW},
     "Query.riskyProfessionals": {"minScore": Rule(min_score_problem), **PAGE},
     "Professional.jobs": PAGE,
     "Professional.referralsReceived": PAGE,
@@ -284,6 +303,7 @@ ARGUMENT_RULES: Mapping[str, Mapping[str, ArgumentRule]] = {
     "Professional.reciprocity": WINDOW,
     "Professional.reciprocityTrend": {"months": Rule(_months)},
     "Professional.topReferrers": {**WINDOW, "limit": LIMIT},
+    "Professional.referralFunnel": WINDOW,
     "Customer.jobs": PAGE,
     "Customer.referralsMade": PAGE,
     "Customer.referralsReceived": PAGE,
@@ -294,6 +314,9 @@ ARGUMENT_RULES: Mapping[str, Mapping[str, ArgumentRule]] = {
     "Network.gaps": WINDOW,
     "Network.imbalancedPairs": {"minGap": Rule(_min_gap)},
     "Network.leaderboard": {**WINDOW, "limit": LIMIT},
+    "Network.referralFunnel": WINDOW,
+    "Network.reciprocityMatrix": WINDOW,
+    "Network.reciprocityTrend": {"months": Rule(_months)},
     "NetworkGaps.unconnectedPairs": {"limit": LIMIT},
     "NetworkReciprocity.givers": {"limit": LIMIT},
     "NetworkReciprocity.takers": {"limit": LIMIT},

@@ -16,6 +16,7 @@ from graph import (
     customers,
     jobs,
     leaderboard,
+    measurement,
     networks,
     professionals,
     programs,
@@ -112,6 +113,9 @@ class Loaders:
     trend_by_key = _OnFirstUse(reciprocity.trends)
     member_graph_by_key = _OnFirstUse(reciprocity.member_graphs)
     leaderboard_by_key = _OnFirstUse(leaderboard.leaderboards)
+    funnel_by_key = _OnFirstUse(measurement.funnels)
+    matrix_by_key = _OnFirstUse(measurement.matrices)
+    network_trend_by_key = _OnFirstUse(measurement.network_trends)
     chain_by_key = _OnFirstUse(trust.chains)
     risk_by_professional = _OnFirstUse(risk.professional_risks)
     risk_by_referral = _OnFirstUse(risk.referral_risks)

@@ -26,6 +26,7 @@ from schema.errors import ErrorMasking, LoggingSchema
 from schema.guards import ArgumentLimits, AuthGate, LimitSettings, argument_limits
 from schema.integrity import IntegrityMutation, IntegrityQuery
 from schema.job import Job, JobMutation
+from schema.measurement import MeasurementQuery
 from schema.network import MembershipStatus, Network, NetworkMutation, NetworkQuery
 from schema.node import NodeQuery
 from schema.partners import PartnersMutation
@@ -41,7 +42,7 @@ CACHED_DOCUMENTS = 512
 Query = merge_types(
     "Query",
     (NodeQuery, ProfessionalQuery, CustomerQuery, ReferralQuery, NetworkQuery, TrustQuery,
-     IntegrityQuery, CodeQuery),
+     IntegrityQuery, CodeQuery, MeasurementQuery),
 )
 Mutation = merge_types(
     "Mutation",

@@ -75,6 +75,8 @@ LIST_ESTIMATES: dict[tuple[str, str], int] = {
     ("NetworkGaps", "passiveMembers"): 50,  # like a page of members
     ("ReciprocityBalance", "partners"): 20,
     ("Network", "imbalancedPairs"): 20,
+    ("Network", "reciprocityMatrix"): 100,  # the member pairs that referred at all
+    ("Query", "referralStats"): 100,  # e.g. a year of months by a few trades
 }
 DEFAULT_LIST_ESTIMATE = 10
 # Extra cost of each call of an algorithm field, by (type, field): about the rows of work it

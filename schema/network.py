@@ -18,6 +18,7 @@ from schema.leaderboard import LeaderboardMetric
 
 if TYPE_CHECKING:
     from schema.leaderboard import LeaderboardEntry
+    from schema.measurement import NetworkMonth, ReciprocityCell, ReferralFunnel
     from schema.partners import NetworkGaps
     from schema.professional import ProfessionalConnection
     from schema.programs import RewardProgram
@@ -103,6 +104,34 @@ class Network(Node):
         from schema.leaderboard import network_leaderboard
 
         return await network_leaderboard(info, self.id, metric, since, until, limit)
+
+    @strawberry.field(description="Referrals between active members, created in [since, until) "
+                      "(its organisers, admins).")
+    async def referral_funnel(
+        self, info: Info, since: datetime | None = None, until: datetime | None = None
+    ) -> Annotated[ReferralFunnel, strawberry.lazy("schema.measurement")]:
+        from schema.measurement import network_funnel
+
+        return await network_funnel(info, self.id, since, until)
+
+    @strawberry.field(description="Every ordered pair of active members with at least one "
+                      "referral in [since, until), by giver then receiver id: the heat map of who "
+                      "gives to whom (its organisers, admins).")
+    async def reciprocity_matrix(
+        self, info: Info, since: datetime | None = None, until: datetime | None = None
+    ) -> list[Annotated[ReciprocityCell, strawberry.lazy("schema.measurement")]]:
+        from schema.measurement import reciprocity_matrix
+
+        return await reciprocity_matrix(info, self.id, since, until)
+
+    @strawberry.field(description="The last `months` calendar months, oldest first (its "
+                      "organisers, admins).")
+    async def reciprocity_trend(
+        self, info: Info, months: int | None = 12
+    ) -> list[Annotated[NetworkMonth, strawberry.lazy("schema.measurement")]]:
+        from schema.measurement import reciprocity_trend
+
+        return await reciprocity_trend(info, self.id, months)
 
 
 @strawberry.type

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from schema.integrity import RiskAssessment
     from schema.job import JobConnection
     from schema.leaderboard import LeaderboardEntry
+    from schema.measurement import ReferralFunnel
     from schema.network import Network
     from schema.partners import PartnerRecommendation
     from schema.programs import RewardProgram
@@ -166,6 +167,15 @@ class Professional(Node):
         from schema.leaderboard import top_referrers
 
         return await top_referrers(info, self.id, metric, since, until, limit)
+
+    @strawberry.field(description="Referrals naming it, created in [since, until). The "
+                      "professional itself, organisers of its networks (active member), admins.")
+    async def referral_funnel(
+        self, info: Info, since: datetime | None = None, until: datetime | None = None
+    ) -> Annotated[ReferralFunnel, strawberry.lazy("schema.measurement")]:
+        from schema.measurement import professional_funnel
+
+        return await professional_funnel(info, self.id, since, until)
 
 
 @strawberry.type

@@ -30,7 +30,7 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "contract" / "schema.g
 # Sections of the contract (named by their issue) that the service serves so far.
 SERVED_SECTIONS = (
     "foundation issue", "trust issue", "reciprocity issue", "partners issue", "security issue",
-    "hardening issue", "integrity issue",
+    "hardening issue", "integrity issue", "measurement issue",
 )
 
 

@@ -41,12 +41,14 @@ VERSION_PREFIX = "CYPHER 5 "
 BATCH = 250
 
 # The linter's schema lists no labels, types or properties and no parameters, so it warns about
-# every one a statement names: those warnings say nothing about the statement. The other harmless
+# every one a statement names (a label tested in an expression, ``a:Customer``, as "label or
+# relationship type"): those warnings say nothing about the statement. The other harmless
 # warning is the cartesian product of patterns that each find one node by its unique id. Every
 # other warning fails, like every error: Neo4j words its deprecations in many ways ("is
 # deprecated", "will change in a future version"), so no wording marks a warning as harmless.
 EMPTY_SCHEMA_WARNING = re.compile(
-    r"(?:Label |Relationship type )?\S+ is not present in the database\. "
+    r"(?:Label |Relationship type |Label or relationship type )?\S+ is not present in the "
+    r"database\. "
 )
 CARTESIAN_PRODUCT = re.compile(
     r"If a part of a query contains multiple disconnected patterns, this will build a cartesian "
