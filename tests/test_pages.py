@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from graphql import OperationDefinitionNode, parse
 
 from app.auth import mint

@@ -124,11 +124,13 @@
       if (c.referrals > most) { most = c.referrals; biggest = c; }
     });
     var cell = 34, left = 150, head = 120, n = ids.length;
-    var width = left + n * cell + 10, height = head + n * cell + 10;
+    var width = left + n * cell + 110, height = head + n * cell + 10;
     var desc = cells.length + ' pairs of members with referrals; rows are givers, columns ' +
       'receivers. The most: ' + biggest.giver.name + ' to ' + biggest.receiver.name + ', ' +
       biggest.referrals + ' referrals. The table below lists every cell.';
     var root = R.picture(width, height, 'Heat map of referrals from giver to receiver', desc, 'heatmap');
+    root.appendChild(svg('text', { x: left - 6, y: head - 26, 'text-anchor': 'end', class: 'axis-title',
+                                   text: 'giver \u2193  receiver \u2192' }));
     ids.forEach(function (id, i) {
       root.appendChild(svg('text', { x: left - 6, y: head + i * cell + cell / 2 + 4,
         'text-anchor': 'end', class: 'axis-label row-label', text: R.shorten(people[id], 20) }));
