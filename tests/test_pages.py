@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -328,3 +329,23 @@ def test_the_token_field_comes_first_and_stays_in_the_tab(server, driver, settin
     assert texts(driver, "#refusal") == ["There is no network with this id."]
     driver.find_element(By.ID, "forget").click()
     assert driver.execute_script("return sessionStorage.getItem('referral-graph-token')") is None
+
+
+async def test_production_serves_the_pages_and_their_files(store, settings):
+    """Unlike GraphiQL, the pages are for users: production serves them too."""
+    import httpx
+
+    from app.main import create_app
+
+    app = create_app(replace(settings, env="production"), store=store)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        page = await http.get("/app/customers/cus_x/trust")
+        script = await http.get("/app/static/trust.js")
+        missing = await http.get("/app/static/nowhere.js")
+    assert page.status_code == 200 and "script-src 'self'" in page.headers[
+        "content-security-policy"]
+    assert script.status_code == 200
+    assert script.headers["content-type"].split(";")[0] in ("text/javascript",
+                                                            "application/javascript")
+    assert missing.status_code == 404
