@@ -298,6 +298,18 @@ async def test_refused_viewers_see_the_refusal_and_no_data(circle, server, drive
     body = driver.find_element("tag name", "body").text
     assert "Xena" not in body and "Cleo Tiles" not in body
 
+    # A member reads its network and its members, not the organisers' figures.
+    member = mint(settings, "professional", c["cleo"])
+    assert open_page(driver, f"{server}/app/networks/{c['net']}", member) == "network"
+    assert sorted(texts(driver, "#members li .name")) == [
+        "Ada Pipewright", "Ben Sparks", "Cleo Tiles"]
+    part = "You may not see this part of the network."
+    for box in ("funnel", "matrix", "trend", "balance", "gaps", "pairs", "passive"):
+        assert texts(driver, f"#{box} .error") == [part], box
+    # The leaderboard of its network's program is for its members too.
+    assert texts(driver, ".leaderboard tbody tr")[0].startswith("1Ada Pipewright")
+    assert texts(driver, "#matrix g.cell") == [] and texts(driver, "#funnel g.stage") == []
+
     # A token the service does not accept is said so, and shows nothing either.
     assert open_page(driver, url, "not-a-token") == "refused"
     assert "refused this token" in texts(driver, "#refusal")[0]

@@ -9,13 +9,14 @@
   var OVERVIEW = [
     'query NetworkOverview($id: ID!) { network(id: $id) { id name',
     '  members(first: 50) { totalCount nodes { id name trades area } }',
-    '  rewardPrograms { id name active }',
-    '  reciprocity { referrals coefficient',
-    '    givers(limit: 5) { given received balance professional { id name } }',
-    '    takers(limit: 5) { given received balance professional { id name } } } } }',
+    '  rewardPrograms { id name active } } }',
   ].join('\n');
+  // The organisers' figures: a member who reads the network itself is refused these alone.
   var MEASURES = [
     'query NetworkMeasures($id: ID!) { network(id: $id) { id',
+    '  reciprocity { referrals coefficient',
+    '    givers(limit: 5) { given received balance professional { id name } }',
+    '    takers(limit: 5) { given received balance professional { id name } } }',
     '  reciprocityMatrix { giver { id name } receiver { id name } referrals converted value }',
     '  reciprocityTrend(months: 12) { month referrals converted }',
     '  referralFunnel { referrals accepted converted declined expired open conversionRate',
@@ -268,7 +269,6 @@
       document.title = network.name + ': network';
       R.byId('page-title').textContent = network.name;
       members(R.byId('members'), network.members);
-      balance(R.byId('balance'), network.reciprocity);
       R.byId('view').hidden = false;
       R.status('Loading the measures and gaps...');
       var hasPrograms = network.rewardPrograms.length > 0;
@@ -277,9 +277,10 @@
         R.gql(MEASURES, vars).then(function (r) {
           var n = r.data && r.data.network;
           if (!n || r.errors) {
-            ['funnel', 'matrix', 'trend'].forEach(function (b) { failed(R.byId(b), r); });
+            ['funnel', 'matrix', 'trend', 'balance'].forEach(function (b) { failed(R.byId(b), r); });
             return;
           }
+          balance(R.byId('balance'), n.reciprocity);
           funnel(R.byId('funnel'), n.referralFunnel);
           matrix(R.byId('matrix'), n.reciprocityMatrix);
           trend(R.byId('trend'), n.reciprocityTrend);
