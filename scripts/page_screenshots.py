@@ -53,8 +53,9 @@ def shoot(d: Any, url: str, token: str, path: Path) -> None:
     from selenium.webdriver.support.ui import WebDriverWait
 
     d.get(url)
+    d.execute_script("sessionStorage.clear()")  # the tab keeps the previous page's token
+    d.get(url)
     field = d.find_element(By.ID, "token")
-    field.clear()  # the tab keeps the previous page's token
     field.send_keys(token)
     d.find_element(By.CSS_SELECTOR, "#token-form button[type=submit]").click()
     WebDriverWait(d, 60).until(
@@ -62,6 +63,15 @@ def shoot(d: Any, url: str, token: str, path: Path) -> None:
     loaded = d.execute_script("return document.body.dataset.loaded")
     if loaded == "refused":
         raise SystemExit(f"{url} refused the token")
+    # How long the page's GraphQL calls took, first sent to last answered (noisy on a busy
+    # machine: a figure to look at, not a benchmark).
+    span = d.execute_script(
+        "var r = performance.getEntriesByType('resource').filter(function (e) "
+        "{ return e.name.endsWith('/graphql'); }); return [r.length, "
+        "Math.max.apply(null, r.map(function (e) { return e.responseEnd; })) - "
+        "Math.min.apply(null, r.map(function (e) { return e.startTime; })), "
+        "r.map(function (e) { return Math.round(e.duration); })]")
+    print(f"{url}: {span[0]} GraphQL calls in {span[1]:.0f} ms (each: {span[2]} ms)")
     d.execute_script("document.getElementById('token').blur(); window.scrollTo(0, 0)")
     d.set_window_size(WIDTH, HEIGHT)
     d.save_screenshot(str(path))

@@ -72,10 +72,15 @@
     })));
   }
 
+  var asked = 0;
+
   function search(trade) {
     var box = R.byId('trusted');
+    var mine = ++asked;
     R.clear(box).appendChild(R.note('Looking...'));
+    delete box.dataset.trade;
     return R.gql(TRUSTED, { id: customerId, trade: trade || null }).then(function (r) {
+      if (mine !== asked) return;  // a later choice's answer is the one to show
       var c = r.data && r.data.customer;
       if (!c || r.errors) {
         R.clear(box).appendChild(R.note(R.forbidden(r)
