@@ -1,5 +1,6 @@
 """The Starlette application: GraphQL at /graphql, health at /healthz and /readyz, referral
-code landing pages at /r/{code}, exports at /export/..."""
+code landing pages at /r/{code}, exports at /export/..., the organiser's and the customer's pages
+under /app."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app import export, graphiql, shared
+from app import export, graphiql, pages, shared
 from app.auth import AuthMiddleware, Verifier, auth_secret
 from app.erasure import ErasedCustomers
 from app.graphql_http import SpecView
@@ -218,6 +219,7 @@ def create_app(
             Route("/metrics", metrics.endpoint),
             landing_route(lambda: state.store, limits.landing),
             *export.routes(lambda: state.store),
+            *pages.routes(),
             *([] if settings.production else [graphiql.static_route()]),
         ],
         lifespan=lifespan,

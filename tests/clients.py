@@ -16,6 +16,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -92,3 +93,50 @@ def live_server(settings: Settings, bolt: BoltAddress) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+# Without the background-networking flags Chromium dials out at start (updates, sync, field
+# trials), which a closed network refuses; the host rules make every host but loopback
+# unresolvable, so a page that needed a CDN would show it.
+CHROMIUM_FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-dev-shm-usage", "--window-size=1280,1000",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+)
+
+
+def chromedriver() -> Path:
+    """Debian's chromedriver (the driver of Debian's Chromium), installed with apt the first
+    time a test needs it; no browser or driver is downloaded from anywhere else."""
+    chromium()
+    if not CHROMEDRIVER.exists():
+        apt = ["apt-get", "-o", "DPkg::Lock::Timeout=300"]
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run([*apt, "update"], check=True, capture_output=True, timeout=600, env=env)
+        subprocess.run([*apt, "install", "-y", "--no-install-recommends", "chromium-driver"],
+                       check=True, capture_output=True, timeout=900, env=env)
+    assert CHROMEDRIVER.exists(), "chromium-driver did not install"
+    return CHROMEDRIVER
+
+
+@contextlib.contextmanager
+def browser(profile: Path) -> Iterator[Any]:
+    """Headless Chromium driven by Selenium through Debian's chromedriver, with a fresh
+    profile in ``profile``; quits on exit."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(chromium())
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={profile}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    # An explicit driver path: Selenium Manager, which would look for one online, stays idle.
+    driver = webdriver.Chrome(options=options, service=Service(str(chromedriver())))
+    try:
+        yield driver
+    finally:
+        driver.quit()
