@@ -4,7 +4,6 @@ give exactly what the live path (``graph.referrals.update_status``) earns on the
 from __future__ import annotations
 
 import json
-import random
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -145,7 +144,9 @@ async def test_replayed_rewards_equal_what_the_live_path_earns(store: Store) -> 
     every kind created through graph.programs, its referrals created and driven through
     graph.referrals.update_status, one step at a time in the world's time order; then the
     replay of what the store holds gives the very rewards the store earned."""
-    seed = random.randrange(10**6, 10**9)
+    # A fixed world whose history reaches a tier, a commission and a cap (checked below); its
+    # ids carry the seed, so they meet no other test's data.
+    seed = 16180339
     world = synthetic_dataset(6, 30, 120, 90, seed=seed, networks=1)
     await bulk.load(store, Dataset(professionals=world.professionals, customers=world.customers,
                                    jobs=world.jobs, networks=world.networks,
