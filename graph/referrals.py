@@ -55,6 +55,9 @@ REFERRAL_MAP = """x {.id, .status, .verified, .note, .createdAt, .updatedAt, .st
 
 REFERRAL_BY_ID = f"MATCH (x:Referral {{id: $id}}) RETURN {REFERRAL_MAP} AS row"
 
+# The rewards a status change earns, created with the read of the changed referral.
+CREATE_REWARDS_THEN_READ = rewards.create_then(REFERRAL_BY_ID)
+
 REFERRALS_BY_IDS = f"""
 UNWIND $ids AS id
 MATCH (x:Referral {{id: id}})
@@ -282,15 +285,20 @@ async def update_status(
             await tx.run(CLOSE_REFERRAL, id=referral_id)
         if job_id is not None:
             await tx.run(LINK_JOB, id=referral_id, jobId=job_id)
-        await rewards.earn(tx, rewards.Trigger(
+        trigger = rewards.Trigger(
             referral_id=referral_id, referrer_id=current.referrer_id,
             professional_id=current.professional_id, referee_id=current.referee_id,
             status=status.value, verified=current.verified, counts=current.counts,
             cleared=current.review is not None
             and current.review.decision is ReviewDecision.CLEARED,
             job_value=job_value, at=at,
-        ), store.review_threshold)
-        updated = await tx.one(REFERRAL_BY_ID, id=referral_id)
+        )
+        earned = await rewards.earnings(tx, trigger, store.review_threshold)
+        if earned:
+            updated = await tx.one(CREATE_REWARDS_THEN_READ, id=referral_id,
+                                   **rewards.params(trigger, earned))
+        else:
+            updated = await tx.one(REFERRAL_BY_ID, id=referral_id)
         assert updated is not None
         return Referral.from_row(updated["row"])
 

@@ -1,8 +1,8 @@
 """Rewards: what a referral earns under the programs that apply to it, and their lifecycle.
 
 Earning happens inside the transaction that moves a referral to a program's trigger status
-(``graph.referrals.update_status`` calls :func:`earn`), so a status change never commits without
-its rewards, nor rewards without it. A reward is a ``(:Reward)`` node that names its program,
+(``graph.referrals.update_status`` reads :func:`earnings` and creates them), so a status change
+never commits without its rewards, nor rewards without it. A reward is a ``(:Reward)`` node that names its program,
 referral and recipient by id (no relationships: a busy referral or professional gains no edges
 that concurrent changes would contend for). Three unique keys make it exact:
 
@@ -359,7 +359,7 @@ def held(risk: float | None, cleared: bool, threshold: float) -> bool:
 
 @dataclass(frozen=True)
 class Trigger:
-    """A referral reaching a status, as :func:`earn` needs it."""
+    """A referral reaching a status, as :func:`earnings` needs it."""
 
     referral_id: str
     referrer_id: str
@@ -373,21 +373,27 @@ class Trigger:
     at: datetime
 
 
-async def earn(tx: Tx, trigger: Trigger, threshold: float) -> int:
-    """Create, inside the status change's transaction ``tx``, the rewards the referral earns;
-    their number. A concurrent earning for the same referrer in the same program makes the
-    slot's unique key refuse this transaction (ConstraintError): the caller retries it."""
+def create_then(read: str) -> str:
+    """CREATE_REWARDS followed by ``read`` (a query of ``$id`` returning ``row``) in one
+    statement: a status change that earns then costs the round trips of one that does not."""
+    return f"{CREATE_REWARDS}WITH count(*) AS made\n{read}"
+
+
+async def earnings(tx: Tx, trigger: Trigger, threshold: float) -> list[Row]:
+    """The rewards the referral earns, read inside the status change's transaction ``tx``, as
+    parameters ``rows`` of CREATE_REWARDS (see :func:`params`; empty when it earns none). A
+    concurrent earning for the same referrer in the same program makes the slot's unique key
+    refuse the transaction that creates them (ConstraintError): the caller retries it."""
     if trigger.status not in (t.value for t in RewardTrigger) or not trigger.counts:
-        return 0
-    month = month_of(trigger.at)
+        return []
     rows = await tx.run(PROGRAMS_FOR_REFERRAL, id=trigger.referral_id,
                         referrerId=trigger.referrer_id, professionalId=trigger.professional_id,
-                        trigger=trigger.status, month=month)
+                        trigger=trigger.status, month=month_of(trigger.at))
     found = [(RewardProgram.from_row(r["row"]),
               Tally(int(r["total"]), int(r["live"]), int(r["month"]))) for r in rows]
     found = [(p, t) for p, t in found if p.is_active(trigger.at)]
     if not found:
-        return 0
+        return []
     status = HELD if held(rows[0]["risk"], trigger.cleared, threshold) else PENDING
     reason = "risk score at or above the review threshold" if status == HELD else ""
     new = []
@@ -408,10 +414,13 @@ async def earn(tx: Tx, trigger: Trigger, threshold: float) -> int:
                 "amount": reward.amount, "unit": program.unit, "status": status,
                 "reason": reason,
             })
-    if new:
-        await tx.run(CREATE_REWARDS, rows=new, referralId=trigger.referral_id, month=month,
-                     now=timeutil.to_store(trigger.at), by=BY_EARNING)
-    return len(new)
+    return new
+
+
+def params(trigger: Trigger, rows: list[Row]) -> dict[str, object]:
+    """The parameters of CREATE_REWARDS (and of :func:`create_then`) for ``rows``."""
+    return {"rows": rows, "referralId": trigger.referral_id, "month": month_of(trigger.at),
+            "now": timeutil.to_store(trigger.at), "by": BY_EARNING}
 
 
 # ---------------------------------------------------------------- lifecycle
