@@ -4,12 +4,14 @@ the whole app.
 Usage::
 
     python scripts/measurement_benchmark.py --size medium --rounds 100 --stats-rounds 20
+    python scripts/measurement_benchmark.py --size medium --only stats --stats-rounds 20
 
 Generates the synthetic network of ``--size`` (as ``scripts/benchmark.py`` does), imports it
 into an embedded store in a temporary folder, and prints p50 and p95 of: the funnels of busy
 professionals and of networks of about the median size; ``referralStats`` by MONTH and TRADE
 over all referrals (as an admin); and the reciprocity matrix and 12-month trend that the
-organiser page draws. Figures only; nothing here asserts a target.
+organiser page draws (``--only stats``: the statistic alone). Figures only; nothing here asserts
+a target.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ async def main(args: argparse.Namespace) -> None:
             median = statistics.median(r["members"] for r in sizes)
             near = [r["id"] for r in sizes if abs(r["members"] - median) <= median * 0.2]
             pros = [r["id"] for r in await store.read(BUSY)]
-            rows = await latencies(store, [
+            rows = [] if args.only == "stats" else await latencies(store, [
                 ("Professional.referralFunnel (target p95 50)", PRO_FUNNEL,
                  lambda: {"id": rng.choice(pros)}),
                 (f"Network.referralFunnel, ~{median:.0f} members (target p95 50)", NET_FUNNEL,
@@ -84,5 +86,6 @@ if __name__ == "__main__":
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=100)
     parser.add_argument("--stats-rounds", type=int, default=20)
+    parser.add_argument("--only", choices=["stats"], help="measure referralStats only")
     asyncio.run(main(parser.parse_args()))
     sys.exit(0)
