@@ -5,6 +5,7 @@ Usage::
 
     python scripts/measurement_benchmark.py --size medium --rounds 100 --stats-rounds 20
     python scripts/measurement_benchmark.py --size medium --only stats --stats-rounds 20
+    python scripts/measurement_benchmark.py --size medium --data-dir /tmp/medium  # kept, reused
 
 Generates the synthetic network of ``--size`` (as ``scripts/benchmark.py`` does), imports it
 into an embedded store in a temporary folder, and prints p50 and p95 of: the funnels of busy
@@ -48,12 +49,14 @@ async def main(args: argparse.Namespace) -> None:
     counts = SIZES[args.size]
     print(f"# measurement: size {args.size} {counts}, {args.rounds} rounds "
           f"({args.stats_rounds} for referralStats)")
-    data = synthetic_dataset(*counts, seed=args.seed)
     with tempfile.TemporaryDirectory() as tmp:
-        server, store = await open_embedded(Path(tmp) / "store")
+        folder = args.data_dir or Path(tmp) / "store"
+        server, store = await open_embedded(folder)
         try:
-            await bulk.load(store, data)
-            del data
+            if await bulk.is_empty(store):
+                await bulk.load(store, synthetic_dataset(*counts, seed=args.seed))
+            else:
+                print(f"# the store in {folder} as it is (migrated), not seeded again")
             rng = random.Random(13)
             sizes = await store.read(NETWORK_SIZES)
             median = statistics.median(r["members"] for r in sizes)
@@ -87,5 +90,7 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=100)
     parser.add_argument("--stats-rounds", type=int, default=20)
     parser.add_argument("--only", choices=["stats"], help="measure referralStats only")
+    parser.add_argument("--data-dir", type=Path, help="keep the store there; a later run with "
+                        "the same folder measures it without seeding it again")
     asyncio.run(main(parser.parse_args()))
     sys.exit(0)
