@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from graph import timeutil
 from graph.store import Store
 
 Row = dict[str, Any]
@@ -70,7 +71,7 @@ WHERE NOT EXISTS {{ MATCH (:Referral {{id: r.id}}) }}
 CREATE (a)-[:MADE]->(x:Referral {{id: r.id, status: r.status, verified: r.verified,
         note: r.note, createdAt: r.createdAt, updatedAt: r.updatedAt,
         statusHistory: r.statusHistory, statusTimes: r.statusTimes,
-        openKey: r.openKey}})-[:FOR]->(p)
+        openKey: r.openKey, convertedDays: r.convertedDays}})-[:FOR]->(p)
 CREATE (x)-[:INTRODUCES]->(c)
 """
 LOAD_CUSTOMER_REFERRALS = _LOAD_REFERRALS.format(label="Customer")
@@ -111,6 +112,7 @@ UNWIND $rows AS r
 MATCH (x:Referral {id: r.referralId}), (j:Job {id: r.jobId})
 WHERE NOT EXISTS { (x)-[:CONVERTED_TO]->(:Job) }
 CREATE (x)-[:CONVERTED_TO]->(j)
+SET x.convertedValue = coalesce(j.value, 0.0)
 """
 
 
@@ -149,6 +151,7 @@ CREATE_CONVERSIONS = """
 UNWIND $rows AS r
 MATCH (x:Referral {id: r.referralId}), (j:Job {id: r.jobId})
 CREATE (x)-[:CONVERTED_TO]->(j)
+SET x.convertedValue = coalesce(j.value, 0.0)
 """
 
 _CREATE_PROGRAMS = _LOAD_PROGRAMS.replace(
@@ -236,7 +239,17 @@ _REFERRAL_KEYS = (
 def _clean(name: str, rows: Iterable[Row]) -> list[Row]:
     if not name.endswith("referrals"):
         return list(rows)
-    return [{k: r.get(k) for k in _REFERRAL_KEYS} for r in rows]
+    return [{**{k: r.get(k) for k in _REFERRAL_KEYS}, "convertedDays": converted_days(r)}
+            for r in rows]
+
+
+def converted_days(row: Row) -> float | None:
+    """A converted referral's days from SENT to CONVERTED (its first and last times), as a
+    conversion through the API stores them; None for any other."""
+    times = row.get("statusTimes") or []
+    if row.get("status") != "CONVERTED" or len(times) < 2:
+        return None
+    return timeutil.days_between(times[0], times[-1])
 
 
 async def load(

@@ -1132,8 +1132,8 @@ _LOAD_REFERRALS = """
 UNWIND $rows AS r
 MATCH (a:{label} {{id: r.referrerId}}), (p:Professional {{id: r.professionalId}}),
       (c:Customer {{id: r.refereeId}})
-CREATE (a)-[:MADE]->(x:Referral {{id: r.id, status: r.status, verified: r.verified,
-        note: r.note, createdAt: r.createdAt, updatedAt: r.updatedAt,
+CREATE (a)-[:MADE]->(x:Referral {{id: r.id, status: r.status, verified: r.verified, note: r.note,
+        createdAt: r.createdAt, updatedAt: r.updatedAt, convertedDays: r.convertedDays,
         statusHistory: r.statusHistory, statusTimes: r.statusTimes, openKey: r.openKey,
         channel: r.channel, fraud: r.fraud, reviewDecision: r.reviewDecision,
         reviewNote: r.reviewNote, reviewAt: r.reviewAt, reviewBy: r.reviewBy,
@@ -1192,11 +1192,12 @@ def _steps(plan: Plan) -> list[tuple[str, str, list[Row]]]:
         ("customer codes", LOAD_CODES["Customer"], of("code", "Customer")),
         ("professional codes", LOAD_CODES["Professional"], of("code", "Professional")),
         *((f"{label.lower()} referrals", LOAD_UNREVIEWED_REFERRALS[label],
-           [{k: r[k] for k in UNREVIEWED_KEYS} for r in of("referral", label)
-            if r["reviewDecision"] is None])
+           [{**{k: r[k] for k in UNREVIEWED_KEYS}, "convertedDays": bulk.converted_days(r)}
+            for r in of("referral", label) if r["reviewDecision"] is None])
           for label in ("Customer", "Professional")),
         *((f"reviewed {label.lower()} referrals", LOAD_REFERRALS[label],
-           [r for r in of("referral", label) if r["reviewDecision"] is not None])
+           [{**r, "convertedDays": bulk.converted_days(r)} for r in of("referral", label)
+            if r["reviewDecision"] is not None])
           for label in ("Customer", "Professional")),
         ("conversions", LOAD_CONVERSIONS,
          [{"referralId": r["id"], "jobId": r["jobId"]} for r in rows["referral"] if r["jobId"]]),

@@ -77,6 +77,33 @@ async def index_risk_scores(store: Store) -> int:
     return 0
 
 
+# Conversions written before a converted referral kept its days and value: the days are taken
+# here from its first and last status times, as the API takes them when it converts.
+UNCONVERTED_FIGURES = """
+MATCH (x:Referral)
+WHERE x.status = 'CONVERTED' AND x.convertedDays IS NULL AND size(x.statusTimes) > 1
+RETURN x.id AS id, x.statusTimes AS times
+LIMIT $batch
+"""
+SET_CONVERTED_FIGURES = """
+UNWIND $rows AS row
+MATCH (x:Referral {id: row.id})
+SET x.convertedDays = row.days,
+    x.convertedValue = coalesce(head([(x)-[:CONVERTED_TO]->(j:Job) | j.value]), 0.0)
+"""
+
+
+async def store_converted_figures(store: Store) -> int:
+    """Converted referrals without ``convertedDays`` get it, and ``convertedValue``."""
+    total = 0
+    while rows := await store.read(UNCONVERTED_FIGURES, batch=BATCH):
+        await store.run_write(SET_CONVERTED_FIGURES, rows=[
+            {"id": r["id"], "days": timeutil.days_between(r["times"][0], r["times"][-1])}
+            for r in rows])
+        total += len(rows)
+    return total
+
+
 Step = Callable[[Store], Awaitable[int | None]]
 
 # The steps, oldest first.
@@ -84,6 +111,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("confirm jobs recorded before confirmation", confirm_old_jobs),
     ("memberships without a status become ACTIVE", migrate_memberships),
     ("index professionals' risk scores", index_risk_scores),
+    ("converted referrals keep their days and value", store_converted_figures),
 )
 
 

@@ -124,9 +124,13 @@ RETURN j.value AS value, head([(j)<-[:BOOKED]-(c:Customer) | c.id]) AS customerI
        j.confirmed = true AS confirmed
 """
 
+# A conversion also keeps its days from SENT and the job's value on the referral, so that
+# statistics over many referrals read two numbers rather than parse times and walk to the job
+# (graph.measurement).
 LINK_JOB = """
 MATCH (x:Referral {id: $id}), (j:Job {id: $jobId})
 CREATE (x)-[:CONVERTED_TO]->(j)
+SET x.convertedDays = $days, x.convertedValue = coalesce(j.value, 0.0)
 """
 
 # Tries of a status change that a unique key refuses (see update_status).
@@ -284,7 +288,8 @@ async def update_status(
         if status not in OPEN_STATUSES:
             await tx.run(CLOSE_REFERRAL, id=referral_id)
         if job_id is not None:
-            await tx.run(LINK_JOB, id=referral_id, jobId=job_id)
+            await tx.run(LINK_JOB, id=referral_id, jobId=job_id,
+                         days=(at - current.history[0].at) / timeutil.DAY)
         trigger = rewards.Trigger(
             referral_id=referral_id, referrer_id=current.referrer_id,
             professional_id=current.professional_id, referee_id=current.referee_id,

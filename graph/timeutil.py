@@ -12,7 +12,9 @@ keyset pagination behave the same on Neo4j and the embedded server.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+DAY = timedelta(days=1)
 
 
 def now() -> datetime:
@@ -45,3 +47,13 @@ def from_store(value: str) -> datetime:
 
 def is_aware(value: datetime) -> bool:
     return value.tzinfo is not None and value.utcoffset() is not None
+
+
+def days_between(start: str, end: str) -> float:
+    """Days from one store time to another, to the microsecond (the same float wherever it is
+    taken: a stored duration and one taken from the times agree exactly).
+
+    >>> days_between("2026-01-01T00:00:00.000000+00:00", "2026-01-02T12:00:00.000000+00:00")
+    1.5
+    """
+    return (from_store(end) - from_store(start)) / DAY

@@ -4,12 +4,15 @@ the whole app.
 Usage::
 
     python scripts/measurement_benchmark.py --size medium --rounds 100 --stats-rounds 20
+    python scripts/measurement_benchmark.py --size medium --only stats --stats-rounds 20
+    python scripts/measurement_benchmark.py --size medium --data-dir /tmp/medium  # kept, reused
 
 Generates the synthetic network of ``--size`` (as ``scripts/benchmark.py`` does), imports it
 into an embedded store in a temporary folder, and prints p50 and p95 of: the funnels of busy
 professionals and of networks of about the median size; ``referralStats`` by MONTH and TRADE
 over all referrals (as an admin); and the reciprocity matrix and 12-month trend that the
-organiser page draws. Figures only; nothing here asserts a target.
+organiser page draws (``--only stats``: the statistic alone). Figures only; nothing here asserts
+a target.
 """
 
 from __future__ import annotations
@@ -46,18 +49,20 @@ async def main(args: argparse.Namespace) -> None:
     counts = SIZES[args.size]
     print(f"# measurement: size {args.size} {counts}, {args.rounds} rounds "
           f"({args.stats_rounds} for referralStats)")
-    data = synthetic_dataset(*counts, seed=args.seed)
     with tempfile.TemporaryDirectory() as tmp:
-        server, store = await open_embedded(Path(tmp) / "store")
+        folder = args.data_dir or Path(tmp) / "store"
+        server, store = await open_embedded(folder)
         try:
-            await bulk.load(store, data)
-            del data
+            if await bulk.is_empty(store):
+                await bulk.load(store, synthetic_dataset(*counts, seed=args.seed))
+            else:
+                print(f"# the store in {folder} as it is (migrated), not seeded again")
             rng = random.Random(13)
             sizes = await store.read(NETWORK_SIZES)
             median = statistics.median(r["members"] for r in sizes)
             near = [r["id"] for r in sizes if abs(r["members"] - median) <= median * 0.2]
             pros = [r["id"] for r in await store.read(BUSY)]
-            rows = await latencies(store, [
+            rows = [] if args.only == "stats" else await latencies(store, [
                 ("Professional.referralFunnel (target p95 50)", PRO_FUNNEL,
                  lambda: {"id": rng.choice(pros)}),
                 (f"Network.referralFunnel, ~{median:.0f} members (target p95 50)", NET_FUNNEL,
@@ -84,5 +89,8 @@ if __name__ == "__main__":
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=100)
     parser.add_argument("--stats-rounds", type=int, default=20)
+    parser.add_argument("--only", choices=["stats"], help="measure referralStats only")
+    parser.add_argument("--data-dir", type=Path, help="keep the store there; a later run with "
+                        "the same folder measures it without seeding it again")
     asyncio.run(main(parser.parse_args()))
     sys.exit(0)

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from graph import bulk, timeutil
+from graph import bulk, migrations, timeutil
 from graph.ids import new_id
 from graph.measurement import median
 from graph.reciprocity import month_start
@@ -333,6 +333,65 @@ async def test_network_trend_hand_counts(gql, store, uid):
     default = (await gql.data(TREND, {"id": net}))["network"]["reciprocityTrend"]
     assert len(default) == 12 and default[-3:] == found
     assert sum(m["referrals"] for m in default) == 4
+
+
+# ---------------------------------------------------------------------------- stored figures
+
+CONVERTED_FIGURES = """MATCH (x:Referral {id: $id})
+RETURN x.statusTimes AS times, x.convertedDays AS days, x.convertedValue AS value"""
+DROP_FIGURES = "MATCH (x:Referral {id: $id}) REMOVE x.convertedDays, x.convertedValue"
+
+
+async def test_a_conversion_through_the_api_keeps_its_days_and_value(make, store):
+    pro, referee, referrer = await make.professional(), await make.customer(), await make.customer()
+    job = await make.job(referee, pro, value=120.5)
+    rid = await make.referral(referrer, pro, referee)
+    assert (await make.status(rid, "ACCEPTED"))["errors"] == []
+    assert (await store.read(CONVERTED_FIGURES, id=rid))[0]["days"] is None
+    assert (await make.status(rid, "CONVERTED", jobId=job))["errors"] == []
+    row = (await store.read(CONVERTED_FIGURES, id=rid))[0]
+    assert len(row["times"]) == 3
+    assert row["days"] == timeutil.days_between(row["times"][0], row["times"][-1]) > 0
+    assert row["value"] == 120.5
+
+
+async def test_figures_are_the_same_with_or_without_stored_conversions(gql, store):
+    """Seeded conversions store their days and value; one without them (older data) counts
+    the same from its times and job, and the migration gives it them, exactly."""
+    year = await free_year(store)
+    w = Builder(new_id)
+    a, b = w.professional(["plumbing"]), w.professional(["roofing"])
+    start = datetime.fromisoformat(f"{year}-03-01T08:00:00+00:00")
+
+    def on(day: int) -> str:
+        return timeutil.to_store(start + timedelta(days=day, microseconds=day * 7919))
+
+    # Days to convert chosen to need every microsecond: 1/3 and 2/7 are no exact floats.
+    converted = [w.referral(a, b, on(0), "CONVERTED", [1 / 3, 2 / 7], 40.0),
+                 w.referral(a, b, on(1), "CONVERTED", [5.000001, 0.25], None),
+                 w.referral(b, a, on(2), "CONVERTED", [0.1, 0.2], 12.25),
+                 w.referral(b, b, on(3), "CONVERTED", [3, 1e-6], 7.0)]
+    w.referral(a, b, on(4), "ACCEPTED", [1])
+    await w.load(store)
+    window = year_window(year)
+    groups = ["MONTH", "TRADE"]
+    want = await stats(gql, groups, **window)
+    assert sum(f["converted"] for _, f in want) == 4
+    stored = {rid: (await store.read(CONVERTED_FIGURES, id=rid))[0] for rid in converted}
+    for row, value in zip(stored.values(), (40.0, 0.0, 12.25, 7.0), strict=True):
+        assert row["days"] == timeutil.days_between(row["times"][0], row["times"][-1])
+        assert row["value"] == value
+
+    for rid in converted[:3]:
+        await store.run_write(DROP_FIGURES, id=rid)
+    assert await stats(gql, groups, **window) == want
+    assert await pro_funnel(gql, b, **window) == dict(next(f for k, f in want if k[1] == "roofing"))
+
+    assert await migrations.store_converted_figures(store) >= 3
+    for rid, before in stored.items():
+        assert (await store.read(CONVERTED_FIGURES, id=rid))[0] == before
+    assert await stats(gql, groups, **window) == want
+    assert await migrations.store_converted_figures(store) == 0
 
 
 # ---------------------------------------------------------------------------- access
