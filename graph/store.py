@@ -122,7 +122,8 @@ def plain(value: Any) -> Any:
     if kind is dict:
         return {k: plain(v) for k, v in value.items()}
     if kind is list:
-        return [plain(v) for v in value]
+        # Lists of scalars (an export's rows) are the common case: only other values convert.
+        return [v if type(v) in _PLAIN else plain(v) for v in value]
     return neo4j.Record({"value": value}).data()["value"]
 
 

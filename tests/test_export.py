@@ -15,6 +15,8 @@ import pytest
 
 from app.auth import mint
 from graph import exchange, timeutil
+from graph.access import Principal, Role
+from graph.customers import ERASED_NAME, erase_customer
 
 REVIEW = """mutation($input: ReviewReferralInput!) { reviewReferral(input: $input) {
   errors { code } } }"""
@@ -288,3 +290,32 @@ async def test_an_export_left_part_way_leaves_no_read_running(store: Any, circle
     assert _reads_running() >= 1  # the next windows are read ahead
     await pages.aclose()
     assert _reads_running() == 0
+
+
+EVERY_REFERRAL_AS_MAP = f"""
+MATCH (x:Referral) WHERE x.fraud IS NULL RETURN {exchange.TABLE_MAP} AS row
+"""
+
+
+@pytest.mark.parametrize("viewer", [
+    Principal(Role.ADMIN, "admin:one"),
+    Principal(Role.PROFESSIONAL, "b"),
+    Principal(Role.ORGANISER, "org:one"),
+])
+async def test_export_rows_are_the_rows_of_the_parties_own_reads(
+        store: Any, circle: Any, make: Any, viewer: Principal) -> None:
+    # The export reads each party once per export; its rows equal those made from a read that
+    # brings every referral's parties along (names, erasure, trade, job, note).
+    if viewer.sub == "b":
+        viewer = Principal(Role.PROFESSIONAL, circle["b"])
+    gone = await make.customer(name="Gina Gone")
+    await make.job(gone, circle["a"], trade="plumbing", value=120.5)
+    await make.referral(circle["b"], circle["a"], gone, note="for Ann")
+    await erase_customer(store, gone)
+    pages = [p async for p in exchange.table_pages(store, exchange.TableFilter(), page=2)]
+    got = {r["id"]: r for p in pages for r in exchange.export_rows(p, viewer)}
+    want = {r["row"]["id"]: exchange.table_row(r["row"], viewer)
+            for r in await store.read(EVERY_REFERRAL_AS_MAP)}
+    assert got == want
+    assert any(r["refereeName"] == ERASED_NAME for r in got.values())
+    assert any(r["note"] for r in got.values()) is (viewer.role is not Role.ORGANISER)
