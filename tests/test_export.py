@@ -319,3 +319,40 @@ async def test_export_rows_are_the_rows_of_the_parties_own_reads(
     assert got == want
     assert any(r["refereeName"] == ERASED_NAME for r in got.values())
     assert any(r["note"] for r in got.values()) is (viewer.role is not Role.ORGANISER)
+
+
+def _csv_module_lines(rows: list[dict[str, Any]]) -> str:
+    def cell(value: Any) -> Any:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, list):
+            return ";".join(value)
+        return value
+
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(
+        [cell(row[c]) for c in exchange.COLUMNS] for row in rows)
+    return out.getvalue()
+
+
+def test_csv_lines_are_what_the_csv_module_writes() -> None:
+    plain_row = {
+        "id": "ref_1", "createdAt": "2026-01-01T10:00:00.000000+00:00",
+        "updatedAt": "2026-01-02T10:00:00.000000+00:00", "status": "CONVERTED",
+        "channel": "DIRECT", "verified": True, "referrerId": "cus_1", "referrerKind": "CUSTOMER",
+        "referrerName": "Alice W.", "professionalId": "pro_1", "professionalName": "Ann Member",
+        "professionalTrade": "plumbing", "professionalArea": "North", "refereeId": "cus_2",
+        "refereeName": "Bob S.", "jobId": "job_1", "jobValue": 120.5,
+        "statusHistory": ["PENDING", "CONVERTED"],
+        "statusTimes": ["2026-01-01T10:00:00.000000+00:00", "2026-01-02T10:00:00.000000+00:00"],
+        "note": "call Ben",
+    }
+    tricky = {**plain_row, "verified": False, "referrerId": None, "referrerName": None,
+              "professionalName": 'Ann "the pipe", Member', "professionalTrade": None,
+              "professionalArea": "North, East", "refereeId": None, "refereeName": "",
+              "jobId": None, "jobValue": None, "note": "line one\nline two\r\n, \"quoted\""}
+    zero = {**plain_row, "jobValue": 0.0, "note": None}
+    rows = [plain_row, tricky, zero]
+    assert exchange.csv_lines(rows) == _csv_module_lines(rows)
+    read = list(csv.DictReader(io.StringIO(exchange.csv_header() + exchange.csv_lines(rows))))
+    assert read[1]["note"] == tricky["note"] and read[2]["jobValue"] == "0.0"
