@@ -266,9 +266,11 @@ class _Parties:
                         new[label].add(party)
         reads = []
         if new["Customer"]:
-            reads.append(self.store.read(TABLE_CUSTOMERS, ids=sorted(new["Customer"])))
+            reads.append(self.store.read_scalars(
+                TABLE_CUSTOMERS, ids=sorted(new["Customer"])))
         if new["Professional"]:
-            reads.append(self.store.read(TABLE_PROFESSIONALS, ids=sorted(new["Professional"])))
+            reads.append(self.store.read_scalars(
+                TABLE_PROFESSIONALS, ids=sorted(new["Professional"])))
         for found in await asyncio.gather(*reads):
             for party in found[0]["rows"]:
                 if len(party) == 3:
@@ -365,7 +367,7 @@ async def table_pages(
     query = NETWORK_REFERRALS if f.professional_id is None else PROFESSIONAL_REFERRALS
     cursor: tuple[str | None, str | None] = (None, None)
     while True:
-        rows = await parties.rows(await store.read(
+        rows = await parties.rows(await store.read_scalars(
             query, **window, networkId=f.network_id, professionalId=f.professional_id,
             afterTs=cursor[0], afterId=cursor[1], limit=page))
         if rows:
@@ -400,7 +402,7 @@ async def _windows(store: Store, parties: _Parties, f: TableFilter,
             start = max(low, high - width)
             bounds = {"lower": timeutil.to_store(start), "upper": timeutil.to_store(high)}
             ahead.append((bounds, asyncio.ensure_future(
-                store.read(WINDOW_REFERRALS, **bounds, limit=2 * page + 1))))
+                store.read_scalars(WINDOW_REFERRALS, **bounds, limit=2 * page + 1))))
             high = start
 
     try:
@@ -423,7 +425,7 @@ async def _windows(store: Store, parties: _Parties, f: TableFilter,
             schedule()
             cursor: tuple[str | None, str | None] = (None, None)
             while True:
-                rows = await parties.rows(await store.read(
+                rows = await parties.rows(await store.read_scalars(
                     ALL_REFERRALS, **bounds, afterTs=cursor[0], afterId=cursor[1],
                     limit=page))
                 if rows:
