@@ -92,7 +92,7 @@ def routes(store: Callable[[], Store]) -> list[Route]:
                 if fmt == "csv":
                     yield exchange.csv_header()
                 while page is not None:
-                    rows = [exchange.table_row(r, principal) for r in page]
+                    rows = exchange.export_rows(page, principal)
                     if fmt == "csv":
                         yield exchange.csv_lines(rows)
                     else:

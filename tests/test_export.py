@@ -15,6 +15,8 @@ import pytest
 
 from app.auth import mint
 from graph import exchange, timeutil
+from graph.access import Principal, Role
+from graph.customers import ERASED_NAME, erase_customer
 
 REVIEW = """mutation($input: ReviewReferralInput!) { reviewReferral(input: $input) {
   errors { code } } }"""
@@ -277,7 +279,8 @@ async def test_every_referral_is_read_once_whatever_the_page(store: Any, circle:
 
 def _reads_running() -> int:
     return sum(1 for t in asyncio.all_tasks()
-               if getattr(t.get_coro(), "__qualname__", "") == "Store.read")
+               if getattr(t.get_coro(), "__qualname__", "") in ("Store.read",
+                                                                 "Store.read_scalars"))
 
 
 async def test_an_export_left_part_way_leaves_no_read_running(store: Any, circle: Any) -> None:
@@ -288,3 +291,69 @@ async def test_an_export_left_part_way_leaves_no_read_running(store: Any, circle
     assert _reads_running() >= 1  # the next windows are read ahead
     await pages.aclose()
     assert _reads_running() == 0
+
+
+EVERY_REFERRAL_AS_MAP = f"""
+MATCH (x:Referral) WHERE x.fraud IS NULL RETURN {exchange.TABLE_MAP} AS row
+"""
+
+
+@pytest.mark.parametrize("viewer", [
+    Principal(Role.ADMIN, "admin:one"),
+    Principal(Role.PROFESSIONAL, "b"),
+    Principal(Role.ORGANISER, "org:one"),
+])
+async def test_export_rows_are_the_rows_of_the_parties_own_reads(
+        store: Any, circle: Any, make: Any, viewer: Principal) -> None:
+    # The export reads each party once per export; its rows equal those made from a read that
+    # brings every referral's parties along (names, erasure, trade, job, note).
+    if viewer.sub == "b":
+        viewer = Principal(Role.PROFESSIONAL, circle["b"])
+    gone = await make.customer(name="Gina Gone")
+    await make.job(gone, circle["a"], trade="plumbing", value=120.5)
+    await make.referral(circle["b"], circle["a"], gone, note="for Ann")
+    await erase_customer(store, gone)
+    pages = [p async for p in exchange.table_pages(store, exchange.TableFilter(), page=2)]
+    got = {r["id"]: r for p in pages for r in exchange.export_rows(p, viewer)}
+    want = {r["row"]["id"]: exchange.table_row(r["row"], viewer)
+            for r in await store.read(EVERY_REFERRAL_AS_MAP)}
+    assert got == want
+    assert any(r["refereeName"] == ERASED_NAME for r in got.values())
+    assert any(r["note"] for r in got.values()) is (viewer.role is not Role.ORGANISER)
+
+
+def _csv_module_lines(rows: list[dict[str, Any]]) -> str:
+    def cell(value: Any) -> Any:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, list):
+            return ";".join(value)
+        return value
+
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(
+        [cell(row[c]) for c in exchange.COLUMNS] for row in rows)
+    return out.getvalue()
+
+
+def test_csv_lines_are_what_the_csv_module_writes() -> None:
+    plain_row = {
+        "id": "ref_1", "createdAt": "2026-01-01T10:00:00.000000+00:00",
+        "updatedAt": "2026-01-02T10:00:00.000000+00:00", "status": "CONVERTED",
+        "channel": "DIRECT", "verified": True, "referrerId": "cus_1", "referrerKind": "CUSTOMER",
+        "referrerName": "Alice W.", "professionalId": "pro_1", "professionalName": "Ann Member",
+        "professionalTrade": "plumbing", "professionalArea": "North", "refereeId": "cus_2",
+        "refereeName": "Bob S.", "jobId": "job_1", "jobValue": 120.5,
+        "statusHistory": ["PENDING", "CONVERTED"],
+        "statusTimes": ["2026-01-01T10:00:00.000000+00:00", "2026-01-02T10:00:00.000000+00:00"],
+        "note": "call Ben",
+    }
+    tricky = {**plain_row, "verified": False, "referrerId": None, "referrerName": None,
+              "professionalName": 'Ann "the pipe", Member', "professionalTrade": None,
+              "professionalArea": "North, East", "refereeId": None, "refereeName": "",
+              "jobId": None, "jobValue": None, "note": "line one\nline two\r\n, \"quoted\""}
+    zero = {**plain_row, "jobValue": 0.0, "note": None}
+    rows = [plain_row, tricky, zero]
+    assert exchange.csv_lines(rows) == _csv_module_lines(rows)
+    read = list(csv.DictReader(io.StringIO(exchange.csv_header() + exchange.csv_lines(rows))))
+    assert read[1]["note"] == tricky["note"] and read[2]["jobValue"] == "0.0"
