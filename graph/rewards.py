@@ -3,8 +3,8 @@
 Earning happens inside the transaction that moves a referral to a program's trigger status
 (``graph.referrals.update_status`` reads :func:`earnings` and creates them), so a status change
 never commits without its rewards, nor rewards without it. A reward is a ``(:Reward)`` node that
-names its program, referral and recipient by id (no relationships: a busy referral or professional gains no edges
-that concurrent changes would contend for). Three unique keys make it exact:
+names its program, referral and recipient by id (no relationships: a busy referral or professional
+gains no edges that concurrent changes would contend for). Three unique keys make it exact:
 
 - ``key`` = program|referral|role: one reward per (program, referral, role), whatever retries
   or concurrent changes do.
