@@ -173,11 +173,11 @@ MATCH (w:Reward {referralId: $id})
 RETURN w.id AS id, w.status AS status, size(w.statusHistory) AS steps, w.clawback AS clawback
 """
 
-_RECIPIENT_FILTER = "k.status IS NULL OR x.status = k.status"
+_STATUS_FILTER = "k.status IS NULL OR x.status = k.status"
 REWARDS_OF_RECIPIENTS = newest_first(
-    "(x:Reward {recipientId: k.owner})", "createdAt", _reward_map("x"), _RECIPIENT_FILTER)
+    "(x:Reward {recipientId: k.owner})", "createdAt", _reward_map("x"), _STATUS_FILTER)
 REWARDS_OF_PROGRAMS = newest_first(
-    "(x:Reward {programId: k.owner})", "createdAt", _reward_map("x"), _RECIPIENT_FILTER)
+    "(x:Reward {programId: k.owner})", "createdAt", _reward_map("x"), _STATUS_FILTER)
 
 # Exact totals: integer sums of minor units, per unit and status.
 TOTALS_OF_RECIPIENTS = """
