@@ -30,7 +30,8 @@ BAD_CLAIMS = {
     "issued long before": {"role": "admin", "iat": NOW - 2 * DAY, "exp": NOW + HOUR},
     "iat in the future": {"role": "admin", "iat": NOW + HOUR, "exp": NOW + 2 * HOUR},
     "iat a string": {"role": "admin", "iat": str(NOW), "exp": NOW + HOUR},
-    "nbf in the future": {"role": "admin", "nbf": NOW + 600, "exp": NOW + HOUR},
+    # Far enough ahead to stay in the future however long the suite runs before this test.
+    "nbf in the future": {"role": "admin", "nbf": NOW + 6 * HOUR, "exp": NOW + 7 * HOUR},
     "nbf a string": {"role": "admin", "nbf": "0", "exp": NOW + HOUR},
     "role a list": {"role": ["admin"], "exp": NOW + HOUR},
     "role unknown": {"role": "root", "exp": NOW + HOUR},
