@@ -254,6 +254,22 @@ def analytics_refresh(args: argparse.Namespace) -> int:
     return 0
 
 
+def events_sweep(args: argparse.Namespace) -> int:
+    """Reminders and expiry now (the service runs it every RG_EVENT_SWEEP_INTERVAL)."""
+    from graph import sweep
+
+    settings = settings_of(args)
+
+    async def work(store: object) -> None:
+        done = await sweep.sweep(store, settings.reminder_days,  # type: ignore[arg-type]
+                                 settings.referral_ttl_days)
+        print(f"{done.reminded} reminders sent, {done.expired} referrals expired",
+              file=sys.stderr)
+
+    asyncio.run(_with_store(settings, work))
+    return 0
+
+
 def export_bundle(args: argparse.Namespace) -> int:
     """The whole network as a bundle (``graph.exchange``), read straight from the store."""
     from tqdm import tqdm
@@ -420,6 +436,13 @@ def parser() -> argparse.ArgumentParser:
     refresh = a_sub.add_parser("refresh", help="recompute reputation and trade complementarity")
     store_options(refresh)
     refresh.set_defaults(func=analytics_refresh)
+
+    ev = sub.add_parser("events", help="referral events")
+    ev_sub = ev.add_subparsers(dest="action", required=True)
+    sw = ev_sub.add_parser("sweep", help="send due reminders and expire old open referrals "
+                           "(RG_REMINDER_DAYS, RG_REFERRAL_TTL_DAYS)")
+    store_options(sw)
+    sw.set_defaults(func=events_sweep)
 
     x = sub.add_parser("export", help="write the whole network as a bundle (JSON lines)")
     x.add_argument("--out", type=Path, required=True, metavar="FILE")

@@ -33,7 +33,7 @@ from app.ratelimit import (
     principal_key,
 )
 from app.settings import Settings
-from graph import analytics, bulk, migrations
+from graph import analytics, bulk, events, migrations, sweep
 from graph.embedded import EmbeddedServer
 from graph.store import Store, connect
 from resolvers.codes import CODE_LOOKUPS
@@ -77,6 +77,8 @@ class AppState:
         self.server: EmbeddedServer | None = None
         # Referral code lookups and redemptions, per principal (see resolvers.codes).
         self.code_lookups: Limiter | None = None
+        # This process's reader of the event outbox, while the lifespan runs.
+        self.pump: events.Pump | None = None
 
     @property
     def store(self) -> Store:
@@ -193,9 +195,18 @@ def create_app(
                                          settings.analytics_min_interval,
                                          settings.analytics_timeout, tally=tally,
                                          curated=CURATED)
+            # Events: this process numbers and reads the outbox, and sweeps for reminders
+            # and expiry (graph.events, graph.sweep).
+            state.pump = events.Pump(state.store, settings.event_poll)
+            state.pump.start()
+            sweeper = sweep.Sweeper(state.store, settings.event_sweep_interval,
+                                    settings.reminder_days, settings.referral_ttl_days)
+            sweeper.start()
             try:
                 yield
             finally:
+                await sweeper.stop()
+                await state.pump.stop()
                 await auto.close()
                 if tally is not None:
                     tally.close()

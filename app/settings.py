@@ -59,6 +59,17 @@ class Settings:
     analytics_timeout: float = 300.0
     workers: int = 0
     risk_review_threshold: float = 0.5
+    # Events (graph.events, graph.sweep) and webhooks (graph.webhooks).
+    event_poll: float = 0.25
+    reminder_days: float = 7.0
+    referral_ttl_days: float = 90.0
+    event_sweep_interval: float = 3600.0
+    webhook_retry_base: float = 30.0
+    webhook_retry_factor: float = 2.0
+    webhook_max_attempts: int = 8
+    webhook_timeout: float = 10.0
+    webhooks_allow_private: bool = False
+    webhook_key: str | None = None
 
     @property
     def embedded(self) -> bool:
@@ -105,6 +116,14 @@ RANGES: dict[str, tuple[float, float, bool]] = {
     "max_document_chars": (1, 10**8, False),
     "workers": (0, 256, False),
     "risk_review_threshold": (0, 1, True),
+    "event_poll": (0, 60, True),
+    "reminder_days": (0, 3650, True),
+    "referral_ttl_days": (0, 3650, True),
+    "event_sweep_interval": (0, 7 * DAY, False),
+    "webhook_retry_base": (0, DAY, True),
+    "webhook_retry_factor": (1, 100, False),
+    "webhook_max_attempts": (1, 100, False),
+    "webhook_timeout": (0, 600, True),
 }
 MIN_SECRET = 32  # bytes; RFC 7518 asks HS256 keys to be at least as long as the hash
 # A scrape token is a shared secret sent by the scraper: long enough not to be guessed.
@@ -197,6 +216,17 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
 def _networks(env: Mapping[str, str], name: str) -> tuple[IPNetwork, ...]:
     """A comma-separated list of IP addresses and CIDR blocks."""
     found = []
@@ -253,4 +283,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         analytics_timeout=_float(env, "RG_ANALYTICS_TIMEOUT", 300.0),
         workers=_int(env, "RG_WORKERS", 0),
         risk_review_threshold=_float(env, "RG_RISK_REVIEW_THRESHOLD", 0.5),
+        event_poll=_float(env, "RG_EVENT_POLL", 0.25),
+        reminder_days=_float(env, "RG_REMINDER_DAYS", 7.0),
+        referral_ttl_days=_float(env, "RG_REFERRAL_TTL_DAYS", 90.0),
+        event_sweep_interval=_float(env, "RG_EVENT_SWEEP_INTERVAL", 3600.0),
+        webhook_retry_base=_float(env, "RG_WEBHOOK_RETRY_BASE", 30.0),
+        webhook_retry_factor=_float(env, "RG_WEBHOOK_RETRY_FACTOR", 2.0),
+        webhook_max_attempts=_int(env, "RG_WEBHOOK_MAX_ATTEMPTS", 8),
+        webhook_timeout=_float(env, "RG_WEBHOOK_TIMEOUT", 10.0),
+        webhooks_allow_private=_bool(env, "RG_WEBHOOKS_ALLOW_PRIVATE", False),
+        webhook_key=env.get("RG_WEBHOOK_KEY") or None,
     ))

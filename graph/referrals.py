@@ -12,7 +12,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from graph import rewards, rules, timeutil
+from graph import events, rewards, rules, timeutil
 from graph.access import Principal, can_read_referral
 from graph.errors import (
     Duplicate,
@@ -226,14 +226,16 @@ async def create_referral(
         create_query = (
             CREATE_CUSTOMER_REFERRAL if label == "Customer" else CREATE_PROFESSIONAL_REFERRAL
         )
+        at = timeutil.now()
         await tx.run(
             create_query, id=node_id, verified=bool(parties["verified"]), note=note,
-            now=timeutil.to_store(timeutil.now()), openKey=key,
+            now=timeutil.to_store(at), openKey=key,
             channel=(ReferralChannel.DIRECT if data.code is None else ReferralChannel.CODE).value,
             **ids,
         )
         if data.code is not None:
             await tx.run(LINK_CODE, id=node_id, code=data.code)
+        await events.emit(tx, [events.referral_event(events.CREATED, node_id, at)])
 
     def readable(row: Row) -> bool:
         parties = (row["referrerId"], row["professionalId"], row["refereeId"])
@@ -299,6 +301,11 @@ async def update_status(
             job_value=job_value, at=at,
         )
         earned = await rewards.earnings(tx, trigger, store.review_threshold)
+        await events.emit(tx, [
+            events.referral_event(events.STATUS_CHANGED, referral_id, at, current.status.value),
+            *(events.reward_event(events.REWARD_CREATED, {**row, "referralId": referral_id}, at)
+              for row in earned),
+        ])
         if earned:
             updated = await tx.one(CREATE_REWARDS_THEN_READ, id=referral_id,
                                    **rewards.params(trigger, earned))

@@ -45,7 +45,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 
-from graph import timeutil
+from graph import events, timeutil
 from graph.errors import InvalidTransition, NotFound, ValidationError
 from graph.ids import check_id, new_id
 from graph.lists import ListKey, fetch_pages, newest_first
@@ -146,7 +146,8 @@ CREATE (:Claim {key: r.id + '|step|' + toString(r.steps), at: $now})
 SET w.status = r.to, w.clawback = r.clawback, w.updatedAt = $now,
     w.statusHistory = w.statusHistory + [r.to], w.statusTimes = w.statusTimes + [$now],
     w.statusBy = w.statusBy + [$by], w.statusReasons = w.statusReasons + [r.reason]
-RETURN count(w) AS changed
+RETURN w.id AS id, w.referralId AS referralId, w.status AS status, w.amount AS amount,
+       w.unit AS unit, w.recipientId AS recipientId, w.ownerId AS ownerId, r.from AS from
 """
 
 # For the risk refresh: rewards to hold (their referral scores at or above the threshold, nobody
@@ -475,8 +476,8 @@ async def change_status(
         step = {"id": reward.id, "from": reward.status.value, "to": to.value,
                 "steps": len(reward.history), "clawback": reward.clawback,
                 "reason": cleaned or ""}
-        done = await tx.one(STEP, rows=[step], now=timeutil.to_store(timeutil.now()), by=by)
-        if not done or done["changed"] != 1:
+        done = await _step(tx, [step], by)
+        if done != 1:
             raise InvalidTransition("the reward changed meanwhile; read it again", ["id"])
         after = await tx.one(REWARD_BY_ID, id=reward_id)
         assert after is not None
@@ -514,7 +515,17 @@ async def on_review(tx: Tx, referral_id: str, fraud: bool, by: str) -> None:
                  + _steps([r for r in rows if r["status"] == PAID and r["clawback"]], None,
                           f"{reason}: no clawback", clawback=False))
     if steps:
-        await tx.run(STEP, rows=steps, now=timeutil.to_store(timeutil.now()), by=by)
+        await _step(tx, steps, by)
+
+
+async def _step(tx: Tx, steps: list[Row], by: str) -> int:
+    """Run STEP in ``tx`` with an event for each reward whose status moved; how many moved
+    or were marked."""
+    at = timeutil.now()
+    done = await tx.run(STEP, rows=steps, now=timeutil.to_store(at), by=by)
+    await events.emit(tx, [events.reward_event(events.REWARD_STATUS_CHANGED, row, at, row["from"])
+                           for row in done if row["from"] != row["status"]])
+    return len(done)
 
 
 async def refresh_holds(store: Store, threshold: float) -> tuple[int, int]:
@@ -533,9 +544,11 @@ async def refresh_holds(store: Store, threshold: float) -> tuple[int, int]:
                 changed = 0
                 for start in range(0, len(rows), BATCH):
                     steps = _steps(rows[start : start + BATCH], to, reason)
-                    done = await store.run_write(STEP, rows=steps, by=BY_RISK,
-                                                 now=timeutil.to_store(timeutil.now()))
-                    changed += int(done[0]["changed"]) if done else 0
+
+                    async def work(tx: Tx, steps: list[Row] = steps) -> int:
+                        return await _step(tx, steps, BY_RISK)
+
+                    changed += await store.write(work)
                 break
             except ConstraintError:
                 if attempt == BATCH_ATTEMPTS - 1:

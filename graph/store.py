@@ -71,6 +71,11 @@ SCHEMA_STATEMENTS = (
     "CREATE CONSTRAINT reward_slot IF NOT EXISTS FOR (n:Reward) REQUIRE n.slot IS UNIQUE",
     # One analytics refresh at a time across processes: its lease is one node per key.
     "CREATE CONSTRAINT lease_key IF NOT EXISTS FOR (n:Lease) REQUIRE n.key IS UNIQUE",
+    # The outbox (graph.events): each event once, numbered once, one counter.
+    "CREATE CONSTRAINT event_id IF NOT EXISTS FOR (n:Event) REQUIRE n.id IS UNIQUE",
+    "CREATE CONSTRAINT event_seq IF NOT EXISTS FOR (n:Event) REQUIRE n.seq IS UNIQUE",
+    "CREATE CONSTRAINT counter_key IF NOT EXISTS FOR (n:Counter) REQUIRE n.key IS UNIQUE",
+    "CREATE INDEX event_pending IF NOT EXISTS FOR (n:Event) ON (n.pending)",
     "CREATE INDEX referral_created IF NOT EXISTS FOR (n:Referral) ON (n.createdAt)",
     "CREATE INDEX referral_status IF NOT EXISTS FOR (n:Referral) ON (n.status)",
     "CREATE INDEX job_completed IF NOT EXISTS FOR (n:Job) ON (n.completedAt)",
@@ -242,8 +247,10 @@ class Store:
         except UNREACHABLE as exc:
             raise StoreUnavailable(str(exc)) from exc
 
-    async def write(self, work: Callable[[Tx], Awaitable[T]]) -> T:
+    async def write(self, work: Callable[[Tx], Awaitable[T]], *, counted: bool = True) -> T:
         """Run ``work`` in one managed write transaction; anything it raises rolls it back.
+        The ``after_write`` listeners hear of it unless ``counted`` is false (bookkeeping such
+        as numbering events, which changes no data).
 
         Past the budget the transaction is abandoned (the driver drops its connection, and the
         store rolls back what it had not committed) and StoreUnavailable is raised. A commit
@@ -255,6 +262,8 @@ class Store:
                 result = await self._write(work)
         except TimeoutError as exc:
             raise self._late(budget) from exc
+        if not counted:
+            return result
         for listener in self.after_write:
             # The transaction has committed: a failing listener must not make the caller
             # report a write that happened as failed.
@@ -344,6 +353,12 @@ def connect(
         # Retries of a failed transaction stop after this long: with the store down a request
         # fails within about 3 s (with backoff) instead of hanging.
         max_transaction_retry_time=1.0,
+        # Retried conflicts (the embedded store's optimistic commits refuse one of two
+        # concurrent changes of a page) wait tens of milliseconds, not the default second: at
+        # a second per conflict, a request that meets two fails its 3 s budget.
+        initial_retry_delay=0.02,
+        retry_delay_multiplier=2.0,
+        retry_delay_jitter_factor=0.5,
         max_connection_pool_size=100,
     )
     return Store(driver, database, timeout, batch_timeout)

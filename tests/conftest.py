@@ -50,7 +50,9 @@ def settings() -> Settings:
     # A high rate limit: the suite's own traffic must not trip it (its own test lowers it).
     env.update({"RG_AUTH_SECRET": TEST_SECRET, "RG_RATE_LIMIT": "1000000",
                 "RG_RATE_BURST": "100000", "RG_RATE_LIMIT_ADDRESS": "1000000",
-                "RG_RATE_BURST_ADDRESS": "100000"})
+                "RG_RATE_BURST_ADDRESS": "100000",
+                # The sweep expires old referrals: tests that want it run it themselves.
+                "RG_EVENT_SWEEP_INTERVAL": "0"})
     return load_settings(env)
 
 
