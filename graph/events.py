@@ -28,6 +28,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from graph import timeutil
 from graph.access import Principal, Role
@@ -36,12 +37,22 @@ from graph.store import ConstraintError, Row, Store, Tx
 
 log = logging.getLogger(__name__)
 
-CREATED = "CREATED"
-STATUS_CHANGED = "STATUS_CHANGED"
-REWARD_CREATED = "REWARD_CREATED"
-REWARD_STATUS_CHANGED = "REWARD_STATUS_CHANGED"
-REMINDER = "REMINDER"
-KINDS = (CREATED, STATUS_CHANGED, REWARD_CREATED, REWARD_STATUS_CHANGED, REMINDER)
+
+
+class EventKind(StrEnum):
+    CREATED = "CREATED"
+    STATUS_CHANGED = "STATUS_CHANGED"
+    REWARD_CREATED = "REWARD_CREATED"
+    REWARD_STATUS_CHANGED = "REWARD_STATUS_CHANGED"
+    REMINDER = "REMINDER"
+
+
+CREATED = EventKind.CREATED.value
+STATUS_CHANGED = EventKind.STATUS_CHANGED.value
+REWARD_CREATED = EventKind.REWARD_CREATED.value
+REWARD_STATUS_CHANGED = EventKind.REWARD_STATUS_CHANGED.value
+REMINDER = EventKind.REMINDER.value
+KINDS = tuple(k.value for k in EventKind)
 
 # The parties of the referral are read where the event is written, so that a reader needs no
 # second look at the referral to decide who may see the event.
@@ -364,6 +375,6 @@ def event_filter(p: Principal, professional_id: str | None,
     return lambda e: visible_to(p, e) and narrowed(e, professional_id, network_id)
 
 
-__all__ = ["KINDS", "Event", "Pump", "emit", "event_filter", "events_after", "head",
+__all__ = ["KINDS", "Event", "EventKind", "Pump", "emit", "event_filter", "events_after", "head",
            "narrowed", "referral_event", "reward_event", "sequence", "sequence_all",
            "visible_to"]
