@@ -71,7 +71,8 @@ WHERE NOT EXISTS {{ MATCH (:Referral {{id: r.id}}) }}
 CREATE (a)-[:MADE]->(x:Referral {{id: r.id, status: r.status, verified: r.verified,
         note: r.note, createdAt: r.createdAt, updatedAt: r.updatedAt,
         statusHistory: r.statusHistory, statusTimes: r.statusTimes,
-        openKey: r.openKey, convertedDays: r.convertedDays}})-[:FOR]->(p)
+        openKey: r.openKey, convertedDays: r.convertedDays, referrerId: r.referrerId,
+        professionalId: r.professionalId, refereeId: r.refereeId}})-[:FOR]->(p)
 CREATE (x)-[:INTRODUCES]->(c)
 """
 LOAD_CUSTOMER_REFERRALS = _LOAD_REFERRALS.format(label="Customer")
@@ -112,7 +113,7 @@ UNWIND $rows AS r
 MATCH (x:Referral {id: r.referralId}), (j:Job {id: r.jobId})
 WHERE NOT EXISTS { (x)-[:CONVERTED_TO]->(:Job) }
 CREATE (x)-[:CONVERTED_TO]->(j)
-SET x.convertedValue = coalesce(j.value, 0.0)
+SET x.convertedValue = coalesce(j.value, 0.0), x.jobId = j.id
 """
 
 
@@ -151,7 +152,7 @@ CREATE_CONVERSIONS = """
 UNWIND $rows AS r
 MATCH (x:Referral {id: r.referralId}), (j:Job {id: r.jobId})
 CREATE (x)-[:CONVERTED_TO]->(j)
-SET x.convertedValue = coalesce(j.value, 0.0)
+SET x.convertedValue = coalesce(j.value, 0.0), x.jobId = j.id
 """
 
 _CREATE_PROGRAMS = _LOAD_PROGRAMS.replace(

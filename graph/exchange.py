@@ -80,12 +80,13 @@ COLUMNS = (
 # A referral as the export reads it: a list of scalars with the ids of its parties (decoding a
 # map per row, and the parties' names again on every row they appear in, was most of an
 # export's time in this process). Names are read once per party (:class:`_Parties`).
+# The parties' ids are the referral's own properties (kept from its creation): reading them
+# instead of walking three relationships per row halves the store's time per page. Only a
+# converted referral walks to its job, for the job's value.
 TABLE_LIST = """[x.id, x.status, x.channel, x.verified, x.note, x.createdAt, x.updatedAt,
-  x.statusHistory, x.statusTimes,
-  head([(x)<-[:MADE]-(a) | a.id]),
-  head([(x)-[:FOR]->(p:Professional) | p.id]),
-  head([(x)-[:INTRODUCES]->(c:Customer) | c.id]),
-  head([(x)-[:CONVERTED_TO]->(j:Job) | [j.id, j.value]])]"""
+  x.statusHistory, x.statusTimes, x.referrerId, x.professionalId, x.refereeId,
+  CASE WHEN x.jobId IS NULL THEN null
+       ELSE head([(x)-[:CONVERTED_TO]->(j:Job) | [j.id, j.value]]) END]"""
 # The same referral as a map with its parties', for a party's own data (a few rows).
 TABLE_MAP = """x {.id, .status, .channel, .verified, .note, .createdAt, .updatedAt,
   .statusHistory, .statusTimes,
@@ -1282,7 +1283,8 @@ CREATE (a)-[:MADE]->(x:Referral {{id: r.id, status: r.status, verified: r.verifi
         statusHistory: r.statusHistory, statusTimes: r.statusTimes, openKey: r.openKey,
         channel: r.channel, fraud: r.fraud, reviewDecision: r.reviewDecision,
         reviewNote: r.reviewNote, reviewAt: r.reviewAt, reviewBy: r.reviewBy,
-        reviewHistory: r.reviewHistory}})-[:FOR]->(p)
+        reviewHistory: r.reviewHistory, referrerId: r.referrerId,
+        professionalId: r.professionalId, refereeId: r.refereeId}})-[:FOR]->(p)
 CREATE (x)-[:INTRODUCES]->(c)
 """
 LOAD_CODES = {label: _LOAD_CODES.format(label=label) for label in ("Customer", "Professional")}

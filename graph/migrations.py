@@ -104,6 +104,27 @@ async def store_converted_figures(store: Store) -> int:
     return total
 
 
+# Referrals written before a referral kept its parties' ids (and its job's) as properties, which
+# exports read instead of walking the relationships.
+REFERRAL_PARTY_IDS = """
+MATCH (x:Referral)
+WHERE x.professionalId IS NULL
+WITH x LIMIT $batch
+WITH x, head([(x)<-[:MADE]-(a) | a.id]) AS referrerId,
+     head([(x)-[:FOR]->(p:Professional) | p.id]) AS professionalId,
+     head([(x)-[:INTRODUCES]->(c:Customer) | c.id]) AS refereeId,
+     head([(x)-[:CONVERTED_TO]->(j:Job) | j.id]) AS jobId
+SET x.referrerId = referrerId, x.professionalId = professionalId, x.refereeId = refereeId,
+    x.jobId = jobId
+RETURN count(x) AS changed
+"""
+
+
+async def keep_referral_party_ids(store: Store) -> int:
+    """Referrals without ``professionalId`` get their parties' and job's ids."""
+    return await in_batches(store, REFERRAL_PARTY_IDS)
+
+
 Step = Callable[[Store], Awaitable[int | None]]
 
 # The steps, oldest first.
@@ -112,6 +133,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("memberships without a status become ACTIVE", migrate_memberships),
     ("index professionals' risk scores", index_risk_scores),
     ("converted referrals keep their days and value", store_converted_figures),
+    ("referrals keep their parties' ids", keep_referral_party_ids),
 )
 
 

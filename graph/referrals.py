@@ -86,7 +86,8 @@ MATCH (a:{label} {{id: $referrerId}}), (p:Professional {{id: $professionalId}}),
       (c:Customer {{id: $refereeId}})
 CREATE (a)-[:MADE]->(x:Referral {{id: $id, status: 'SENT', verified: $verified, note: $note,
         createdAt: $now, updatedAt: $now, statusHistory: ['SENT'], statusTimes: [$now],
-        openKey: $openKey, channel: $channel}})-[:FOR]->(p)
+        openKey: $openKey, channel: $channel, referrerId: $referrerId,
+        professionalId: $professionalId, refereeId: $refereeId}})-[:FOR]->(p)
 CREATE (x)-[:INTRODUCES]->(c)
 """
 CREATE_CUSTOMER_REFERRAL = _CREATE.format(label="Customer")
@@ -130,7 +131,7 @@ RETURN j.value AS value, head([(j)<-[:BOOKED]-(c:Customer) | c.id]) AS customerI
 LINK_JOB = """
 MATCH (x:Referral {id: $id}), (j:Job {id: $jobId})
 CREATE (x)-[:CONVERTED_TO]->(j)
-SET x.convertedDays = $days, x.convertedValue = coalesce(j.value, 0.0)
+SET x.convertedDays = $days, x.convertedValue = coalesce(j.value, 0.0), x.jobId = j.id
 """
 
 # Tries of a status change that a unique key refuses (see update_status).

@@ -357,3 +357,30 @@ def test_csv_lines_are_what_the_csv_module_writes() -> None:
     assert exchange.csv_lines(rows) == _csv_module_lines(rows)
     read = list(csv.DictReader(io.StringIO(exchange.csv_header() + exchange.csv_lines(rows))))
     assert read[1]["note"] == tricky["note"] and read[2]["jobValue"] == "0.0"
+
+
+FORGET_PARTY_IDS = """
+MATCH (x:Referral {id: $id})
+REMOVE x.referrerId, x.professionalId, x.refereeId, x.jobId
+"""
+
+
+async def test_referrals_written_before_they_kept_their_parties_ids_are_migrated(
+        get: Any, store: Any, make: Any) -> None:
+    from graph.migrations import migrate
+
+    pro = await make.professional(["plumbing"], name="Mo Migrated")
+    alice, bob = await make.customer(name="Alice Old"), await make.customer(name="Bob Old")
+    ref = await make.referral(alice, pro, bob)
+    await make.ok("status", id=ref, status="ACCEPTED")
+    job = await make.job(bob, pro, value=80.0)
+    await make.ok("status", id=ref, status="CONVERTED", jobId=job)
+    before = [r for r in _jsonl(await get("/export/referrals.jsonl", "admin"))
+              if r["id"] == ref]
+    assert [(r["referrerId"], r["professionalId"], r["refereeId"], r["jobId"], r["jobValue"])
+            for r in before] == [(alice, pro, bob, job, 80.0)]
+
+    await store.run_write(FORGET_PARTY_IDS, id=ref)
+    await migrate(store)
+    after = [r for r in _jsonl(await get("/export/referrals.jsonl", "admin")) if r["id"] == ref]
+    assert after == before
