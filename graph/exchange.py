@@ -391,8 +391,11 @@ async def _windows(store: Store, parties: _Parties, f: TableFilter,
     low, high = timeutil.from_store(oldest), timeutil.from_store(upper)
     if low >= high:
         return
-    # The density of the whole span, for the first window; each window corrects it.
-    width = max(MICROSECOND, (high - low) * page / span["total"])
+    # A quarter of the whole span's width per page, for the first window; each window corrects
+    # it. Starting narrow is cheap (a sparse window reads little, and the next one widens), a
+    # window too dense is read for nothing and again in halves: referrals cluster in recent
+    # times, where an export starts.
+    width = max(MICROSECOND, (high - low) * page / span["total"] / 4)
     ahead: deque[tuple[dict[str, str], asyncio.Task[list[Row]]]] = deque()
 
     def schedule() -> None:
@@ -402,9 +405,12 @@ async def _windows(store: Store, parties: _Parties, f: TableFilter,
         while high > low and len(ahead) < WINDOWS_AHEAD:
             start = max(low, high - width)
             bounds = {"lower": timeutil.to_store(start), "upper": timeutil.to_store(high)}
-            ahead.append((bounds, asyncio.ensure_future(
-                store.read_scalars(WINDOW_REFERRALS, **bounds, limit=2 * page + 1))))
+            ahead.append((bounds, read(bounds)))
             high = start
+
+    def read(bounds: dict[str, str]) -> asyncio.Task[list[Row]]:
+        return asyncio.ensure_future(
+            store.read_scalars(WINDOW_REFERRALS, **bounds, limit=2 * page + 1))
 
     try:
         schedule()
@@ -415,6 +421,17 @@ async def _windows(store: Store, parties: _Parties, f: TableFilter,
             # The next window as wide as this one's density asks for a page, within a factor
             # of four either way (referrals cluster in time).
             width = max(MICROSECOND, width * min(4.0, max(0.25, page / max(count, 1))))
+            lower, upper = (timeutil.from_store(bounds["lower"]),
+                            timeutil.from_store(bounds["upper"]))
+            if count > 2 * page and upper - lower > 2 * MICROSECOND:
+                # Too dense: its halves are read next, newer first, each from the index as a
+                # window is (a keyset read sorts the whole window in the store, per page).
+                middle = timeutil.to_store(lower + (upper - lower) / 2)
+                older = {"lower": bounds["lower"], "upper": middle}
+                newer = {"lower": middle, "upper": bounds["upper"]}
+                ahead.appendleft((older, read(older)))
+                ahead.appendleft((newer, read(newer)))
+                continue
             if count <= 2 * page:
                 # The names first: the windows scheduled after are read while this one is
                 # written out, not while its names are.
