@@ -188,6 +188,10 @@ class Store:
         # (the driver merges its whole configuration afresh) was about 3% of a small read's
         # CPU. One that failed is closed, never reused.
         self._idle_readers: list[neo4j.AsyncSession] = []
+        # Every session of this store shares one bookmark manager: on a Neo4j cluster
+        # (``neo4j://`` routing), a read that follows a write of this process waits for a member
+        # that has the write, so a client reads what it just changed wherever its reads go.
+        self.bookmarks = AsyncGraphDatabase.bookmark_manager()
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
@@ -230,7 +234,8 @@ class Store:
         try:
             async with asyncio.timeout(budget):
                 session = self._idle_readers.pop() if self._idle_readers else self.driver.session(
-                    database=self.database, default_access_mode=neo4j.READ_ACCESS)
+                    database=self.database, default_access_mode=neo4j.READ_ACCESS,
+                    bookmark_manager=self.bookmarks)
                 try:
                     result = await session.run(query, params)
                     rows = [convert(record) async for record in result]
@@ -287,7 +292,8 @@ class Store:
 
         for attempt in range(TRANSIENT_ATTEMPTS):
             try:
-                async with self.driver.session(database=self.database) as session:
+                async with self.driver.session(database=self.database,
+                                               bookmark_manager=self.bookmarks) as session:
                     result = await session.execute_write(unit)
                 break
             except UNREACHABLE as exc:
