@@ -197,6 +197,8 @@ def create_app(
                                          curated=CURATED)
             # Events: this process numbers and reads the outbox, and sweeps for reminders
             # and expiry (graph.events, graph.sweep).
+            if limits.shared is not None:
+                limits.shared.attach(state.store)
             state.pump = events.Pump(state.store, settings.event_poll)
             state.pump.start()
             sweeper = sweep.Sweeper(state.store, settings.event_sweep_interval,
@@ -206,6 +208,8 @@ def create_app(
                 yield
             finally:
                 await sweeper.stop()
+                if limits.shared is not None:
+                    await limits.shared.detach()
                 await state.pump.stop()
                 await auto.close()
                 if tally is not None:

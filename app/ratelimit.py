@@ -15,7 +15,8 @@ are counted per /64 network, the block one host usually holds.
 
 The buckets live in memory; the worker processes of one ``serve`` share theirs
 (:mod:`app.shared`), so a limit holds for the sum over the workers. Behind a load balancer each
-instance (each ``serve``) limits on its own.
+instance (each ``serve``) limits on its own, unless ``RG_RATE_LIMIT_SCOPE=store``: then the
+per-minute rates hold for the sum over every instance on the store (:mod:`app.ratesync`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -35,6 +36,9 @@ from app import shared
 from app.responses import send_error
 from app.settings import IPNetwork, Settings
 from graph.access import Principal
+
+if TYPE_CHECKING:
+    from app.ratesync import StoreLimits
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 MAX_KEYS = 100_000
@@ -203,6 +207,25 @@ class RateLimits:
                 shared_dir / shared.RATE_CODES, CODE_LOOKUPS_PER_MINUTE, CODE_LOOKUP_BURST)
             self.landing = shared.SharedRateLimiter(
                 shared_dir / shared.RATE_LANDING, CODE_LOOKUPS_PER_MINUTE, CODE_LOOKUP_BURST)
+
+        # Across every instance on the store (app.ratesync): each limiter keeps its bucket and
+        # adds a shared count per minute on top.
+        self.shared: StoreLimits | None = None
+        if settings.rate_limit_scope == "store":
+            from app.ratesync import StoreLimiter, StoreLimits
+
+            wrapped = [
+                StoreLimiter("address", self.per_address, settings.rate_limit_address,
+                             settings.rate_burst_address),
+                StoreLimiter("principal", self.per_principal, settings.rate_limit,
+                             settings.rate_burst),
+                StoreLimiter("codes", self.code_lookups, CODE_LOOKUPS_PER_MINUTE,
+                             CODE_LOOKUP_BURST),
+                StoreLimiter("landing", self.landing, CODE_LOOKUPS_PER_MINUTE,
+                             CODE_LOOKUP_BURST),
+            ]
+            self.per_address, self.per_principal, self.code_lookups, self.landing = wrapped
+            self.shared = StoreLimits(wrapped, settings.rate_limit_sync)
 
     def address(self, scope: Scope) -> str:
         return address_key(client_ip(scope, self.proxies))

@@ -59,6 +59,9 @@ class Settings:
     analytics_timeout: float = 300.0
     workers: int = 0
     risk_review_threshold: float = 0.5
+    # "host": rate limits per serve (its workers share them); "store": across every instance.
+    rate_limit_scope: str = "host"
+    rate_limit_sync: float = 1.0
     # Events (graph.events, graph.sweep) and webhooks (graph.webhooks).
     event_poll: float = 0.25
     reminder_days: float = 7.0
@@ -87,6 +90,7 @@ class Settings:
 
 
 ENVIRONMENTS = ("development", "production")
+RATE_LIMIT_SCOPES = ("host", "store")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DAY = 24 * 3600
 # The accepted range of each numeric setting, inclusive; a low bound of 0 with ``positive`` set
@@ -116,6 +120,7 @@ RANGES: dict[str, tuple[float, float, bool]] = {
     "max_document_chars": (1, 10**8, False),
     "workers": (0, 256, False),
     "risk_review_threshold": (0, 1, True),
+    "rate_limit_sync": (0, 60, True),
     "event_poll": (0, 60, True),
     "reminder_days": (0, 3650, True),
     "referral_ttl_days": (0, 3650, True),
@@ -170,6 +175,9 @@ def validate(settings: Settings) -> Settings:
     if settings.env not in ENVIRONMENTS:
         raise SettingsError(f"RG_ENV must be one of {', '.join(ENVIRONMENTS)}, "
                             f"got {settings.env!r}")
+    if settings.rate_limit_scope not in RATE_LIMIT_SCOPES:
+        raise SettingsError(f"RG_RATE_LIMIT_SCOPE must be one of {', '.join(RATE_LIMIT_SCOPES)}, "
+                            f"got {settings.rate_limit_scope!r}")
     if settings.log_level not in LOG_LEVELS:
         raise SettingsError(f"RG_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, "
                             f"got {settings.log_level!r}")
@@ -283,6 +291,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         analytics_timeout=_float(env, "RG_ANALYTICS_TIMEOUT", 300.0),
         workers=_int(env, "RG_WORKERS", 0),
         risk_review_threshold=_float(env, "RG_RISK_REVIEW_THRESHOLD", 0.5),
+        rate_limit_scope=env.get("RG_RATE_LIMIT_SCOPE", "host"),
+        rate_limit_sync=_float(env, "RG_RATE_LIMIT_SYNC", 1.0),
         event_poll=_float(env, "RG_EVENT_POLL", 0.25),
         reminder_days=_float(env, "RG_REMINDER_DAYS", 7.0),
         referral_ttl_days=_float(env, "RG_REFERRAL_TTL_DAYS", 90.0),
