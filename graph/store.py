@@ -76,6 +76,15 @@ SCHEMA_STATEMENTS = (
     "CREATE CONSTRAINT event_seq IF NOT EXISTS FOR (n:Event) REQUIRE n.seq IS UNIQUE",
     "CREATE CONSTRAINT counter_key IF NOT EXISTS FOR (n:Counter) REQUIRE n.key IS UNIQUE",
     "CREATE INDEX event_pending IF NOT EXISTS FOR (n:Event) ON (n.pending)",
+    # Webhooks (graph.webhooks): one delivery per (webhook, event); the sender finds a
+    # webhook's work by its lane, busy webhooks by their flag, owners' webhooks by owner.
+    "CREATE CONSTRAINT webhook_id IF NOT EXISTS FOR (n:Webhook) REQUIRE n.id IS UNIQUE",
+    "CREATE CONSTRAINT delivery_id IF NOT EXISTS FOR (n:Delivery) REQUIRE n.id IS UNIQUE",
+    "CREATE INDEX webhook_owner IF NOT EXISTS FOR (n:Webhook) ON (n.ownerKey)",
+    "CREATE INDEX webhook_busy IF NOT EXISTS FOR (n:Webhook) ON (n.busy)",
+    "CREATE INDEX webhook_active IF NOT EXISTS FOR (n:Webhook) ON (n.active)",
+    "CREATE INDEX delivery_lane IF NOT EXISTS FOR (n:Delivery) ON (n.lane)",
+    "CREATE INDEX delivery_webhook IF NOT EXISTS FOR (n:Delivery) ON (n.webhookId)",
     "CREATE INDEX referral_created IF NOT EXISTS FOR (n:Referral) ON (n.createdAt)",
     "CREATE INDEX referral_status IF NOT EXISTS FOR (n:Referral) ON (n.status)",
     "CREATE INDEX job_completed IF NOT EXISTS FOR (n:Job) ON (n.completedAt)",
