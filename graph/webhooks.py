@@ -123,7 +123,7 @@ DELETE_WEBHOOK = """
 MATCH (w:Webhook {id: $id})
 WHERE w.active = true
 SET w.active = false, w.deletedAt = $now, w.busy = false
-REMOVE w.ownerKey
+REMOVE w.ownerKey, w.secret
 RETURN w.id AS id
 """
 
@@ -732,15 +732,22 @@ async def release(store: Store, webhook_id: str, holder: str) -> float | None:
 
 
 async def purge(store: Store, limit: int = PURGE_PAGE) -> int:
-    """Remove a page of deleted webhooks' deliveries, and the webhooks left with none; how
-    many deliveries went."""
+    """Remove up to ``limit`` deliveries of deleted webhooks, and the deleted webhooks left
+    with none; how many deliveries went."""
     removed = 0
-    for row in await store.read(DELETED, limit=10):
-        gone = await _bookkeeping(store, PURGE, id=row["id"], limit=limit)
-        n = int(gone[0]["n"]) if gone else 0
-        removed += n
-        if n < limit:
-            await _bookkeeping(store, DROP_WEBHOOK, id=row["id"])
+    while removed < limit:
+        rows = await store.read(DELETED, limit=10)
+        if not rows:
+            break
+        for row in rows:
+            page = max(1, limit - removed)
+            gone = await _bookkeeping(store, PURGE, id=row["id"], limit=page)
+            n = int(gone[0]["n"]) if gone else 0
+            removed += n
+            if n < page:
+                await _bookkeeping(store, DROP_WEBHOOK, id=row["id"])
+            if removed >= limit:
+                break
     return removed
 
 

@@ -23,7 +23,8 @@ from graph.migrations import migrate
 from graph.store import Store, connect
 
 # Notes every Cypher statement sent, for the Neo4j lint (tests/test_cypher_lint.py, run last).
-pytest_plugins = ["cypher_capture"]
+# The webhook tests' receivers and fixtures (tests/receivers.py).
+pytest_plugins = ["cypher_capture", "receivers"]
 
 
 @pytest.fixture(scope="session")
