@@ -8,8 +8,8 @@ kept sealed (:mod:`graph.sealing`); the API shows it once, when the webhook is m
 ``(:Webhook {id, url, events, ownerId, ownerKey, secret, since, createdAt, active})`` with the
 sender's bookkeeping: ``busy`` (it has deliveries not yet final), ``wakeAt`` (when its next
 delivery is due, seconds since the epoch), ``holder`` and ``leaseUntil`` (the process sending
-for it, and until when). ``since`` is the fan-out cursor when it was made: it receives events
-numbered after it existed.
+for it, and until when). ``since`` is the head of the outbox when it was made: it receives
+the events numbered after it existed.
 
 ``(:Delivery {id: "<webhook>|<event>", webhookId, eventId, seq, kind, body, status, attempts,
 lastResponseCode, lastAttemptAt, nextAttemptAt, dueAt, lane, createdAt})``, one per webhook and
@@ -84,14 +84,17 @@ OWNER_EXISTS = {
     "Network": "MATCH (o:Network {id: $id}) RETURN o.id AS id",
 }
 
-# The cursor's lock is taken before the head of the outbox is read, so a fan-out running at
-# the same time either committed before (and the webhook's ``since`` is at or after what it
-# covered) or waits and then sees the webhook.
+# A new webhook receives the events numbered after it was made: its ``since`` is the head of
+# the outbox, read once the fan-out cursor's lock is taken. A fan-out running at the same time
+# either committed before (whatever it covered is at or below that head) or waits for the new
+# webhook and then sees it: no event after ``since`` passes it by.
 LOCK_CURSOR = """
 MERGE (c:Counter {key: 'webhooks'})
 ON CREATE SET c.value = 0
 SET c.turns = coalesce(c.turns, 0) + 1
-RETURN c.value AS value
+WITH c
+OPTIONAL MATCH (h:Counter {key: 'events'})
+RETURN coalesce(h.value, 0) AS head
 """
 OWNED = "MATCH (w:Webhook {ownerKey: $ownerKey}) RETURN count(w) AS n"
 CREATE_WEBHOOK = f"""
@@ -460,7 +463,7 @@ async def create_webhook(store: Store, new: NewWebhook, config: Config) -> Creat
             raise ValidationError(f"at most {MAX_PER_OWNER} webhooks per owner",
                                   ["input", "ownerId"])
         cursor = await tx.one(LOCK_CURSOR)
-        since = 0 if cursor is None else int(cursor["value"])
+        since = 0 if cursor is None else int(cursor["head"])
         row = await tx.one(CREATE_WEBHOOK, **params, since=since,
                            now=timeutil.to_store(timeutil.now()))
         assert row is not None
