@@ -3,6 +3,7 @@ of their deliveries, from the settings."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from app.settings import Settings, SettingsError
@@ -23,14 +24,28 @@ def webhook_keys(settings: Settings) -> list[str]:
                             "secrets at rest")
     path = Path(settings.data_dir) / KEY_FILE
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(new_key() + "\n")
-        path.chmod(0o600)
+        _make_key_file(path)
     key = path.read_text().strip()
     if not is_key(key):
         raise SettingsError(f"{path} does not hold a webhook key: remove it to make a new one "
                             f"(secrets sealed with the old one no longer open)")
     return [key]
+
+
+def _make_key_file(path: Path) -> None:
+    """Write a new key to ``path`` unless another process got there first: the key is written
+    whole beside it, then linked into place, which fails if ``path`` exists. Two workers
+    starting at once thus end with one key, never one each nor a half-written one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{KEY_FILE}.{os.getpid()}")
+    partial.write_text(new_key() + "\n")
+    partial.chmod(0o600)
+    try:
+        os.link(partial, path)
+    except FileExistsError:
+        pass
+    finally:
+        partial.unlink()
 
 
 def secret_box(settings: Settings) -> SecretBox:
