@@ -17,6 +17,27 @@ from app.settings import Settings, SettingsError, load_settings
 log = logging.getLogger("referral_graph")
 
 DEMO_TOKEN_TTL = 24 * 3600
+DEMO_RECEIVER_PORT = 8900
+
+
+def webhook_steps(settings: Settings) -> str:
+    """How to see the demo's events arrive at a webhook receiver (scripts/webhook_receiver.py)."""
+    url = f"http://127.0.0.1:{DEMO_RECEIVER_PORT}/"
+    steps = (
+        "referral-graph: to try webhooks, run in GraphiQL\n"
+        f'  mutation {{ createWebhook(input: {{ownerId: "pro_demo_001", url: "{url}", '
+        "events: [CREATED, STATUS_CHANGED, REWARD_CREATED, REWARD_STATUS_CHANGED, REMINDER]}) "
+        "{ webhook { id } secret errors { message } } }\n"
+        "then start the receiver with the secret it shows:\n"
+        f"  WEBHOOK_SECRET=whsec_... python scripts/webhook_receiver.py {DEMO_RECEIVER_PORT}\n"
+        "and make a referral naming that professional:\n"
+        '  mutation { createReferral(input: {referrerId: "cus_demo_001", professionalId: '
+        '"pro_demo_001", refereeId: "cus_demo_002"}) { referral { id } errors { message } } }'
+    )
+    if not settings.webhooks_allow_private:
+        steps += ("\n(the receiver listens on loopback: serve with "
+                  "RG_WEBHOOKS_ALLOW_PRIVATE=true for this)")
+    return steps
 
 
 def settings_of(args: argparse.Namespace) -> Settings:
@@ -45,6 +66,7 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.auth import TokenError, mint
+    from app.hooks import webhook_keys
     from app.main import create_app
 
     if args.worker_fd is not None:
@@ -52,6 +74,9 @@ def serve(args: argparse.Namespace) -> int:
     settings = settings_of(args)
     if args.workers is not None:
         settings = settings.with_overrides(workers=args.workers)
+    # Before any worker starts: a missing key stops start-up here, and the data folder's key
+    # (outside production) exists before the workers read it.
+    webhook_keys(settings)
     where = settings.neo4j_uri or f"the embedded store in {settings.data_dir.resolve()}"
     print(
         f"referral-graph: GraphiQL at http://{settings.host}:{settings.port}/graphql "
@@ -70,12 +95,13 @@ def serve(args: argparse.Namespace) -> int:
             f'open Headers and paste:\n  {{"Authorization": "Bearer {token}"}}',
             file=sys.stderr,
         )
+        print(webhook_steps(settings), file=sys.stderr)
     count = workers.count(settings)
     if count > 1:
         return workers.supervise(settings, args, count)
     try:
         app = create_app(settings, demo=args.demo)
-    except TokenError as exc:
+    except (TokenError, SettingsError) as exc:
         print(f"referral-graph: {exc}", file=sys.stderr)
         return 2
     uvicorn.run(app, **server_options(settings))

@@ -23,6 +23,7 @@ from app.auth import AuthMiddleware, Verifier, auth_secret
 from app.erasure import ErasedCustomers
 from app.graphql_http import SpecView
 from app.headers import SecurityHeaders
+from app.hooks import delivery_policy, secret_box
 from app.landing import landing_route
 from app.limits import BodyLimit, Timeout
 from app.metrics import Metrics, MetricsMiddleware
@@ -33,7 +34,7 @@ from app.ratelimit import (
     principal_key,
 )
 from app.settings import Settings
-from graph import analytics, bulk, events, migrations, sweep
+from graph import analytics, bulk, delivery, events, migrations, sweep, webhooks
 from graph.embedded import EmbeddedServer
 from graph.store import Store, connect
 from resolvers.codes import CODE_LOOKUPS
@@ -59,7 +60,7 @@ class GraphQLApp(SpecView):
     async def get_context(self, request: Any, response: Any) -> Context:
         principal = request.scope.get("state", {}).get("principal")
         context = Context.new(self.state.store, self.settings, principal, request, response,
-                              curated=CURATED)
+                              curated=CURATED, webhooks=self.state.webhooks)
         # Admins read every referral anyway: a walk over codes would teach them nothing.
         if principal is not None and not principal.admin:
             key = principal_key(principal)
@@ -79,6 +80,9 @@ class AppState:
         self.code_lookups: Limiter | None = None
         # This process's reader of the event outbox, while the lifespan runs.
         self.pump: events.Pump | None = None
+        # What making a webhook needs (its secret's key), and this process's sender.
+        self.webhooks: webhooks.Config | None = None
+        self.deliverer: delivery.Deliverer | None = None
 
     @property
     def store(self) -> Store:
@@ -169,6 +173,9 @@ def create_app(
     if not settings.auth_jwks_url:
         auth_secret(settings)  # fail at start-up, not at the first request
     state = AppState()
+    # The key that seals webhook secrets is checked (or made) at start-up too.
+    box = secret_box(settings)
+    state.webhooks = webhooks.Config(box, settings.webhooks_allow_private)
     if store is not None:
         state.store = store
     limits = RateLimits(settings, shared_dir)
@@ -204,9 +211,17 @@ def create_app(
             sweeper = sweep.Sweeper(state.store, settings.event_sweep_interval,
                                     settings.reminder_days, settings.referral_ttl_days)
             sweeper.start()
+            # Webhooks: fan-out from the outbox and delivery, woken by the pump's new events.
+            state.deliverer = delivery.Deliverer(state.store, box, delivery_policy(settings),
+                                                 poll=settings.event_poll)
+            deliverer = state.deliverer
+            unlisten = state.pump.listen(lambda _: deliverer.nudge())
+            deliverer.start()
             try:
                 yield
             finally:
+                unlisten()
+                await deliverer.stop()
                 await sweeper.stop()
                 if limits.shared is not None:
                     await limits.shared.detach()

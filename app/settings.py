@@ -13,6 +13,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from graph.sealing import is_key, keys_of
+
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -198,6 +200,15 @@ def validate(settings: Settings) -> Settings:
     ):
         raise SettingsError(f"RG_AUTH_JWKS_URL must be an http(s) URL, "
                             f"got {settings.auth_jwks_url!r}")
+    if settings.webhook_key is not None:
+        keys = keys_of(settings.webhook_key)
+        if not keys or not all(is_key(k) for k in keys):
+            # The key itself is never echoed: a near-miss is still most of a secret.
+            raise SettingsError(
+                "RG_WEBHOOK_KEY must be a Fernet key (32 bytes in URL-safe base64, 44 "
+                "characters; make one with `python -c \"from cryptography.fernet import "
+                "Fernet; print(Fernet.generate_key().decode())\"`), or several separated by "
+                "commas, the first encrypting")
     return settings
 
 

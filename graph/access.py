@@ -182,3 +182,21 @@ def can_read_reward(p: Principal, recipient_id: str, owner_id: str) -> bool:
     (True, False)
     """
     return p.is_(recipient_id) or can_manage_program(p, owner_id)
+
+
+def can_manage_webhooks(p: Principal, owner_id: str | None) -> bool:
+    """Making, reading and deleting webhooks: a professional's own (the referrals naming it or
+    made by it), a network's by its organisers, platform-wide ones (``owner_id`` None) and any
+    other by admins.
+
+    >>> pro = Principal(Role.PROFESSIONAL, "pro_1")
+    >>> can_manage_webhooks(pro, "pro_1"), can_manage_webhooks(pro, "pro_2")
+    (True, False)
+    >>> can_manage_webhooks(pro, None), can_manage_webhooks(Principal(Role.ADMIN), None)
+    (False, True)
+    """
+    if p.admin:
+        return True
+    if owner_id is None:
+        return False
+    return (p.role is Role.PROFESSIONAL and p.is_(owner_id)) or p.organises(owner_id)

@@ -28,6 +28,7 @@ PREFIXES = {
     "net": "Network",
     "rpg": "RewardProgram",
     "rwd": "Reward",
+    "whk": "Webhook",
 }
 LABEL_PREFIX = {label: prefix for prefix, label in PREFIXES.items()}
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"

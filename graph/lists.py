@@ -71,6 +71,14 @@ def newest_first(anchor: str, ts: str, projection: str, where: str = "true") -> 
     return _batched(anchor, condition, f"x.{ts} DESC, x.id DESC", projection, where)
 
 
+def highest_first(anchor: str, number: str, projection: str, where: str = "true") -> ListQuery:
+    """Rows ``x`` matched by ``anchor``, ordered by the integer ``x.<number>``, unique within a
+    list, highest first; its cursor holds the number as text."""
+    condition = f"""({where})
+    AND (k.after IS NULL OR x.{number} < toInteger(k.after[0]))"""
+    return _batched(anchor, condition, f"x.{number} DESC", projection, where)
+
+
 def by_id(anchor: str, projection: str) -> ListQuery:
     """Rows ``x`` matched by ``anchor``, ordered by id."""
     condition = "k.after IS NULL OR x.id > k.after[0]"

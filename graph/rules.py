@@ -324,4 +324,6 @@ ARGUMENT_RULES: Mapping[str, Mapping[str, ArgumentRule]] = {
     "NetworkReciprocity.givers": {"limit": LIMIT},
     "NetworkReciprocity.takers": {"limit": LIMIT},
     "TradeGap.candidates": {"limit": LIMIT},
+    "Query.webhooks": PAGE,
+    "Webhook.deliveries": PAGE,
 }

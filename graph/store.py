@@ -78,6 +78,15 @@ SCHEMA_STATEMENTS = (
     "CREATE INDEX event_pending IF NOT EXISTS FOR (n:Event) ON (n.pending)",
     # Rate-limit counts shared by the instances on the store (graph.ratewindows).
     "CREATE CONSTRAINT rate_window_key IF NOT EXISTS FOR (n:RateWindow) REQUIRE n.key IS UNIQUE",
+    # Webhooks (graph.webhooks): one delivery per (webhook, event); the sender finds a
+    # webhook's work by its lane, busy webhooks by their flag, owners' webhooks by owner.
+    "CREATE CONSTRAINT webhook_id IF NOT EXISTS FOR (n:Webhook) REQUIRE n.id IS UNIQUE",
+    "CREATE CONSTRAINT delivery_id IF NOT EXISTS FOR (n:Delivery) REQUIRE n.id IS UNIQUE",
+    "CREATE INDEX webhook_owner IF NOT EXISTS FOR (n:Webhook) ON (n.ownerKey)",
+    "CREATE INDEX webhook_busy IF NOT EXISTS FOR (n:Webhook) ON (n.busy)",
+    "CREATE INDEX webhook_active IF NOT EXISTS FOR (n:Webhook) ON (n.active)",
+    "CREATE INDEX delivery_lane IF NOT EXISTS FOR (n:Delivery) ON (n.lane)",
+    "CREATE INDEX delivery_webhook IF NOT EXISTS FOR (n:Delivery) ON (n.webhookId)",
     "CREATE INDEX referral_created IF NOT EXISTS FOR (n:Referral) ON (n.createdAt)",
     "CREATE INDEX referral_status IF NOT EXISTS FOR (n:Referral) ON (n.status)",
     "CREATE INDEX job_completed IF NOT EXISTS FOR (n:Job) ON (n.completedAt)",

@@ -10,6 +10,7 @@ from strawberry.types import Info as StrawberryInfo
 from graph.access import Principal
 from graph.analytics import Curated
 from graph.store import Store
+from graph.webhooks import Config as WebhookConfig
 from resolvers.loaders import Loaders
 
 
@@ -34,15 +35,18 @@ class Context:
     request: Any = None
     response: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
+    # The key box and address rules of webhooks (None where the service made none).
+    webhooks: WebhookConfig | None = None
 
     @classmethod
     def new(
         cls, store: Store, settings: ResolverSettings, principal: Principal | None = None,
         request: Any = None, response: Any = None, *, curated: Curated,
+        webhooks: WebhookConfig | None = None,
     ) -> Context:
         return cls(
             store=store, settings=settings, loaders=Loaders(store), curated=curated,
-            principal=principal, request=request, response=response,
+            principal=principal, request=request, response=response, webhooks=webhooks,
         )
 
 

@@ -25,6 +25,7 @@ from graph import (
     rewards,
     risk,
     trust,
+    webhooks,
 )
 from graph.lists import ListKey
 from graph.models import Customer, Job, Professional, Referral
@@ -132,6 +133,8 @@ class Loaders:
     rewards_by_recipient = _OnFirstUse(_reward_pages("recipient"))
     rewards_by_program = _OnFirstUse(_reward_pages("program"))
     reward_totals_by_recipient = _OnFirstUse(rewards.totals_of_recipients)
+    webhook_by_id = _OnFirstUse(webhooks.webhooks_by_ids)
+    deliveries_by_webhook = _OnFirstUse(webhooks.delivery_pages)
 
     def __init__(self, store: Store) -> None:
         self.store = store

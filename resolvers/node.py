@@ -6,11 +6,21 @@ from graph import models
 from graph.ids import kind_of
 from graph.programs import RewardProgram
 from graph.rewards import Reward
-from resolvers import customer, job, network, professional, programs, referral, rewards
+from graph.webhooks import Webhook
+from resolvers import (
+    customer,
+    job,
+    network,
+    professional,
+    programs,
+    referral,
+    rewards,
+    webhooks,
+)
 from resolvers.context import Info
 
 AnyNode = (models.Professional | models.Customer | models.Job | models.Referral
-           | models.Network | RewardProgram | Reward)
+           | models.Network | RewardProgram | Reward | Webhook)
 
 
 async def node(info: Info, id: str) -> AnyNode | None:
@@ -29,4 +39,6 @@ async def node(info: Info, id: str) -> AnyNode | None:
             return await programs.program(info, id)
         case "Reward":
             return await rewards.reward(info, id)
+        case "Webhook":
+            return await webhooks.webhook(info, id)
     return None

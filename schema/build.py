@@ -36,6 +36,7 @@ from schema.referral import Referral, ReferralMutation, ReferralQuery
 from schema.rewards import RewardMutation
 from schema.suggestions import HideSuggestions
 from schema.trust import TrustQuery
+from schema.webhooks import WebhookMutation, WebhookQuery
 
 SNAPSHOT = Path(__file__).with_name("schema.graphql")
 CACHED_DOCUMENTS = 512
@@ -43,12 +44,13 @@ CACHED_DOCUMENTS = 512
 Query = merge_types(
     "Query",
     (NodeQuery, ProfessionalQuery, CustomerQuery, ReferralQuery, NetworkQuery, TrustQuery,
-     IntegrityQuery, CodeQuery, MeasurementQuery),
+     IntegrityQuery, CodeQuery, MeasurementQuery, WebhookQuery),
 )
 Mutation = merge_types(
     "Mutation",
     (ProfessionalMutation, CustomerMutation, JobMutation, ReferralMutation, NetworkMutation,
-     PartnersMutation, IntegrityMutation, CodeMutation, ProgramMutation, RewardMutation),
+     PartnersMutation, IntegrityMutation, CodeMutation, ProgramMutation, RewardMutation,
+     WebhookMutation),
 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from graph import models, programs, rewards
+from graph import models, programs, rewards, webhooks
 from resolvers import node as resolve
 from resolvers.context import Info
 from schema.common import Node
@@ -15,6 +15,7 @@ from schema.professional import Professional
 from schema.programs import RewardProgram
 from schema.referral import Referral
 from schema.rewards import Reward
+from schema.webhooks import Webhook
 
 
 def node_of(m: resolve.AnyNode) -> Node:
@@ -31,6 +32,8 @@ def node_of(m: resolve.AnyNode) -> Node:
         return RewardProgram.from_model(m)
     if isinstance(m, rewards.Reward):
         return Reward.from_model(m)
+    if isinstance(m, webhooks.Webhook):
+        return Webhook.from_model(m)
     return Network.from_model(m)
 
 

@@ -23,7 +23,8 @@ from graph.migrations import migrate
 from graph.store import Store, connect
 
 # Notes every Cypher statement sent, for the Neo4j lint (tests/test_cypher_lint.py, run last).
-pytest_plugins = ["cypher_capture"]
+# The webhook tests' receivers and fixtures (tests/receivers.py).
+pytest_plugins = ["cypher_capture", "receivers"]
 
 
 @pytest.fixture(scope="session")
@@ -42,13 +43,16 @@ def bolt(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BoltAddress]:
 
 
 TEST_SECRET = "test-secret-of-the-suite-0123456789abcdef"
+# Seals the webhook secrets the suite makes (a Fernet key; RG_WEBHOOK_KEY).
+TEST_WEBHOOK_KEY = "h-sM-LIL51LxgEVo4PhFRMUX-mjQcI5rsKXjFM1ItBc="
 
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
     env = {k: v for k, v in os.environ.items() if k.startswith("RG_")}
     # A high rate limit: the suite's own traffic must not trip it (its own test lowers it).
-    env.update({"RG_AUTH_SECRET": TEST_SECRET, "RG_RATE_LIMIT": "1000000",
+    env.update({"RG_AUTH_SECRET": TEST_SECRET, "RG_WEBHOOK_KEY": TEST_WEBHOOK_KEY,
+                "RG_RATE_LIMIT": "1000000",
                 "RG_RATE_BURST": "100000", "RG_RATE_LIMIT_ADDRESS": "1000000",
                 "RG_RATE_BURST_ADDRESS": "100000",
                 # The sweep expires old referrals: tests that want it run it themselves.

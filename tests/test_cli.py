@@ -150,8 +150,12 @@ def test_serve_demo_then_seed_into_the_running_store(tmp_path):
         serve.wait(timeout=60)
     # Stopping the service stops the embedded store it started.
     assert not (data_dir / "server.json").exists()
-    # serve --demo printed a ready admin token for GraphiQL.
-    assert "Bearer ey" in log.read_text()
+    # serve --demo printed a ready admin token for GraphiQL, and how to try webhooks; its
+    # webhook key was made in the data folder.
+    printed = log.read_text()
+    assert "Bearer ey" in printed
+    assert "createWebhook(input:" in printed and "scripts/webhook_receiver.py 8900" in printed
+    assert (data_dir / "webhook-key").stat().st_mode & 0o777 == 0o600
 
 
 async def test_loading_a_data_set_twice_leaves_one_copy(store):

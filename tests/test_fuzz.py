@@ -30,7 +30,7 @@ MUTATION_FIELDS = ["createProfessional", "createCustomer", "recordJob", "confirm
                    "rejectJob", "createReferral",
                    "updateReferralStatus", "createNetwork", "addNetworkMember",
                    "removeNetworkMember", "deleteCustomer", "createRewardProgram",
-                   "endRewardProgram"]
+                   "endRewardProgram", "createWebhook", "deleteWebhook"]
 COUNTS = """
 CALL () { MATCH (n) RETURN count(n) AS nodes }
 CALL () { MATCH ()-[r]->() RETURN count(r) AS links }
