@@ -22,6 +22,9 @@ class ResolverSettings(Protocol):
     @property
     def analytics_timeout(self) -> float: ...
 
+    @property
+    def subscription_backlog(self) -> int: ...
+
 
 @dataclass
 class Context:
@@ -34,6 +37,11 @@ class Context:
     request: Any = None
     response: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
+    # Over WebSocket: the payload of connection_init (strawberry sets it), and the time (Unix
+    # seconds) the connection's token expires.
+    transport: str = "http"
+    connection_params: dict[str, Any] | None = None
+    expires: float | None = None
 
     @classmethod
     def new(
@@ -44,6 +52,12 @@ class Context:
             store=store, settings=settings, loaders=Loaders(store), curated=curated,
             principal=principal, request=request, response=response,
         )
+
+    def refresh(self) -> None:
+        """Forget what the loaders hold. A WebSocket connection keeps one context for all its
+        events: each event is resolved with loaders made after it arrived, so that it never
+        sees the referral as it was before its change."""
+        self.loaders = Loaders(self.store)
 
 
 Info = StrawberryInfo[Context, None]
