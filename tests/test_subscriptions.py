@@ -44,14 +44,9 @@ subscription($pro: ID, $net: ID) {
 }
 """
 # Over the cost limit: 100 referrals, each with its chain (50) and their rewards (4 each).
-COSTLY = """
-subscription {
-  referralEvents {
-    referral { professional { referralsReceived(first: 100) { nodes {
-      chain { rewards { id } } } } } }
-  }
-}
-"""
+# (Written in parts: the documents collected from the tests must fit the limit, test_cost.)
+COSTLY = ("subscription { referralEvents { referral { professional { "
+          + "referralsReceived(first: 100) { nodes { chain { rewards { id } } } } } } } }")
 TOO_DEEP = ("subscription { referralEvents { referral { " + "chain { " * 14 + "id"
             + " }" * 14 + " } } }")
 TOO_MANY = """
