@@ -21,8 +21,10 @@ from typing import Any
 
 import pytest
 import websockets
+from graphql import parse, validate
 
 from app.auth import mint
+from app.cli import DEMO_CHANGE, DEMO_SUBSCRIPTION
 from graph.programs import NewProgram, RewardTrigger, create_program
 from schema.build import build_schema
 from schema.cost import operation_cost
@@ -372,8 +374,6 @@ async def test_narrowed_subscribers_receive_only_their_part(server, node_modules
 async def test_documents_keep_the_limits_and_the_socket_runs_only_subscriptions(
         server, settings):
     schema = build_schema(settings)._schema
-    from graphql import parse
-
     [operation] = parse(COSTLY).definitions
     assert operation_cost(schema, operation, {}) > settings.max_cost  # type: ignore[arg-type]
     ws = await _socket(server, bearer(settings, "admin"))
@@ -480,3 +480,9 @@ async def test_an_event_made_through_one_process_reaches_subscribers_of_another(
             assert await here.until(lambda: any(
                 (e["referral"]["id"], e["kind"]) == (ref, "STATUS_CHANGED")
                 for e in here.events("here")))
+
+
+def test_the_demo_suggests_documents_the_schema_accepts(settings):
+    schema = build_schema(settings)._schema
+    for document in (DEMO_SUBSCRIPTION, DEMO_CHANGE):
+        assert validate(schema, parse(document)) == []
