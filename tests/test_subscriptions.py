@@ -486,3 +486,25 @@ def test_the_demo_suggests_documents_the_schema_accepts(settings):
     schema = build_schema(settings)._schema
     for document in (DEMO_SUBSCRIPTION, DEMO_CHANGE):
         assert validate(schema, parse(document)) == []
+
+
+async def test_handshakes_and_subscribes_spend_from_the_rate_limits(settings, bolt):
+    tight = replace(settings, rate_limit=1, rate_burst=2, rate_limit_address=1,
+                    rate_burst_address=4)
+    with live_server(tight, bolt) as base:
+        ws = await _socket(base, bearer(settings, "admin"))
+        try:
+            for n in range(2):  # the principal's burst
+                await ws.send(json.dumps({"id": f"s{n}", "type": "subscribe",
+                                          "payload": {"query": EVENTS}}))
+            limited = await _answer(ws, "s2", EVENTS)
+            assert _code(limited) == "RATE_LIMITED"
+            assert limited["payload"][0]["extensions"]["retryAfter"] >= 1
+        finally:
+            await ws.close()
+        # The address's burst (the server's readiness checks spent some of it too).
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            for _ in range(5):
+                await (await websockets.connect(ws_url(base))).close()
+        assert refused.value.response.status_code == 429
+        assert refused.value.response.headers["retry-after"]
