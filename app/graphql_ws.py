@@ -30,6 +30,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 from datetime import timedelta
 from typing import Any
 
+from graphql import GraphQLError
 from starlette.websockets import WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.exceptions import ConnectionRejectionError
@@ -44,11 +45,12 @@ from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.types.unset import UNSET, UnsetType
 
 from app.auth import TokenError, Verifier
-from app.graphql_http import SpecView
+from app.graphql_http import SpecView, surrogate_in_variables
 from app.ratelimit import RateLimits
 from app.responses import error_body
 from graph.access import Principal, Role
 from graph.errors import StoreUnavailable
+from schema.cost import document_too_long
 
 log = logging.getLogger("referral_graph")
 
@@ -75,6 +77,26 @@ def token_of(params: Mapping[str, Any] | None) -> str | None:
     return alone.strip() or None if isinstance(alone, str) else None
 
 
+def payload_problem(payload: object, max_chars: int) -> dict[str, Any] | None:
+    """The error body for a ``subscribe`` payload that cannot run, checked as an HTTP request's
+    body is (app.graphql_http), or None. strawberry would take a document that is not a
+    string, or one over the size limit, for its own fault and answer only ``complete``."""
+    if not isinstance(payload, dict):
+        return error_body("the payload of subscribe must be an object with a query")
+    query = payload.get("query")
+    if not isinstance(query, str):
+        return error_body("`query` must be a string holding a GraphQL document")
+    for name, kind in (("variables", dict), ("extensions", dict), ("operationName", str)):
+        if not isinstance(payload.get(name), kind | None):
+            expected = "an object" if kind is dict else "a string"
+            return error_body(f"`{name}` must be {expected} or null")
+    if (too_long := document_too_long(query, max_chars)) is not None:
+        return {"errors": [too_long.formatted]}
+    if (surrogate := surrogate_in_variables(payload.get("variables") or {})) is not None:
+        return error_body(surrogate, "VALIDATION")
+    return None
+
+
 class SubscriptionHandler(BaseGraphQLTransportWSHandler[Any, Any]):
     """strawberry's graphql-transport-ws handler with this service's limits (see the module's
     docstring)."""
@@ -99,6 +121,11 @@ class SubscriptionHandler(BaseGraphQLTransportWSHandler[Any, Any]):
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         if self.connection_acknowledged and message["id"] not in self.operations:
+            problem = payload_problem(message.get("payload"),
+                                      self.view.settings.max_document_chars)
+            if problem is not None:
+                await self._refuse(message["id"], problem)
+                return
             limit = self.view.settings.ws_max_subscriptions
             if len(self.operations) >= limit:
                 await self._refuse(message["id"], error_body(
@@ -122,6 +149,12 @@ class SubscriptionHandler(BaseGraphQLTransportWSHandler[Any, Any]):
                                   result_source: Any) -> None:
         await super()._send_result_stream(operation, _request_errors_first(result_source))
 
+    @staticmethod
+    def _get_pre_execution_close_reason(error: Any) -> str | None:
+        # strawberry closes the whole connection for a syntax error (the token limit's too),
+        # ending the connection's other subscriptions; the error goes to its operation alone.
+        return None
+
     async def shutdown(self) -> None:
         if self._expiry is not None:
             self._expiry.cancel()
@@ -130,15 +163,22 @@ class SubscriptionHandler(BaseGraphQLTransportWSHandler[Any, Any]):
 
 async def _request_errors_first(results: AsyncIterator[Any]) -> AsyncGenerator[Any, None]:
     """The results, the first one marked as a request error when no field ran (no data, no
-    error with a path): a guard refused the subscription before it started."""
+    error with a path): a guard refused the subscription before it started. A GraphQL error
+    raised before the first result (the parser cache parses inside its hook, where strawberry
+    does not catch a syntax error on this path) becomes that request error too."""
     first = True
-    async for result in results:
-        if (first and isinstance(result, ExecutionResult)
-                and not isinstance(result, PreExecutionError) and result.data is None
-                and result.errors and all(e.path is None for e in result.errors)):
-            result = PreExecutionError(data=None, errors=result.errors)
-        first = False
-        yield result
+    try:
+        async for result in results:
+            if (first and isinstance(result, ExecutionResult)
+                    and not isinstance(result, PreExecutionError) and result.data is None
+                    and result.errors and all(e.path is None for e in result.errors)):
+                result = PreExecutionError(data=None, errors=result.errors)
+            first = False
+            yield result
+    except GraphQLError as error:
+        if not first:
+            raise
+        yield PreExecutionError(data=None, errors=[error])
 
 
 class TextFrames(ASGIWebSocketAdapter):

@@ -384,6 +384,15 @@ async def test_documents_keep_the_limits_and_the_socket_runs_only_subscriptions(
         assert _code(await _answer(ws, "first", TOO_MANY)) == "VALIDATION"
         deep = await _answer(ws, "deep", TOO_DEEP)
         assert deep["type"] == "error" and "depth" in deep["payload"][0]["message"]
+        size = await _answer(ws, "size", "subscription { referralEvents { id } }"
+                             + " " * settings.max_document_chars)
+        assert size["payload"][0]["extensions"]["limit"] == "document"
+        tokens = await _answer(ws, "tokens", "subscription { referralEvents { id "
+                               + "kind " * settings.max_tokens + "} }")
+        assert "tokens" in tokens["payload"][0]["message"]
+        assert _code(await _answer(ws, "bad", 5)) == "BAD_REQUEST"  # type: ignore[arg-type]
+        syntax = await _answer(ws, "syntax", "subscription {")
+        assert syntax["type"] == "error"  # for that operation: the connection stays open
         query = await _answer(ws, "query", "{ __typename }")
         assert _code(query) == "BAD_REQUEST"
         assert "over HTTP" in query["payload"][0]["message"]
