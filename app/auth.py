@@ -154,6 +154,11 @@ class Verifier:
         self._verified: dict[str, tuple[dict[str, Any], Principal, float]] = {}
 
     async def verify(self, token: str) -> Principal:
+        return (await self.verify_until(token))[0]
+
+    async def verify_until(self, token: str) -> tuple[Principal, float]:
+        """The principal and the time its token expires (``exp``, Unix seconds): a WebSocket
+        connection, which outlives the handshake, ends then."""
         if len(token) > MAX_TOKEN:
             raise TokenError("the token is too long")
         known = self._verified.get(token)
@@ -161,12 +166,12 @@ class Verifier:
             claims, principal, checked = known
             if time.monotonic() - checked < VERIFIED_FOR:
                 check_lifetime(claims, self.settings.auth_max_ttl)
-                return principal
+                return principal, float(claims["exp"])
         principal, claims = await self._verify(token)
         if len(self._verified) >= MAX_VERIFIED:
             self._verified.clear()
         self._verified[token] = (claims, principal, time.monotonic())
-        return principal
+        return principal, float(claims["exp"])
 
     async def _verify(self, token: str) -> tuple[Principal, dict[str, Any]]:
         """The full check: signature, audience, issuer, lifetime and every claim's shape."""

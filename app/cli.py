@@ -38,6 +38,13 @@ def webhook_steps(settings: Settings) -> str:
         steps += ("\n(the receiver listens on loopback: serve with "
                   "RG_WEBHOOKS_ALLOW_PRIVATE=true for this)")
     return steps
+# What the demo suggests for trying live events in GraphiQL: a subscription in one tab, a
+# change in another (the README's "Live events" shows the same).
+DEMO_SUBSCRIPTION = ("subscription { referralEvents { id kind at "
+                     "referral { id status } reward { amount unit } } }")
+DEMO_CHANGE = ('mutation { createReferral(input: {referrerId: "cus_demo_003", '
+               'professionalId: "pro_demo_001", refereeId: "cus_demo_004"}) '
+               "{ referral { id } errors { code } } }")
 
 
 def settings_of(args: argparse.Namespace) -> Settings:
@@ -55,10 +62,11 @@ def _duration(seconds: int) -> str:
 def server_options(settings: Settings) -> dict[str, Any]:
     """How ``serve`` runs uvicorn. No ``server`` header: the banner only tells an attacker which
     server and version to aim at. The ``date`` header stays (HTTP asks an origin server with a
-    clock to send it, and caches rely on it)."""
+    clock to send it, and caches rely on it). A WebSocket message (a subscription's document)
+    is held to the size of a request body."""
     return {
         "host": settings.host, "port": settings.port, "log_config": None, "access_log": False,
-        "server_header": False, "date_header": True,
+        "server_header": False, "date_header": True, "ws_max_size": settings.max_body_bytes,
     }
 
 
@@ -92,7 +100,11 @@ def serve(args: argparse.Namespace) -> int:
             return 2
         print(
             f"referral-graph: an admin token for the demo (valid {_duration(ttl)}); in GraphiQL "
-            f'open Headers and paste:\n  {{"Authorization": "Bearer {token}"}}',
+            f'open Headers and paste:\n  {{"Authorization": "Bearer {token}"}}\n'
+            "referral-graph: live events: with that header, run in one GraphiQL tab\n"
+            f"  {DEMO_SUBSCRIPTION}\n"
+            "and in another tab (same header) a change, whose event then arrives in the first:\n"
+            f"  {DEMO_CHANGE}",
             file=sys.stderr,
         )
         print(webhook_steps(settings), file=sys.stderr)

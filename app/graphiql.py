@@ -1,8 +1,10 @@
 """GraphiQL served from the package itself, so it works offline.
 
-The page loads GraphiQL 3 and React 18 (their UMD builds, MIT licensed, vendored unchanged in
-app/static/graphiql with their licences) from this service instead of a CDN: without internet a
-CDN page stays at "Loading...". GraphiQL is for development; production turns it off.
+The page loads GraphiQL 3, React 18 and the graphql-ws client (their UMD builds, MIT licensed,
+vendored unchanged in app/static/graphiql with their licences) from this service instead of a
+CDN: without internet a CDN page stays at "Loading...". ``start.js`` sends subscriptions over a
+WebSocket with the Headers tab's Authorization in ``connection_init``, everything else over
+HTTP. GraphiQL is for development; production turns it off.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from starlette.staticfiles import StaticFiles
 STATIC = Path(__file__).with_name("static") / "graphiql"
 STATIC_PATH = "/graphiql/static"
 SCRIPTS = ("react.production.min.js", "react-dom.production.min.js", "graphiql.min.js",
-           "start.js")
+           "graphql-ws.min.js", "start.js")
 
 PAGE = """<!doctype html>
 <html lang="en">

@@ -1,6 +1,6 @@
-"""The Starlette application: GraphQL at /graphql, health at /healthz and /readyz, referral
-code landing pages at /r/{code}, exports at /export/..., the organiser's and the customer's pages
-under /app."""
+"""The Starlette application: GraphQL at /graphql (subscriptions over WebSocket), health at
+/healthz and /readyz, referral code landing pages at /r/{code}, exports at /export/..., the
+organiser's and the customer's pages under /app."""
 
 from __future__ import annotations
 
@@ -15,13 +15,14 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from app import export, graphiql, pages, shared
 from app.auth import AuthMiddleware, Verifier, auth_secret
 from app.erasure import ErasedCustomers
-from app.graphql_http import SpecView
+from app.graphql_ws import SocketView
 from app.headers import SecurityHeaders
 from app.hooks import delivery_policy, secret_box
 from app.landing import landing_route
@@ -34,30 +35,40 @@ from app.ratelimit import (
     principal_key,
 )
 from app.settings import Settings
-from graph import analytics, bulk, delivery, events, migrations, sweep, webhooks
+from graph import analytics, bulk, customers, delivery, events, migrations, sweep, webhooks
 from graph.embedded import EmbeddedServer
 from graph.store import Store, connect
 from resolvers.codes import CODE_LOOKUPS
 from resolvers.context import Context
+from resolvers.events import EVENT_PUMP
 from schema.build import build_schema
 from seeds.complementary_trades import CURATED
 
 log = logging.getLogger("referral_graph")
 
 
-class GraphQLApp(SpecView):
-    def __init__(self, settings: Settings, state: AppState) -> None:
+class GraphQLApp(SocketView):
+    def __init__(self, settings: Settings, state: AppState, verifier: Verifier,
+                 limits: RateLimits) -> None:
         # Queries may come over GET (the GraphQL-over-HTTP spec; tokens travel only in the
-        # Authorization header, so a link cannot act for anyone); mutations only over POST.
+        # Authorization header, so a link cannot act for anyone); mutations only over POST;
+        # subscriptions over WebSocket (app.graphql_ws).
         super().__init__(
-            build_schema(settings),
+            build_schema(settings), settings=settings, verifier=verifier, limits=limits,
+            erased=lambda customer_id: customers.is_erased(state.store, customer_id),
             graphql_ide=None if settings.production else "graphiql",
             allow_queries_via_get=True,
         )
-        self.settings = settings
         self.state = state
 
     async def get_context(self, request: Any, response: Any) -> Context:
+        if isinstance(request, WebSocket):
+            # The principal comes with connection_init (SocketView.on_ws_connect).
+            context = Context.new(self.state.store, self.settings, None, request, response,
+                                  curated=CURATED)
+            context.transport = "ws"
+            context.extras[EVENT_PUMP] = self.state.event_pump
+            return context
         principal = request.scope.get("state", {}).get("principal")
         context = Context.new(self.state.store, self.settings, principal, request, response,
                               curated=CURATED, webhooks=self.state.webhooks)
@@ -83,6 +94,7 @@ class AppState:
         # What making a webhook needs (its secret's key), and this process's sender.
         self.webhooks: webhooks.Config | None = None
         self.deliverer: delivery.Deliverer | None = None
+        self.event_poll = 0.25
 
     @property
     def store(self) -> Store:
@@ -93,6 +105,14 @@ class AppState:
     @store.setter
     def store(self, store: Store) -> None:
         self._store = store
+
+    def event_pump(self) -> events.Pump:
+        """The pump the lifespan started; in an application run without its lifespan, one
+        started on first use."""
+        if self.pump is None:
+            self.pump = events.Pump(self.store, self.event_poll)
+            self.pump.start()
+        return self.pump
 
 
 async def open_store(settings: Settings, state: AppState, *, supervised: bool = False) -> Store:
@@ -176,12 +196,13 @@ def create_app(
     # The key that seals webhook secrets is checked (or made) at start-up too.
     box = secret_box(settings)
     state.webhooks = webhooks.Config(box, settings.webhooks_allow_private)
+    state.event_poll = settings.event_poll
     if store is not None:
         state.store = store
     limits = RateLimits(settings, shared_dir)
     state.code_lookups = limits.code_lookups
-    graphql = GraphQLApp(settings, state)
     verifier = Verifier(settings)
+    graphql = GraphQLApp(settings, state, verifier, limits)
     metrics = Metrics(settings, state, verifier,
                       multiprocess_dir=shared_dir / shared.METRICS if shared_dir else None)
     metrics.instrument(graphql.schema)
@@ -246,6 +267,7 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
             Route("/metrics", metrics.endpoint),
             landing_route(lambda: state.store, limits.landing),
             *export.routes(lambda: state.store),

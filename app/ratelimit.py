@@ -28,7 +28,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -247,23 +247,44 @@ async def too_many(send: Send, wait: float) -> None:
                      headers=[(b"retry-after", str(max(1, math.ceil(wait))).encode())])
 
 
+async def refuse_handshake(scope: Scope, send: Send, wait: float) -> None:
+    """Refuse a WebSocket handshake for the rate limit: 429 where the server can answer a
+    handshake with a response of its own (uvicorn can), else 403."""
+    if "websocket.http.response" not in scope.get("extensions", {}):
+        await send({"type": "websocket.close", "code": 1008})
+        return
+    await too_many(_as_handshake(send), wait)
+
+
+def _as_handshake(send: Send) -> Send:
+    """A ``send`` that turns an HTTP response into the ASGI messages answering a handshake."""
+
+    async def handshake_send(message: Any) -> None:
+        await send({**message, "type": f"websocket.{message['type']}"})
+
+    return handshake_send
+
+
 class AddressLimit:
     """Spends from the client address's bucket for every HTTP request but the liveness probe,
-    before anything reads the token or the body, and leaves the address in
-    ``scope["state"]["client_address"]``."""
+    and for every WebSocket handshake, before anything reads the token or the body, and leaves
+    the address in ``scope["state"]["client_address"]``."""
 
     def __init__(self, app: ASGIApp, limits: RateLimits) -> None:
         self.app = app
         self.limits = limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in UNLIMITED:
+        if scope["type"] not in ("http", "websocket") or scope["path"] in UNLIMITED:
             await self.app(scope, receive, send)
             return
         address = self.limits.address(scope)
         wait = self.limits.spend_address(address)
         if wait > 0:
-            await too_many(send, wait)
+            if scope["type"] == "websocket":
+                await refuse_handshake(scope, send, wait)
+            else:
+                await too_many(send, wait)
             return
         scope.setdefault("state", {})["client_address"] = address
         await self.app(scope, receive, send)

@@ -69,6 +69,10 @@ class Settings:
     reminder_days: float = 7.0
     referral_ttl_days: float = 90.0
     event_sweep_interval: float = 3600.0
+    # Subscriptions over WebSocket (app.graphql_ws).
+    ws_init_timeout: float = 10.0
+    ws_max_subscriptions: int = 10
+    subscription_backlog: int = 1000
     webhook_retry_base: float = 30.0
     webhook_retry_factor: float = 2.0
     webhook_max_attempts: int = 8
@@ -127,6 +131,9 @@ RANGES: dict[str, tuple[float, float, bool]] = {
     "reminder_days": (0, 3650, True),
     "referral_ttl_days": (0, 3650, True),
     "event_sweep_interval": (0, 7 * DAY, False),
+    "ws_init_timeout": (0, 600, True),
+    "ws_max_subscriptions": (1, 1000, False),
+    "subscription_backlog": (1, 1_000_000, False),
     "webhook_retry_base": (0, DAY, True),
     "webhook_retry_factor": (1, 100, False),
     "webhook_max_attempts": (1, 100, False),
@@ -308,6 +315,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         reminder_days=_float(env, "RG_REMINDER_DAYS", 7.0),
         referral_ttl_days=_float(env, "RG_REFERRAL_TTL_DAYS", 90.0),
         event_sweep_interval=_float(env, "RG_EVENT_SWEEP_INTERVAL", 3600.0),
+        ws_init_timeout=_float(env, "RG_WS_INIT_TIMEOUT", 10.0),
+        ws_max_subscriptions=_int(env, "RG_WS_MAX_SUBSCRIPTIONS", 10),
+        subscription_backlog=_int(env, "RG_SUBSCRIPTION_BACKLOG", 1000),
         webhook_retry_base=_float(env, "RG_WEBHOOK_RETRY_BASE", 30.0),
         webhook_retry_factor=_float(env, "RG_WEBHOOK_RETRY_FACTOR", 2.0),
         webhook_max_attempts=_int(env, "RG_WEBHOOK_MAX_ATTEMPTS", 8),

@@ -200,3 +200,29 @@ def can_manage_webhooks(p: Principal, owner_id: str | None) -> bool:
     if owner_id is None:
         return False
     return (p.role is Role.PROFESSIONAL and p.is_(owner_id)) or p.organises(owner_id)
+def can_narrow_events(p: Principal, professional_id: str | None,
+                      professional_networks: Iterable[str], network_id: str | None,
+                      member: bool) -> bool:
+    """Narrowing a subscription to referral events: to a professional, by the professional
+    itself, organisers of a network it is an active member of (``professional_networks``) and
+    admins; to a network, by its organisers, its active members (``member``: the viewer, a
+    professional) and admins. Customers subscribe to their own events unnarrowed.
+
+    >>> org = Principal(Role.ORGANISER, "o", frozenset({"net_1"}))
+    >>> pro = Principal(Role.PROFESSIONAL, "pro_1")
+    >>> can_narrow_events(org, "pro_1", ["net_1"], None, False)
+    True
+    >>> can_narrow_events(pro, "pro_2", [], None, False)
+    False
+    >>> can_narrow_events(pro, None, [], "net_1", True)
+    True
+    """
+    if p.admin:
+        return True
+    if professional_id is not None and not (
+        (p.role is Role.PROFESSIONAL and p.is_(professional_id))
+        or (p.role is Role.ORGANISER and any(n in p.networks for n in professional_networks))
+    ):
+        return False
+    return network_id is None or p.organises(network_id) or (
+        p.role is Role.PROFESSIONAL and member)

@@ -23,6 +23,7 @@ late another process's event arrives; a write of this process nudges it at once.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -370,11 +371,63 @@ class Pump:
                 await task
 
 
+class Overflow(Exception):
+    """A subscriber fell more than its backlog behind: its feed stopped taking events."""
+
+    def __init__(self, backlog: int) -> None:
+        super().__init__(f"more than {backlog} events waited for this subscriber")
+        self.backlog = backlog
+
+
+class Feed:
+    """One subscriber's events from a pump: those ``accept`` lets through, in order, from the
+    moment the feed is made (it listens at once, not at its first read).
+
+    ``accept`` runs in the pump's task for every event and must be cheap. A subscriber that
+    lets more than ``backlog`` events wait is cut off rather than let its queue grow: it
+    reads what waited, then :class:`Overflow`. :meth:`close` stops listening (an overflow
+    does too), so a feed that nobody reads any more holds at most ``backlog`` events."""
+
+    def __init__(self, pump: Pump, accept: Callable[[Event], bool], backlog: int) -> None:
+        self.accept = accept
+        self.backlog = backlog
+        self.overflowed = False
+        self._waiting: collections.deque[Event] = collections.deque()
+        self._ready = asyncio.Event()
+        self._stop = pump.listen(self._put)
+        pump.nudge()
+
+    def _put(self, events: Sequence[Event]) -> None:
+        for event in events:
+            if not self.accept(event):
+                continue
+            if len(self._waiting) >= self.backlog:
+                self.overflowed = True
+                self.close()
+                break
+            self._waiting.append(event)
+        self._ready.set()
+
+    def close(self) -> None:
+        self._stop()
+
+    def __aiter__(self) -> Feed:
+        return self
+
+    async def __anext__(self) -> Event:
+        while not self._waiting:
+            if self.overflowed:
+                raise Overflow(self.backlog)
+            self._ready.clear()
+            await self._ready.wait()
+        return self._waiting.popleft()
+
+
 def event_filter(p: Principal, professional_id: str | None,
                  network_id: str | None) -> Callable[[Event], bool]:
     return lambda e: visible_to(p, e) and narrowed(e, professional_id, network_id)
 
 
-__all__ = ["KINDS", "Event", "EventKind", "Pump", "emit", "event_filter", "events_after", "head",
-           "narrowed", "referral_event", "reward_event", "sequence", "sequence_all",
-           "visible_to"]
+__all__ = ["KINDS", "Event", "EventKind", "Feed", "Overflow", "Pump", "emit", "event_filter",
+           "events_after", "head", "narrowed", "referral_event", "reward_event", "sequence",
+           "sequence_all", "visible_to"]

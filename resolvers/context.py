@@ -23,6 +23,9 @@ class ResolverSettings(Protocol):
     @property
     def analytics_timeout(self) -> float: ...
 
+    @property
+    def subscription_backlog(self) -> int: ...
+
 
 @dataclass
 class Context:
@@ -37,6 +40,11 @@ class Context:
     extras: dict[str, Any] = field(default_factory=dict)
     # The key box and address rules of webhooks (None where the service made none).
     webhooks: WebhookConfig | None = None
+    # Over WebSocket: the payload of connection_init (strawberry sets it), and the time (Unix
+    # seconds) the connection's token expires.
+    transport: str = "http"
+    connection_params: dict[str, Any] | None = None
+    expires: float | None = None
 
     @classmethod
     def new(
@@ -48,6 +56,12 @@ class Context:
             store=store, settings=settings, loaders=Loaders(store), curated=curated,
             principal=principal, request=request, response=response, webhooks=webhooks,
         )
+
+    def refresh(self) -> None:
+        """Forget what the loaders hold. A WebSocket connection keeps one context for all its
+        events: each event is resolved with loaders made after it arrived, so that it never
+        sees the referral as it was before its change."""
+        self.loaders = Loaders(self.store)
 
 
 Info = StrawberryInfo[Context, None]

@@ -23,7 +23,8 @@ from schema.cost import DocumentSize, QueryCost
 from schema.customer import Customer, CustomerMutation, CustomerQuery
 from schema.deadline import DeadlineExecutor
 from schema.errors import ErrorMasking, LoggingSchema
-from schema.guards import ArgumentLimits, AuthGate, LimitSettings, argument_limits
+from schema.events import Subscription
+from schema.guards import ArgumentLimits, AuthGate, LimitSettings, Transport, argument_limits
 from schema.integrity import IntegrityMutation, IntegrityQuery
 from schema.job import Job, JobMutation
 from schema.measurement import MeasurementQuery
@@ -93,6 +94,7 @@ def build_schema(settings: SchemaSettings) -> strawberry.Schema:
         lambda: AddValidationRules(list(rules)),
         lambda: ValidationCache(maxsize=CACHED_DOCUMENTS),
         AuthGate,
+        Transport,
         lambda: ArgumentLimits(limits=limits),
         lambda: QueryCost(max_cost=settings.max_cost),
         ErrorMasking,
@@ -103,6 +105,7 @@ def build_schema(settings: SchemaSettings) -> strawberry.Schema:
     return LoggingSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[Professional, Customer, Job, Referral, Network, DeletePayload, MembershipStatus],
         extensions=extensions,
         execution_context_class=DeadlineExecutor,

@@ -229,6 +229,17 @@ class QueryCost(_PreExecution):
             ))
 
 
+def document_too_long(query: str, max_chars: int) -> GraphQLError | None:
+    """The error for a document longer than ``max_chars`` characters, or None."""
+    if len(query) <= max_chars:
+        return None
+    return GraphQLError(
+        f"the document has {len(query)} characters, more than the limit of {max_chars} "
+        "(comments and whitespace count)",
+        extensions={"code": "VALIDATION", "limit": "document", "maxChars": max_chars},
+    )
+
+
 class DocumentSize(SchemaExtension):
     """Refuses a document longer than ``max_chars`` characters before it is parsed."""
 
@@ -238,12 +249,6 @@ class DocumentSize(SchemaExtension):
 
     def on_parse(self) -> Iterator[None]:
         query = self.execution_context.query
-        if query is not None and len(query) > self.max_chars:
-            raise GraphQLError(
-                f"the document has {len(query)} characters, more than the limit of "
-                f"{self.max_chars} (comments and whitespace count)",
-                extensions={"code": "VALIDATION", "limit": "document",
-                            "maxChars": self.max_chars},
-            )
+        if query is not None and (error := document_too_long(query, self.max_chars)):
+            raise error
         yield
-

@@ -16,6 +16,7 @@ from graphql import (
     OperationDefinitionNode,
 )
 from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
 
 from graph.rules import ARGUMENT_RULES, ArgumentRule, Rule, window_problem
 from schema.selection import typed_fields, value_of, variable_defaults
@@ -63,6 +64,11 @@ class _PreExecution(SchemaExtension):
         # Nothing to check once an earlier guard has answered, or without a parsed document.
         if ctx.result is None and ctx.graphql_document is not None:
             self._check()
+            if ctx.result is not None and ctx.operation_type is OperationType.SUBSCRIPTION:
+                # strawberry starts a subscription whatever result a hook has set: raising
+                # stops it, and the error is the subscription's (app.graphql_ws sends it as
+                # the operation's error message).
+                raise ctx.result.errors[0]
         yield
 
     def _check(self) -> None:
@@ -89,6 +95,24 @@ class AuthGate(_PreExecution):
             "authentication required: send a bearer token (Authorization: Bearer <token>)",
             extensions={"code": "UNAUTHENTICATED"},
         ))
+
+
+class Transport(_PreExecution):
+    """Subscriptions run over WebSocket, queries and mutations over HTTP: the HTTP layer's
+    limits (request time, body size, rate per request) are made for the one, the socket's
+    (connection_init, subscriptions per connection) for the other."""
+
+    def _check(self) -> None:
+        ctx = self.execution_context
+        socket = getattr(ctx.context, "transport", "http") == "ws"
+        subscription = ctx.operation_type is OperationType.SUBSCRIPTION
+        if socket == subscription:
+            return
+        message = ("only subscriptions run over WebSocket; send queries and mutations over "
+                   "HTTP (POST /graphql)" if socket else
+                   "subscriptions run over WebSocket at /graphql (the graphql-transport-ws "
+                   "protocol), not over HTTP")
+        _fail(ctx, GraphQLError(message, extensions={"code": "BAD_REQUEST"}))
 
 
 class LimitSettings(Protocol):

@@ -13,6 +13,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from app.cli import DEMO_SUBSCRIPTION
 from graph.embedded import store_process_alive
 
 COUNTS = """{ professionals(first: 1) { totalCount } customers(first: 1) { totalCount }
@@ -124,6 +125,7 @@ def test_serve_demo_then_seed_into_the_running_store(tmp_path):
         )
         token = minted.stdout.strip()
         demo = post(port, COUNTS, token)["data"]
+        assert DEMO_SUBSCRIPTION in log.read_text()  # how to try live events
         assert demo["professionals"]["totalCount"] >= 35
         assert demo["customers"]["totalCount"] >= 140
         assert demo["referrals"]["totalCount"] >= 100

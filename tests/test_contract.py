@@ -175,3 +175,21 @@ def test_sdl_snapshot_is_fresh():
 @pytest.mark.skipif(not SHARED.exists(), reason="the shared contract is not beside this clone")
 def test_contract_copy_matches_the_shared_contract():
     assert CONTRACT.read_text() == SHARED.read_text()
+
+
+def test_served_schema_contains_the_subscriptions_of_the_events_section():
+    # The subscriptions half of the events issue: from its kinds to the webhooks' types (the
+    # webhooks half is built on its own; once both are served the section joins SERVED_SECTIONS).
+    text = CONTRACT.read_text()
+    half = text[text.index("enum ReferralEventKind"):text.index("enum DeliveryStatus")]
+    contract = build_schema(contract_part(SERVED_SECTIONS) + half)
+    served = build_served(Settings())._schema
+    assert differences(contract, served) == []
+    described = [("ReferralEventKind", "REMINDER"), ("ReferralEvent", "id"),
+                 ("Subscription", "referralEvents")]
+    for type_name, name in described:
+        ctype = cast(Any, contract.type_map[type_name])
+        stype = cast(Any, served.type_map[type_name])
+        members = "values" if isinstance(ctype, GraphQLEnumType) else "fields"
+        expected = " ".join(getattr(ctype, members)[name].description.split())
+        assert " ".join(getattr(stype, members)[name].description.split()) == expected

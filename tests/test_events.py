@@ -9,6 +9,8 @@ import contextlib
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from graph import events, referrals, rewards, sweep, timeutil
 from graph.models import ReferralStatus
 from graph.programs import NewProgram, RewardTrigger, create_program
@@ -212,8 +214,7 @@ async def test_a_sweep_and_a_change_of_the_same_referral_do_not_both_commit(stor
         await store.run_write(AGE, id=ref, at=ancient)
 
     async def accept(ref: str) -> None:
-        # The sweep may get there first: the change is then refused.
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception):  # the sweep got there first: the change is refused
             await referrals.update_status(store, ref, ReferralStatus.ACCEPTED)
 
     await asyncio.gather(sweep.sweep(store, 7, 90), *(accept(r) for r in refs))
@@ -226,3 +227,33 @@ async def test_a_sweep_and_a_change_of_the_same_referral_do_not_both_commit(stor
         # The history and the events agree, whoever won: one step per event.
         assert [c["status"] for c in changes] == [h.status.value for h in found.history[1:]]
         assert found.status is ReferralStatus.EXPIRED
+
+
+def _hand(pump: events.Pump, handed: list[events.Event]) -> None:
+    """What the pump's step does with new events."""
+    for listener in list(pump._listeners):
+        listener(handed)
+
+
+def _event(n: int, professional: str) -> events.Event:
+    return events.Event(f"evt_{n}", n, events.CREATED, timeutil.now(), f"ref_{n}", "cus_1",
+                        professional, "cus_2", "SENT")
+
+
+async def test_a_feed_takes_what_it_accepts_and_cuts_off_a_subscriber_that_falls_behind(store):
+    pump = events.Pump(store)  # not started: the test hands the events out itself
+    mine = events.Feed(pump, lambda e: e.professional_id == "pro_1", backlog=3)
+    assert len(pump._listeners) == 1  # listening from the moment it is made
+    _hand(pump, [_event(1, "pro_1"), _event(2, "pro_2"), _event(3, "pro_1")])
+    assert [(await anext(mine)).seq for _ in range(2)] == [1, 3]
+
+    # More than the backlog waiting: what waited is read, then the feed ends; it listens no more.
+    _hand(pump, [_event(n, "pro_1") for n in range(4, 9)])
+    assert pump._listeners == set()
+    assert [(await anext(mine)).seq for _ in range(3)] == [4, 5, 6]
+    with pytest.raises(events.Overflow):
+        await anext(mine)
+
+    closed = events.Feed(pump, lambda e: True, backlog=3)
+    closed.close()
+    assert pump._listeners == set()

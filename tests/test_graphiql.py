@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 import subprocess
 import urllib.request
@@ -10,8 +12,9 @@ from dataclasses import replace
 
 import pytest
 
+from app.auth import mint
 from app.main import create_app
-from tests.clients import chromium, live_server
+from tests.clients import browser, chromium, live_server
 
 EXTERNAL = re.compile(r"""(?:https?:)?//(?!127\.0\.0\.1[:/])[\w.-]+""")
 
@@ -66,3 +69,53 @@ async def test_production_serves_neither_the_page_nor_its_assets(store, settings
         asset = await http.get("/graphiql/static/graphiql.min.js")
     assert page.status_code == 404
     assert asset.status_code == 404
+
+
+# The editors are CodeMirror 5 instances; the headers editor is the tool pane's visible one.
+EDITOR = {
+    "query": "document.querySelector('.graphiql-query-editor .CodeMirror')",
+    "headers": "[...document.querySelectorAll('.graphiql-editor-tool .graphiql-editor')]"
+               ".find(e => !e.classList.contains('hidden')).querySelector('.CodeMirror')",
+    "response": "document.querySelector('.graphiql-response .CodeMirror')",
+}
+LIVE = "subscription { referralEvents { id kind referral { id status } } }"
+
+
+async def test_a_subscription_in_graphiql_receives_events_over_a_websocket(
+        server, make, settings, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    token = mint(settings, "admin")
+    with browser(tmp_path / "profile") as driver:
+        driver.get(f"{server}/graphql")
+        wait = WebDriverWait(driver, 30)
+        wait.until(lambda d: d.execute_script(f"return !!({EDITOR['query']})"))
+        wait.until(lambda d: d.execute_script(f"return !!({EDITOR['headers']})"))
+        def response() -> str:
+            return str(driver.execute_script(
+                f"const e = {EDITOR['response']}; return e ? e.CodeMirror.getValue() : ''"))
+
+        # Without a token the connection is refused, and the page says so.
+        driver.execute_script(f"{EDITOR['query']}.CodeMirror.setValue(arguments[0])", LIVE)
+        driver.find_element(By.CSS_SELECTOR, ".graphiql-execute-button").click()
+        wait.until(lambda d: "4403" in response())
+        # The token where a person puts it: the Headers tab.
+        driver.execute_script(f"{EDITOR['headers']}.CodeMirror.setValue(arguments[0])",
+                              json.dumps({"Authorization": f"Bearer {token}"}))
+        driver.find_element(By.CSS_SELECTOR, ".graphiql-execute-button").click()
+
+        pro, referrer = await make.professional(), await make.customer()
+        made = []
+        for _ in range(40):  # until the subscription runs and an event shows
+            made.append(await make.referral(referrer, pro, await make.customer()))
+            await asyncio.sleep(0.5)
+            if any(ref in response() for ref in made):
+                break
+        shown = response()
+        assert any(ref in shown for ref in made), (shown, driver.get_log("browser"))
+        assert '"kind": "CREATED"' in shown
+        # The page went to the service alone: GraphiQL and the graphql-ws client are its own.
+        requested = driver.execute_script(
+            "return performance.getEntriesByType('resource').map(e => e.name)")
+        assert all(url.startswith(server) for url in requested), requested
