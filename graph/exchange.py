@@ -421,12 +421,12 @@ async def _windows(store: Store, parties: _Parties, f: TableFilter,
             # The next window as wide as this one's density asks for a page, within a factor
             # of four either way (referrals cluster in time).
             width = max(MICROSECOND, width * min(4.0, max(0.25, page / max(count, 1))))
-            lower, upper = (timeutil.from_store(bounds["lower"]),
-                            timeutil.from_store(bounds["upper"]))
-            if count > 2 * page and upper - lower > 2 * MICROSECOND:
+            first, last = (timeutil.from_store(bounds["lower"]),
+                           timeutil.from_store(bounds["upper"]))
+            if count > 2 * page and last - first > 2 * MICROSECOND:
                 # Too dense: its halves are read next, newer first, each from the index as a
                 # window is (a keyset read sorts the whole window in the store, per page).
-                middle = timeutil.to_store(lower + (upper - lower) / 2)
+                middle = timeutil.to_store(first + (last - first) / 2)
                 older = {"lower": bounds["lower"], "upper": middle}
                 newer = {"lower": middle, "upper": bounds["upper"]}
                 ahead.appendleft((older, read(older)))
