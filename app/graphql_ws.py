@@ -72,9 +72,9 @@ def token_of(params: Mapping[str, Any] | None) -> str | None:
         value = params.get(key)
         if isinstance(value, str):
             scheme, _, token = value.partition(" ")
-            return token.strip() or None if scheme.lower() == "bearer" else None
+            return (token.strip() or None) if scheme.lower() == "bearer" else None
     alone = params.get("token")
-    return alone.strip() or None if isinstance(alone, str) else None
+    return (alone.strip() or None) if isinstance(alone, str) else None
 
 
 def payload_problem(payload: object, max_chars: int) -> dict[str, Any] | None:
