@@ -4,6 +4,7 @@ of their deliveries, from the settings."""
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 from app.settings import Settings, SettingsError
@@ -37,9 +38,12 @@ def _make_key_file(path: Path) -> None:
     whole beside it, then linked into place, which fails if ``path`` exists. Two workers
     starting at once thus end with one key, never one each nor a half-written one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{KEY_FILE}.{os.getpid()}")
-    partial.write_text(new_key() + "\n")
-    partial.chmod(0o600)
+    # A name of its own per attempt (threads share a pid): a partial file linked into place
+    # by one maker must never be rewritten by another.
+    partial = path.with_name(f".{KEY_FILE}.{os.getpid()}.{secrets.token_hex(8)}")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(new_key() + "\n")
     try:
         os.link(partial, path)
     except FileExistsError:
