@@ -42,7 +42,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from graph import ssrf, webhooks
+from graph import events, ssrf, webhooks
 from graph.sealing import SealError, SecretBox
 from graph.store import Store
 from graph.webhooks import Attempt, DeliveryStatus, Held, Pending
@@ -196,17 +196,7 @@ class Deliverer:
         return done
 
     async def run(self) -> None:
-        while True:
-            self._wake.clear()
-            try:
-                await self.step()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the store may be away for a while: try again later
-                log.warning("webhook step failed", extra={"error": str(exc)})
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.poll):
-                    await self._wake.wait()
+        await events.poll_loop(self.step, self._wake, self.poll, "webhook")
 
     def start(self) -> None:
         if self._task is None:

@@ -26,7 +26,7 @@ import asyncio
 import collections
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -279,6 +279,23 @@ def narrowed(event: Event, professional_id: str | None, network_id: str | None) 
 
 # ---------------------------------------------------------------- one process's reader
 
+async def poll_loop(step: Callable[[], Awaitable[object]], wake: asyncio.Event, poll: float,
+                    what: str) -> None:
+    """Run ``step`` forever, each time after ``wake`` is set or ``poll`` seconds, whichever
+    comes first; a failing step is logged and tried again (the store may be away a while)."""
+    while True:
+        wake.clear()
+        try:
+            await step()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning(f"{what} step failed", extra={"error": str(exc)})
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(poll):
+                await wake.wait()
+
+
 Listener = Callable[[Sequence[Event]], None]
 
 
@@ -344,17 +361,7 @@ class Pump:
         return handed
 
     async def run(self) -> None:
-        while True:
-            self._wake.clear()
-            try:
-                await self.step()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the store may be away for a while: try again later
-                log.warning("event pump step failed", extra={"error": str(exc)})
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.poll):
-                    await self._wake.wait()
+        await poll_loop(self.step, self._wake, self.poll, "event pump")
 
     def start(self) -> None:
         if self._task is None:
