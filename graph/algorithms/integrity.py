@@ -32,7 +32,8 @@ import math
 import statistics
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from itertools import pairwise
 
@@ -142,7 +143,93 @@ class Assessment:
 
 
 # ---- shared facts ----------------------------------------------------------------------------
-class Facts:
+def shrunk_rate(done_all: int, won_all: int, done_own: int, won_own: int, done_trade: int,
+                won_trade: int, done_own_trade: int, won_own_trade: int) -> float:
+    """The conversion rate of decided referrals in a trade among the other parties, shrunk
+    toward their overall rate by 20 referrals' worth of prior (0.3 when they decided none).
+
+    The counts are everybody's (``_all``, ``_trade``) and the party's own (``_own``,
+    ``_own_trade``), overall and in the trade; both engines pass them here, so that the floats
+    agree to the last bit.
+
+    >>> shrunk_rate(100, 40, 0, 0, 10, 0, 0, 0)
+    0.26666666666666666
+    """
+    total = done_all - done_own
+    overall = (won_all - won_own) / total if total > 0 else 0.3
+    done = done_trade - done_own_trade
+    won = won_trade - won_own_trade
+    return (won + 20 * overall) / (done + 20)
+
+
+class Evidence:
+    """What the signals read about some referrals, however it was computed: each referral's
+    expected conversions, which referees have a life of their own (a confirmed job, a referral
+    they made), who refers each referee, when referees were created, each professional's whole
+    activity, and the graph's usual share of lifeless referees.
+
+    :class:`Facts` computes all of it from a projection; another engine computes it with
+    aggregates and builds one for the referrals a signal looks at (``expectation`` keyed by
+    referral id)."""
+
+    def __init__(self, lifeless_rate: float, expectation: Mapping[str, float],
+                 alive: Container[str], referred_by: Mapping[str, AbstractSet[str]],
+                 customer_created: Mapping[str, float], activity: Mapping[str, int]) -> None:
+        self.lifeless_rate = lifeless_rate
+        self.expectation = expectation
+        self.alive = alive
+        self.referred_by = referred_by
+        self.customer_created = customer_created
+        self.activity = activity
+
+    def expected(self, r: Referral) -> float:
+        """Expected conversions of ``r``: its trade's rate when decided, else 0."""
+        return self.expectation[r.id]
+
+    def insularity(self, rs: Sequence[Referral], parties: Iterable[str]) -> float:
+        """The share of ``parties``' whole activity (referrals made or naming them, confirmed
+        jobs) that ``rs`` among them make up: near 1 for professionals with no business of
+        their own."""
+        members = set(parties)
+        total = sum(self.activity.get(p, 0) for p in members)
+        inside = sum((r.professional in members) + (r.by_professional and r.referrer in members)
+                     for r in rs)
+        return min(1.0, inside / total) if total else 0.0
+
+    def lifeless(self, r: Referral, parties: Iterable[str]) -> bool:
+        """Whether ``r``'s referee shows no life beyond ``parties``: no confirmed job, no
+        referral it made, no referral from a professional outside ``parties``, and ``r`` did
+        not convert."""
+        if r.converted or r.referee in self.alive:
+            return False
+        return self.referred_by.get(r.referee, frozenset()) <= set(parties)
+
+    def hollow(self, r: Referral) -> bool:
+        """A hollow referee: lifeless beyond this referral's party, created just before it."""
+        created = self.customer_created.get(r.referee)
+        return (created is not None and 0 <= r.created - created <= HOLLOW_WINDOW
+                and self.lifeless(r, (r.responsible,)))
+
+    def no_outcome(self, rs: Sequence[Referral], parties: Iterable[str]) -> tuple[float, int,
+                                                                                   float, int]:
+        """How completely ``rs`` failed to lead anywhere, in [0, 1]: the larger of the outcome
+        deficit (``1 - (k + PRIOR) / (E + PRIOR)``, k conversions of E expected, counted only
+        when Poisson(E) makes so few less likely than ``CHANCE``) and the share of lifeless
+        referees above the graph's usual share (``(share - usual) / (1 - usual)``). Also k, E
+        and the lifeless count, for explanations."""
+        members = set(parties)
+        k = sum(r.converted for r in rs)
+        e = sum(self.expected(r) for r in rs)
+        dead = sum(self.lifeless(r, members) for r in rs)
+        deficit = max(0.0, 1.0 - (k + PRIOR) / (e + PRIOR))
+        if log_poisson_lower(k, e) > math.log(CHANCE):
+            deficit = 0.0  # a shortfall that chance explains is no evidence
+        base = self.lifeless_rate
+        excess = max(0.0, (dead / len(rs) - base) / (1.0 - base)) if rs else 0.0
+        return max(deficit, excess), k, e, dead
+
+
+class Facts(Evidence):
     """What every signal needs, computed once per projection."""
 
     def __init__(self, projection: Projection) -> None:
@@ -175,6 +262,8 @@ class Facts:
             self.referred_by[r.referee].add(r.responsible)
             if not r.by_professional:
                 self.refers.add(r.referrer)
+        self.alive = set(self.hired) | self.refers
+        self.customer_created = projection.customer_created
         self.by_party: dict[str, list[Referral]] = defaultdict(list)
         for r in self.referrals:
             self.by_party[r.responsible].append(r)
@@ -201,54 +290,15 @@ class Facts:
 
     def rate(self, trade: str, party: str) -> float:
         """The conversion rate of decided referrals for ``trade`` among parties other than
-        ``party``, shrunk toward the overall rate by 20 referrals' worth of prior."""
-        total = self.done[("", "")] - self.done[(party, "")]
-        overall = (self.won[("", "")] - self.won[(party, "")]) / total if total > 0 else 0.3
-        done = self.done[("", trade)] - self.done[(party, trade)]
-        won = self.won[("", trade)] - self.won[(party, trade)]
-        return (won + 20 * overall) / (done + 20)
+        ``party``, shrunk toward the overall rate by 20 referrals' worth of prior
+        (:func:`shrunk_rate`)."""
+        return shrunk_rate(self.done[("", "")], self.won[("", "")], self.done[(party, "")],
+                           self.won[(party, "")], self.done[("", trade)], self.won[("", trade)],
+                           self.done[(party, trade)], self.won[(party, trade)])
 
-    def insularity(self, rs: Sequence[Referral], parties: Iterable[str]) -> float:
-        """The share of ``parties``' whole activity (referrals made or naming them, confirmed
-        jobs) that ``rs`` among them make up: near 1 for professionals with no business of
-        their own."""
-        members = set(parties)
-        total = sum(self.activity[p] for p in members)
-        inside = sum((r.professional in members) + (r.by_professional and r.referrer in members)
-                     for r in rs)
-        return min(1.0, inside / total) if total else 0.0
-
-    def lifeless(self, r: Referral, parties: Iterable[str]) -> bool:
-        """Whether ``r``'s referee shows no life beyond ``parties``: no confirmed job, no
-        referral it made, no referral from a professional outside ``parties``, and ``r`` did
-        not convert."""
-        if r.converted or self.hired[r.referee] or r.referee in self.refers:
-            return False
-        return self.referred_by[r.referee] <= set(parties)
-
-    def hollow(self, r: Referral) -> bool:
-        """A hollow referee: lifeless beyond this referral's party, created just before it."""
-        created = self.projection.customer_created.get(r.referee)
-        return (created is not None and 0 <= r.created - created <= HOLLOW_WINDOW
-                and self.lifeless(r, (r.responsible,)))
-
-    def no_outcome(self, rs: Sequence[Referral], parties: Iterable[str]) -> tuple[float, int,
-                                                                                   float, int]:
-        """How completely ``rs`` failed to lead anywhere, in [0, 1]: the larger of the outcome
-        deficit (``1 - (k + PRIOR) / (E + PRIOR)``, k conversions of E expected, counted only
-        when Poisson(E) makes so few less likely than ``CHANCE``) and the share of lifeless
-        referees above the graph's usual share (``(share - usual) / (1 - usual)``). Also k, E
-        and the lifeless count, for explanations."""
-        members = set(parties)
-        k = sum(r.converted for r in rs)
-        e = sum(self.expected(r) for r in rs)
-        dead = sum(self.lifeless(r, members) for r in rs)
-        deficit = max(0.0, 1.0 - (k + PRIOR) / (e + PRIOR))
-        if log_poisson_lower(k, e) > math.log(CHANCE):
-            deficit = 0.0  # a shortfall that chance explains is no evidence
-        base = self.lifeless_rate
-        excess = max(0.0, (dead / len(rs) - base) / (1.0 - base)) if rs else 0.0
-        return max(deficit, excess), k, e, dead
+    def parties(self) -> int:
+        """How many parties the per-party signals test (for the Bonferroni correction)."""
+        return max(1, len(self.by_party))
 
 
 def significance(log_p: float, tests: int) -> float:
@@ -348,9 +398,10 @@ def capped(ids: Iterable[str], exclude: Iterable[str] = ()) -> tuple[str, ...]:
 
 # ---- RING --------------------------------------------------------------------------------------
 def referral_digraph(referrals: Iterable[Referral]) -> nx.DiGraph:
-    """Professional-to-professional referrals as a digraph; each edge holds its referrals."""
+    """Professional-to-professional referrals as a digraph; each edge holds its referrals,
+    ordered by (created, id) so that findings do not depend on the order rows were read in."""
     G = nx.DiGraph()
-    for r in referrals:
+    for r in sorted(referrals, key=lambda r: (r.created, r.id)):
         if r.by_professional:
             if G.has_edge(r.referrer, r.professional):
                 G[r.referrer][r.professional]["referrals"].append(r)
@@ -408,16 +459,28 @@ def ring(projection: Projection, facts: Facts | None = None) -> list[Finding]:
     """
     facts = facts or Facts(projection)
     G = referral_digraph(facts.referrals)
+    return ring_findings(G, barren_edges(G), facts)
+
+
+def barren_edges(G: nx.DiGraph) -> nx.DiGraph:
+    """The ring candidates of :func:`referral_digraph`'s ``G``: edges carrying at least
+    ``RING_EDGE`` referrals, none converted."""
     barren = nx.DiGraph()
     barren.add_edges_from((u, v) for u, v, rs in G.edges(data="referrals")
                           if len(rs) >= RING_EDGE and not any(r.converted for r in rs))
+    return barren
+
+
+def ring_findings(G: nx.DiGraph, barren: nx.DiGraph, evidence: Evidence) -> list[Finding]:
+    """The RING findings of the loops in ``barren`` (:func:`ring`); ``G`` holds at least the
+    referrals on ``barren``'s edges, ``evidence`` what is known of them and their members."""
     best: dict[frozenset[str], tuple[float, list[str]]] = {}
     for cycle in loops(barren):
         members = frozenset(cycle)
         edges = list(pairwise([*cycle, cycle[0]]))
         rs = [r for u, v in edges for r in G[u][v]["referrals"]]
-        share = facts.insularity(rs, members)
-        dead, _, _, _ = facts.no_outcome(rs, members)
+        share = evidence.insularity(rs, members)
+        dead, _, _, _ = evidence.no_outcome(rs, members)
         weakest = min(len(G[u][v]["referrals"]) for u, v in edges)
         strength = dead * (0.5 + 0.5 * share) * volume(weakest, 1.5)
         if strength > best.get(members, (0.0, []))[0]:
@@ -431,7 +494,7 @@ def ring(projection: Projection, facts: Facts | None = None) -> list[Finding]:
             per_pro[m] = max(per_pro.get(m, 0.0), strength)
         edges = list(pairwise([*cycle, cycle[0]]))
         rs = [r for u, v in edges for r in G[u][v]["referrals"]]
-        _, k, _, lifeless = facts.no_outcome(rs, members)
+        _, k, _, lifeless = evidence.no_outcome(rs, members)
         referees = {r.referee for r in rs}
         text = (f"{len(cycle)} professionals referred {plural(len(referees), 'referee')} around "
                 f"a loop ({' -> '.join(cycle)} -> {cycle[0]}) in {span(rs)}; "
@@ -490,22 +553,31 @@ def reciprocal_only(projection: Projection, facts: Facts | None = None) -> list[
         return []
     findings = []
     for u, v, share in exclusive_pairs(G):
-        rs = G[u][v]["referrals"] + G[v][u]["referrals"]
-        if share < 0.8 or len(rs) < 6:
-            continue
-        dead, k, _, lifeless = facts.no_outcome(rs, (u, v))
-        strength = dead * share * (0.5 + 0.5 * facts.insularity(rs, (u, v)))
-        if strength <= 0.0:
-            continue
-        text = (f"{u} and {v} exchanged {plural(len(rs), 'referral')} in {span(rs)} "
-                f"({len(G[u][v]['referrals'])} and {len(G[v][u]['referrals'])}), "
-                f"{share:.0%} or more of each one's referrals to professionals; "
-                f"{plural(k, 'confirmed job')} followed; {lifeless} of the referees have no "
-                f"other activity")
-        findings.append(Finding(RECIPROCAL_ONLY, round(strength, 4), text, (u, v),
-                                capped([u, v, *(r.referee for r in rs)]),
-                                tuple(r.id for r in rs)))
+        found = reciprocal_finding(u, v, G[u][v]["referrals"], G[v][u]["referrals"], share,
+                                   facts)
+        if found is not None:
+            findings.append(found)
     return sorted(findings, key=lambda f: -f.strength)
+
+
+def reciprocal_finding(u: str, v: str, there: Sequence[Referral], back: Sequence[Referral],
+                       share: float, evidence: Evidence) -> Finding | None:
+    """The RECIPROCAL_ONLY finding of the pair ``u < v`` (:func:`reciprocal_only`), given the
+    referrals from ``u`` to ``v`` and back, ordered by (created, id), and its exclusivity."""
+    rs = [*there, *back]
+    if share < 0.8 or len(rs) < 6:
+        return None
+    dead, k, _, lifeless = evidence.no_outcome(rs, (u, v))
+    strength = dead * share * (0.5 + 0.5 * evidence.insularity(rs, (u, v)))
+    if strength <= 0.0:
+        return None
+    text = (f"{u} and {v} exchanged {plural(len(rs), 'referral')} in {span(rs)} "
+            f"({len(there)} and {len(back)}), "
+            f"{share:.0%} or more of each one's referrals to professionals; "
+            f"{plural(k, 'confirmed job')} followed; {lifeless} of the referees have no "
+            f"other activity")
+    return Finding(RECIPROCAL_ONLY, round(strength, 4), text, (u, v),
+                   capped([u, v, *(r.referee for r in rs)]), tuple(r.id for r in rs))
 
 
 # ---- HOLLOW_REFEREES ---------------------------------------------------------------------------
@@ -527,26 +599,34 @@ def hollow_referees(projection: Projection, facts: Facts | None = None) -> list[
     [(('a',), 1.0)]
     """
     facts = facts or Facts(projection)
-    marks = {r.id: facts.hollow(r) for r in facts.referrals}
-    p0 = (sum(marks.values()) + 1) / (len(marks) + 2)
-    tests = max(1, len(facts.by_party))
-    findings = []
-    for party, rs in sorted(facts.by_party.items()):
-        hollow = [r for r in rs if marks[r.id]]
-        if len(hollow) < 3:
-            continue
-        strength = len(hollow) / len(rs) * significance(
-            log_binomial_upper(len(hollow), len(rs), p0), tests)
-        if strength <= 0.0:
-            continue
-        gaps = [r.created - projection.customer_created[r.referee] for r in hollow]
-        text = (f"{len(hollow)} of {plural(len(rs), 'referral')} in {span(hollow)} introduced "
-                f"referees created at most {days(max(gaps))} before, with no confirmed job and "
-                f"no other referral (usual share {p0:.1%})")
-        findings.append(Finding(HOLLOW_REFEREES, round(strength, 4), text, (party,),
-                                capped((r.referee for r in hollow), (party,)),
-                                tuple(r.id for r in hollow)))
-    return sorted(findings, key=lambda f: -f.strength)
+    p0 = hollow_share(sum(facts.hollow(r) for r in facts.referrals), len(facts.referrals))
+    found = (hollow_finding(party, rs, facts, p0, facts.parties())
+             for party, rs in sorted(facts.by_party.items()))
+    return sorted((f for f in found if f is not None), key=lambda f: -f.strength)
+
+
+def hollow_share(hollow: int, referrals: int) -> float:
+    """The baseline share ``p0`` of hollow referees: ``hollow`` of ``referrals``, smoothed."""
+    return (hollow + 1) / (referrals + 2)
+
+
+def hollow_finding(party: str, rs: Sequence[Referral], evidence: Evidence, p0: float,
+                   tests: int) -> Finding | None:
+    """The HOLLOW_REFEREES finding of ``party`` (:func:`hollow_referees`) over its referrals
+    ``rs``, ordered by (created, id)."""
+    hollow = [r for r in rs if evidence.hollow(r)]
+    if len(hollow) < 3:
+        return None
+    strength = len(hollow) / len(rs) * significance(
+        log_binomial_upper(len(hollow), len(rs), p0), tests)
+    if strength <= 0.0:
+        return None
+    gaps = [r.created - evidence.customer_created[r.referee] for r in hollow]
+    text = (f"{len(hollow)} of {plural(len(rs), 'referral')} in {span(hollow)} introduced "
+            f"referees created at most {days(max(gaps))} before, with no confirmed job and "
+            f"no other referral (usual share {p0:.1%})")
+    return Finding(HOLLOW_REFEREES, round(strength, 4), text, (party,),
+                   capped((r.referee for r in hollow), (party,)), tuple(r.id for r in hollow))
 
 
 # ---- BURST -------------------------------------------------------------------------------------
@@ -582,45 +662,67 @@ def burst(projection: Projection, facts: Facts | None = None) -> list[Finding]:
     referrer's steady stream.
     """
     facts = facts or Facts(projection)
-    weekly: list[float] = []
-    for rs in facts.by_party.values():
-        if len(rs) >= 2:
-            weeks = {int(r.created // BURST_WINDOW) for r in rs}
-            weekly.append(len(rs) / len(weeks))
+    weekly = [weekly_rate(rs) for rs in facts.by_party.values() if len(rs) >= 2]
     peers = statistics.median(weekly) if weekly else 1.0
     times = sorted(r.created for r in facts.referrals)
-    tests = max(1, len(facts.by_party))
     findings = []
     for party, rs in sorted(facts.by_party.items()):
-        if len(rs) < 8:
+        candidate = burst_candidate(rs, projection.professional_created.get(party))
+        if candidate is None:
             continue
-        i, j = busiest_window([r.created for r in rs], BURST_WINDOW)
-        window = rs[i:j]
-        if len(window) < 8:
-            continue
+        window, first = candidate
         start = window[0].created
-        # Everybody else's referrals in the window, and since the professional appeared.
-        everybody = (bisect_right(times, start + BURST_WINDOW) - bisect_left(times, start)
-                     - len(window))
-        first = min(rs[0].created, projection.professional_created.get(party, rs[0].created))
-        since = len(times) - bisect_left(times, first) - len(rs) - everybody
-        own = (len(rs) - len(window)) * everybody / max(since, everybody, 1)
-        baseline = max(own, peers)
-        elevation = significance(log_poisson_upper(len(window), baseline), tests)
-        if elevation <= 0.0:
-            continue
-        dead, k, _, lifeless = facts.no_outcome(window, (party,))
-        strength = elevation * dead
-        if strength <= 0.0:
-            continue
-        text = (f"{plural(len(window), 'referral')} in {span(window)}, where the professional's "
-                f"own history gives {own:.1f} a week and a typical peer {peers:.1f}; "
-                f"{plural(k, 'confirmed job')} followed; {lifeless} of the referees have no "
-                f"other activity")
-        findings.append(Finding(BURST, round(strength, 4), text, (party,),
-                                capped((r.referee for r in window), (party,)),
-                                tuple(r.id for r in window)))
+        # Everybody's referrals in the window, and since the professional appeared.
+        inside = bisect_right(times, start + BURST_WINDOW) - bisect_left(times, start)
+        since = len(times) - bisect_left(times, first)
+        found = burst_finding(party, rs, window, inside, since, peers, facts.parties(), facts)
+        if found is not None:
+            findings.append(found)
     return sorted(findings, key=lambda f: -f.strength)
+
+
+def weekly_rate(rs: Sequence[Referral]) -> float:
+    """A party's referrals per active week (weeks of ``BURST_WINDOW`` since the epoch)."""
+    return len(rs) / len({int(r.created // BURST_WINDOW) for r in rs})
+
+
+def burst_candidate(rs: Sequence[Referral], created: float | None
+                    ) -> tuple[Sequence[Referral], float] | None:
+    """A party's busiest ``BURST_WINDOW`` of its referrals ``rs`` (ordered by (created, id))
+    and when the party appeared (its first referral, or ``created`` when earlier), if the
+    window holds at least 8; else None."""
+    if len(rs) < 8:
+        return None
+    i, j = busiest_window([r.created for r in rs], BURST_WINDOW)
+    window = rs[i:j]
+    if len(window) < 8:
+        return None
+    return window, min(rs[0].created, rs[0].created if created is None else created)
+
+
+def burst_finding(party: str, rs: Sequence[Referral], window: Sequence[Referral], inside: int,
+                  since: int, peers: float, tests: int, evidence: Evidence) -> Finding | None:
+    """The BURST finding of ``party`` (:func:`burst`) over its referrals ``rs`` and their
+    busiest ``window`` (:func:`burst_candidate`), given how many referrals of anybody's (the
+    party's own included) fall ``inside`` the window (its first time to ``BURST_WINDOW`` later,
+    both ends included) and ``since`` the party appeared, and the peers' median weekly rate."""
+    everybody = inside - len(window)
+    since = since - len(rs) - everybody
+    own = (len(rs) - len(window)) * everybody / max(since, everybody, 1)
+    baseline = max(own, peers)
+    elevation = significance(log_poisson_upper(len(window), baseline), tests)
+    if elevation <= 0.0:
+        return None
+    dead, k, _, lifeless = evidence.no_outcome(window, (party,))
+    strength = elevation * dead
+    if strength <= 0.0:
+        return None
+    text = (f"{plural(len(window), 'referral')} in {span(window)}, where the professional's "
+            f"own history gives {own:.1f} a week and a typical peer {peers:.1f}; "
+            f"{plural(k, 'confirmed job')} followed; {lifeless} of the referees have no "
+            f"other activity")
+    return Finding(BURST, round(strength, 4), text, (party,),
+                   capped((r.referee for r in window), (party,)), tuple(r.id for r in window))
 
 
 # ---- NO_OUTCOMES -------------------------------------------------------------------------------
@@ -634,23 +736,28 @@ def no_outcomes(projection: Projection, facts: Facts | None = None) -> list[Find
     whose referrals convert at the usual rate has no deficit however many it makes.
     """
     facts = facts or Facts(projection)
-    tests = max(1, len(facts.by_party))
-    findings = []
-    for party, rs in sorted(facts.by_party.items()):
-        k = sum(r.converted for r in rs)
-        e = sum(facts.expected(r) for r in rs)
-        deficit = max(0.0, 1.0 - (k + PRIOR) / (e + PRIOR))
-        if deficit <= 0.0:
-            continue
-        strength = deficit * significance(log_poisson_lower(k, e), tests)
-        if strength <= 0.0:
-            continue
-        text = (f"{plural(k, 'confirmed job')} followed from {plural(len(rs), 'referral')} in "
-                f"{span(rs)}, where the trades' usual rates give {e:.1f}")
-        findings.append(Finding(NO_OUTCOMES, round(strength, 4), text, (party,),
-                                capped((r.referee for r in rs if not r.converted), (party,)),
-                                tuple(r.id for r in rs if not r.converted)))
-    return sorted(findings, key=lambda f: -f.strength)
+    found = (no_outcomes_finding(party, rs, facts, facts.parties())
+             for party, rs in sorted(facts.by_party.items()))
+    return sorted((f for f in found if f is not None), key=lambda f: -f.strength)
+
+
+def no_outcomes_finding(party: str, rs: Sequence[Referral], evidence: Evidence,
+                        tests: int) -> Finding | None:
+    """The NO_OUTCOMES finding of ``party`` (:func:`no_outcomes`) over its referrals ``rs``,
+    ordered by (created, id)."""
+    k = sum(r.converted for r in rs)
+    e = sum(evidence.expected(r) for r in rs)
+    deficit = max(0.0, 1.0 - (k + PRIOR) / (e + PRIOR))
+    if deficit <= 0.0:
+        return None
+    strength = deficit * significance(log_poisson_lower(k, e), tests)
+    if strength <= 0.0:
+        return None
+    text = (f"{plural(k, 'confirmed job')} followed from {plural(len(rs), 'referral')} in "
+            f"{span(rs)}, where the trades' usual rates give {e:.1f}")
+    return Finding(NO_OUTCOMES, round(strength, 4), text, (party,),
+                   capped((r.referee for r in rs if not r.converted), (party,)),
+                   tuple(r.id for r in rs if not r.converted))
 
 
 # ---- combination -------------------------------------------------------------------------------
@@ -676,14 +783,21 @@ def findings(projection: Projection) -> list[Finding]:
 
 
 def assess(projection: Projection) -> Assessment:
-    """Scores and findings per flagged professional and per covered referral.
+    """Scores and findings per flagged professional and per covered referral
+    (:func:`assessment_of` the :func:`findings`)."""
+    return assessment_of(findings(projection))
+
+
+def assessment_of(found_all: Iterable[Finding]) -> Assessment:
+    """Scores and findings per flagged professional and per covered referral, of findings in
+    :data:`DETECTORS` order (the first of equally strong findings of a signal is kept).
 
     A node's score is :func:`noisy_or` of its findings' strengths, each signal counted once
     per node (its strongest finding), since repeats of one signal are not independent evidence.
     """
     per_pro: dict[str, dict[str, Finding]] = defaultdict(dict)
     per_ref: dict[str, dict[str, Finding]] = defaultdict(dict)
-    for f in findings(projection):
+    for f in found_all:
         for targets, key in ((per_pro, f.flagged), (per_ref, f.referrals)):
             for node in key:
                 held = targets[node].get(f.signal)
