@@ -275,16 +275,16 @@ def ring_candidates(edges: DataFrame) -> DataFrame:
 
     An edge ``u -> v`` stays while ``u`` has a barren in-edge and ``v`` a barren out-edge (its
     own edge gives ``u`` its out-edge and ``v`` its in-edge)."""
-    # Each round is checkpointed: a plan nesting the last round's twice per round would grow
-    # exponentially with the rounds.
+    # Each round is checkpointed (lazily: its count computes it): a plan nesting the last
+    # round's twice per round would grow exponentially with the rounds.
     barren = edges.where((F.col("n") >= I.RING_EDGE) & (F.col("converted") == 0)
-                         & (F.col("u") != F.col("v"))).select("u", "v").localCheckpoint()
+                         & (F.col("u") != F.col("v"))).select("u", "v").localCheckpoint(False)
     size = barren.count()
     while size:
         sources = barren.select(F.col("u").alias("v")).distinct()
         targets = barren.select(F.col("v").alias("u")).distinct()
         kept = (barren.join(sources, "v", "left_semi").join(targets, "u", "left_semi")
-                .select("u", "v").localCheckpoint())
+                .select("u", "v").localCheckpoint(False))
         now = kept.count()
         barren = kept
         if now == size:
