@@ -14,10 +14,11 @@ How the work is split:
   counts its expected conversions are made of (:func:`~graph.algorithms.integrity.shrunk_rate`
   turns them into the same float as the reference), whether its referee has a life of its own,
   who refers the referee and when the referee was created.
-- HOLLOW_REFEREES, NO_OUTCOMES and BURST run per party on the executors
-  (``groupBy(...).applyInPandas``) by calling the reference's own per-party functions. BURST
-  needs everybody's referrals in each candidate window: the candidates come from a first pass,
-  are few, and are counted with a broadcast range join against all referral times.
+- HOLLOW_REFEREES, NO_OUTCOMES and BURST run per party on the executors (the referrals
+  partitioned and sorted by party, read with ``mapInPandas``) by calling the reference's own
+  per-party functions. BURST needs everybody's referrals in each candidate window: the
+  candidates come from a first pass, are few, and are counted with a broadcast range join
+  against all referral times.
 - Only small things reach the driver: global counts (parties, lifeless and hollow referees),
   the two middle weekly rates for the peers' median, the candidate pairs, the candidate ring
   edges with their referrals and the members' activity, and the findings.
@@ -33,7 +34,7 @@ How the work is split:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import networkx as nx
@@ -178,39 +179,61 @@ def finding_of(row: Any) -> I.Finding:
                      tuple(row.involved), tuple(row.referrals))
 
 
-def _frame(found: Iterable[I.Finding]) -> pd.DataFrame:
-    return pd.DataFrame([{"signal": f.signal, "strength": f.strength,
-                          "explanation": f.explanation, "flagged": list(f.flagged),
-                          "involved": list(f.involved), "referrals": list(f.referrals)}
-                         for f in found], columns=FINDINGS.fieldNames())
+def _row(f: I.Finding) -> dict[str, Any]:
+    return {"signal": f.signal, "strength": f.strength, "explanation": f.explanation,
+            "flagged": list(f.flagged), "involved": list(f.involved),
+            "referrals": list(f.referrals)}
 
 
 # ---- per party: HOLLOW_REFEREES, NO_OUTCOMES, BURST ---------------------------------------------
-def party_stats(group: pd.DataFrame) -> pd.DataFrame:
+def per_party(refs: DataFrame, fn: Callable[[list[Any]], list[dict[str, Any]]],
+              schema: T.StructType) -> DataFrame:
+    """``fn`` of each party's referral rows, on the executors: the rows of a party are brought
+    together and read in one pass per partition (``mapInPandas``), which costs far less per
+    party than a pandas frame per group (``applyInPandas``)."""
+
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        out: list[dict[str, Any]] = []
+        party: str | None = None
+        rows: list[Any] = []
+        for batch in batches:
+            for row in batch.itertuples(index=False):
+                if row.responsible != party:
+                    if rows:
+                        out.extend(fn(rows))
+                    party, rows = row.responsible, []
+                rows.append(row)
+        if rows:
+            out.extend(fn(rows))
+        yield pd.DataFrame(out, columns=schema.fieldNames())
+
+    grouped = refs.repartition("responsible").sortWithinPartitions("responsible")
+    return grouped.mapInPandas(run, schema)  # type: ignore[arg-type]
+
+
+def party_stats(rows: list[Any]) -> list[dict[str, Any]]:
     """One party's counts for the global baselines, and its BURST candidate window."""
-    rows = list(group.itertuples(index=False))
     rs = _ordered(rows)
     party = rs[0].responsible
     evidence = evidence_of(rows, math.nan)  # the usual lifeless share is not read here
     candidate = I.burst_candidate(rs, _known(rows[0].responsible_created))
     start = candidate[0][0].created if candidate else None
-    return pd.DataFrame([{
+    return [{
         "party": party, "referrals": len(rs),
         "weekly": I.weekly_rate(rs) if len(rs) >= 2 else 0.0,
         "hollow": sum(evidence.hollow(r) for r in rs),
         "lifeless": sum(evidence.lifeless(r, (r.responsible,)) for r in rs),
         "candidate": candidate is not None, "start": start,
         "until": None if start is None else start + I.BURST_WINDOW,
-        "appeared": candidate[1] if candidate else None}], columns=PARTIES.fieldNames())
+        "appeared": candidate[1] if candidate else None}]
 
 
 def party_findings(lifeless_rate: float, p0: float, tests: int,
-                   peers: float) -> Callable[[pd.DataFrame], pd.DataFrame]:
+                   peers: float) -> Callable[[list[Any]], list[dict[str, Any]]]:
     """The per-party finishing function: HOLLOW_REFEREES, BURST and NO_OUTCOMES of one party's
     referrals (with its window's counts, ``inside`` and ``since``, when it has a candidate)."""
 
-    def finish(group: pd.DataFrame) -> pd.DataFrame:
-        rows = list(group.itertuples(index=False))
+    def finish(rows: list[Any]) -> list[dict[str, Any]]:
         rs = _ordered(rows)
         party = rs[0].responsible
         evidence = evidence_of(rows, lifeless_rate)
@@ -222,7 +245,7 @@ def party_findings(lifeless_rate: float, p0: float, tests: int,
             window, _ = candidate
             found.append(I.burst_finding(party, rs, window, int(inside), int(rows[0].since),
                                          peers, tests, evidence))
-        return _frame(f for f in found if f is not None)
+        return [_row(f) for f in found if f is not None]
 
     return finish
 
@@ -332,7 +355,7 @@ def findings(spark: SparkSession, tables: Mapping[str, DataFrame], now: float
     # Checkpointed rather than cached: every later plan starts from a scan of the facts, not
     # from their joins (plans, and the driver's work on them, stay small).
     refs = referral_facts(tables, now).localCheckpoint()
-    stats = refs.groupBy("responsible").applyInPandas(party_stats, PARTIES).localCheckpoint()
+    stats = per_party(refs, party_stats, PARTIES).localCheckpoint()
     totals = stats.agg(F.count(F.lit(1)).alias("parties"),
                        F.coalesce(F.sum("referrals"), F.lit(0)).alias("referrals"),
                        F.coalesce(F.sum("hollow"), F.lit(0)).alias("hollow"),
@@ -345,13 +368,13 @@ def findings(spark: SparkSession, tables: Mapping[str, DataFrame], now: float
     peers = (median_of(stats.where(F.col("referrals") >= 2), "weekly", totals.weekly)
              if totals.weekly else 1.0)
     counted = refs.join(window_counts(refs, stats), "responsible", "left")
-    per_party = [finding_of(row) for row in counted.groupBy("responsible").applyInPandas(
-        party_findings(lifeless_rate, p0, tests, peers), FINDINGS).collect()]
+    finish = party_findings(lifeless_rate, p0, tests, peers)
+    parties = [finding_of(row) for row in per_party(counted, finish, FINDINGS).collect()]
     ring, reciprocal = pair_and_ring_findings(spark, tables, refs, lifeless_rate)
 
     def of(signal: str) -> list[I.Finding]:
         # As the reference: parties in order, then the strongest first (a stable sort).
-        mine = sorted((f for f in per_party if f.signal == signal), key=lambda f: f.flagged)
+        mine = sorted((f for f in parties if f.signal == signal), key=lambda f: f.flagged)
         return sorted(mine, key=lambda f: -f.strength)
 
     return [*ring, *reciprocal, *of(I.HOLLOW_REFEREES), *of(I.BURST), *of(I.NO_OUTCOMES)]
