@@ -39,7 +39,7 @@ from typing import Any
 
 import networkx as nx
 import pandas as pd
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -107,11 +107,23 @@ def _with_counts(refs: DataFrame) -> DataFrame:
     counts = (exploded.groupBy(F.col("key.kp").alias("kp"), F.col("key.kt").alias("kt"))
               .agg(F.count(F.lit(1)).alias("done"),
                    F.sum(F.col("converted").cast("long")).alias("won")))
-    for scope, (party, trade) in zip(SCOPES, keys, strict=True):
-        c = counts.select(F.col("kp").alias(f"kp_{scope}"), F.col("kt").alias(f"kt_{scope}"),
-                          F.col("done").alias(f"done_{scope}"), F.col("won").alias(f"won_{scope}"))
-        refs = (refs.join(c, (party == c[f"kp_{scope}"]) & (trade == c[f"kt_{scope}"]), "left")
-                .drop(f"kp_{scope}", f"kt_{scope}"))
+
+    # Everybody's counts per trade (tiny: one row a trade) with the overall ones beside them,
+    # broadcast; the party's own per (party, trade) with its overall ones beside them. A
+    # decided referral finds both its keys; an undecided one reads none of them.
+    def scoped(scope: str, key: str) -> list[Column]:
+        return [F.col(f"{key}.done").alias(f"done_{scope}"),
+                F.col(f"{key}.won").alias(f"won_{scope}")]
+
+    c = counts.alias("c")
+    everybody = (c.where(F.col("c.kp") == "").crossJoin(
+        counts.where((F.col("kp") == "") & (F.col("kt") == "")).alias("a"))
+        .select(F.col("c.kt").alias("trade"), *scoped("all", "a"), *scoped("trade", "c")))
+    own = (c.join(counts.where(F.col("kt") == "").alias("o"), F.col("c.kp") == F.col("o.kp"))
+           .select(F.col("c.kp").alias("responsible"), F.col("c.kt").alias("trade"),
+                   *scoped("own", "o"), *scoped("own_trade", "c")))
+    refs = refs.join(F.broadcast(everybody), "trade", "left").join(
+        own, ["responsible", "trade"], "left")
     return refs.fillna(0, subset=list(COUNTS))
 
 
