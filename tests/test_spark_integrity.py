@@ -142,8 +142,8 @@ def test_the_job_uses_no_rdd_api_so_it_runs_on_spark_connect():
 
 # ---- random worlds ---------------------------------------------------------------------------
 def loud(rows: list[tuple], extra: int) -> I.Projection:
-    """A random world with a planted ring, a reciprocal pair and a burst of hollow referees
-    on top, so that every signal has something to find in most examples."""
+    """A random world with a planted ring, a reciprocal pair, a burst of hollow referees and
+    referrals that never convert on top, so that most signals fire in most examples."""
     base = world(rows)
     refs = list(base.referrals)
     created = dict(base.customer_created)
@@ -159,6 +159,12 @@ def loud(rows: list[tuple], extra: int) -> I.Projection:
         refs.append(I.Referral(f"b{i}", "p5", True, "p0", f"b{i}", NOW - (80 + i / 4) * DAY,
                                "EXPIRED"))
         created[f"b{i}"] = NOW - (80 + i / 4) * DAY - 3600
+    for i in range(12):  # p2's customers' referrals convert: the trade's rate is learned
+        refs.append(I.Referral(f"w{i}", "c7", False, "p2", f"w{i}", NOW - (100 + i) * DAY,
+                               "CONVERTED", converted=True))
+    for i in range(25 + extra):  # p1's never do
+        refs.append(I.Referral(f"n{i}", "c6", False, "p1", f"n{i}", NOW - (60 + i) * DAY,
+                               "EXPIRED"))
     return I.Projection(refs, (), created, base.professionals, {}, NOW)
 
 
