@@ -25,11 +25,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchmark import open_embedded, peak_rss_mib  # noqa: E402
+from benchmark import open_embedded, peak_rss_mib
 
-from graph import analytics, bulk  # noqa: E402
-from seeds.complementary_trades import CURATED  # noqa: E402
-from seeds.synthetic import SIZES, synthetic_dataset  # noqa: E402
+from graph import analytics, bulk
+from seeds.complementary_trades import CURATED
+from seeds.synthetic import SIZES, synthetic_dataset
 
 EDGES = """
 MATCH (:Customer)-[:BOOKED]->(j:Job)-[:DONE_BY]->(:Professional) WHERE j.confirmed = true

@@ -16,7 +16,8 @@ def session(master: str, shuffle_partitions: int = SHUFFLE_PARTITIONS) -> SparkS
     if master.startswith("sc://"):
         builder = SparkSession.builder.remote(master)
     else:
-        builder = SparkSession.builder.master(master).config("spark.ui.enabled", "false")
+        builder = (SparkSession.builder.master(master).config("spark.ui.enabled", "false")
+                   .config("spark.ui.showConsoleProgress", "false"))
     return (builder.appName(APP_NAME)
             .config("spark.sql.shuffle.partitions", str(shuffle_partitions)).getOrCreate())
 
