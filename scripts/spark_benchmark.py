@@ -4,10 +4,10 @@ For each size (``--sizes small,medium``) the synthetic network is loaded into a 
 store, then the refresh runs with each engine in turn; printed per engine: the seconds of each
 phase (read: the projection out of the store, staged as Parquet for Spark; compute; write: the
 results back), the Spark session's start, the total, PageRank's rounds, the peak resident
-memory of this (the service-side) process, and the Spark driver JVM's (``local[2]``: its
-``VmHWM`` from ``/proc`` of the java child). The service-side peak is the process's high-water
-mark so far, so the engines run in the order given (``--engines``), networkx first by default:
-Spark's column shows whether staging raised it.
+memory of the service-side process, and the Spark driver JVM's (``local[2]``: its ``VmHWM``
+from ``/proc`` of the java child). The network is generated and loaded in a child process, and
+each engine's refresh runs in a new child process of its own, so that each peak is that
+refresh's alone.
 
 Run: ``python scripts/spark_benchmark.py --sizes small`` (needs the spark extra and Java 17).
 """
@@ -16,18 +16,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import os
 import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchmark import open_embedded, peak_rss_mib
+from benchmark import open_embedded_at, peak_rss_mib
 
 from graph import analytics, bulk
+from graph.embedded import BoltAddress
+from graph.store import connect
 from seeds.complementary_trades import CURATED
 from seeds.synthetic import SIZES, synthetic_dataset
 
@@ -57,22 +61,68 @@ def jvm_peak_mib() -> float | None:
     return found
 
 
+def _load(address: BoltAddress, size: str) -> None:
+    """In a child process: generate the network and load it (so that the generator's memory is
+    no part of the refresh's figures)."""
+
+    async def work() -> None:
+        store = connect(address.uri, address.user, address.password, address.database)
+        try:
+            await bulk.load(store, synthetic_dataset(*SIZES[size], seed=1))
+        finally:
+            await store.close()
+
+    asyncio.run(work())
+
+
+def _refresh(address: BoltAddress, name: str, staging: str, out: Any) -> None:
+    """In a child process of its own, as a service-side batch runs: one engine's refresh, its
+    phases, and the process's (and its Spark driver JVM's) peak resident memory."""
+
+    async def work() -> dict[str, float | None]:
+        store = connect(address.uri, address.user, address.password, address.database)
+        try:
+            engine = analytics.AnalyticsEngine(name, "local[2]", staging)
+            phases: dict[str, float] = {}
+            started = time.perf_counter()
+            await analytics._compute(store, CURATED, engine, phases)
+            phases["total"] = time.perf_counter() - started
+            return {**phases, "rss": peak_rss_mib(),
+                    "jvm": jvm_peak_mib() if name == "spark" else None}
+        finally:
+            await store.close()
+
+    out.put(asyncio.run(work()))
+
+
+def in_child(target: Any, *args: Any) -> Any:
+    """Run ``target(*args, queue)`` in a new (spawned) process and return what it put."""
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    child = context.Process(target=target, args=(*args, queue))
+    child.start()
+    result = queue.get()
+    child.join()
+    return result
+
+
+def _load_in_child(address: BoltAddress, size: str, out: Any) -> None:
+    _load(address, size)
+    out.put(None)
+
+
 async def measure(size: str, engines: list[str], staging: Path) -> tuple[int, dict]:
     figures: dict[str, dict[str, float | None]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        server, store = await open_embedded(Path(tmp) / "store")
+        server, store, address = await open_embedded_at(Path(tmp) / "store")
         try:
-            await bulk.load(store, synthetic_dataset(*SIZES[size], seed=1))
+            await asyncio.to_thread(in_child, _load_in_child, address, size)
             edges = (await store.read(EDGES))[0]["n"] + (await store.read(REFERRALS))[0]["n"]
             for name in engines:
-                engine = analytics.AnalyticsEngine(name, "local[2]", str(staging))
-                phases: dict[str, float] = {}
-                started = time.perf_counter()
-                await analytics._compute(store, CURATED, engine, phases)
-                phases["total"] = time.perf_counter() - started
-                figures[name] = {**phases, "rss": peak_rss_mib(),
-                                 "jvm": jvm_peak_mib() if name == "spark" else None}
-                print(f"# {size} {name}: {phases['total']:.1f} s", file=sys.stderr, flush=True)
+                figures[name] = await asyncio.to_thread(in_child, _refresh, address, name,
+                                                        str(staging))
+                print(f"# {size} {name}: {figures[name]['total']:.1f} s", file=sys.stderr,
+                      flush=True)
         finally:
             await store.close()
             await asyncio.to_thread(server.stop)
