@@ -256,11 +256,16 @@ def squash(x: float) -> float:
 Stream = tuple[str, str | None]
 
 
+# Reputations equal to this many decimals rank as equal (then by id): engines that sum the same
+# terms in another order agree on the ranking, not only on the figures.
+RANK_DIGITS = 9
+
+
 def candidate_lists(
     professionals: Iterable[tuple[str, Iterable[str], str | None, float]],
 ) -> dict[Stream, list[tuple[str, float]]]:
     """Per trade, and per trade and area, the professionals offering it as ``(id, reputation)``,
-    highest reputation first (then by id).
+    highest reputation first (to :data:`RANK_DIGITS` decimals, then by id).
 
     >>> lists = candidate_lists([("p", ["tiling"], "Leeds", 0.5), ("q", ["tiling"], None, 0.9)])
     >>> lists[("tiling", None)], lists[("tiling", "Leeds")]
@@ -273,7 +278,7 @@ def candidate_lists(
             if area is not None:
                 lists.setdefault((trade, area), []).append((pid, rep))
     for entries in lists.values():
-        entries.sort(key=lambda e: (-e[1], e[0]))
+        entries.sort(key=lambda e: (-round(e[1], RANK_DIGITS), e[0]))
     return lists
 
 

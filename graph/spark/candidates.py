@@ -1,11 +1,12 @@
 """Partner candidate lists on Spark: per trade, and per trade and area, the professionals
-offering it, best reputation first (then by id), in pages as ``TradeCandidatesJob`` stores."""
+offering it, best reputation first (to ``RANK_DIGITS`` decimals, then by id), in pages as ``TradeCandidatesJob`` stores."""
 
 from __future__ import annotations
 
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
+from graph.algorithms.partners import RANK_DIGITS
 from graph.analytics import CANDIDATE_PAGE
 
 
@@ -28,7 +29,7 @@ def candidate_pages(professionals: DataFrame, reputation: DataFrame,
     stream = Window.partitionBy("trade", "area")
     ranked = (streams
               .withColumn("rank", F.row_number().over(
-                  stream.orderBy(F.col("reputation").desc(), F.col("id").asc())) - 1)
+                  stream.orderBy(F.round("reputation", RANK_DIGITS).desc(), F.col("id").asc())) - 1)
               .withColumn("total", F.count(F.lit(1)).over(stream)))
     pages = (ranked.groupBy("trade", "area", F.floor(F.col("rank") / page).alias("page"),
                             "total")
