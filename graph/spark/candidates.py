@@ -1,5 +1,6 @@
 """Partner candidate lists on Spark: per trade, and per trade and area, the professionals
-offering it, best reputation first (to ``RANK_DIGITS`` decimals, then by id), in pages as ``TradeCandidatesJob`` stores."""
+offering it, best reputation first (to ``RANK_DIGITS`` decimals, then by id), in pages as
+``TradeCandidatesJob`` stores."""
 
 from __future__ import annotations
 
