@@ -14,7 +14,10 @@ COPY graph ./graph
 COPY schema ./schema
 COPY resolvers ./resolvers
 COPY seeds ./seeds
-RUN pip install --no-cache-dir ".${EXTRAS:+[$EXTRAS]}" && useradd --system --uid 10001 referral
+# /staging: the Spark projection's shared volume (docker-compose.yml). A new named volume takes
+# this folder's mode, and the cluster's executors (another user) write their results there too.
+RUN pip install --no-cache-dir ".${EXTRAS:+[$EXTRAS]}" && useradd --system --uid 10001 referral \
+    && mkdir -m 1777 /staging
 USER referral
 
 ENV RG_HOST=0.0.0.0 RG_PORT=8000 RG_ENV=production RG_DATA_DIR=/tmp/referral-graph

@@ -151,7 +151,8 @@ def _load(settings: Settings, dataset_factory: Callable[[], object], label: str)
 
             await bulk.load(store, data, progress)  # type: ignore[arg-type]
         done = await analytics.refresh(
-            store, settings.analytics_timeout, curated=CURATED)  # type: ignore[arg-type]
+            store, settings.analytics_timeout, curated=CURATED,  # type: ignore[arg-type]
+            engine=settings.engine)
         print(f"analytics refreshed in {done.seconds:.1f} s", file=sys.stderr)
 
     asyncio.run(_with_store(settings, work))
@@ -280,7 +281,8 @@ def analytics_refresh(args: argparse.Namespace) -> int:
 
     async def work(store: object) -> None:
         done = await analytics.refresh(
-            store, settings.analytics_timeout, curated=CURATED)  # type: ignore[arg-type]
+            store, settings.analytics_timeout, curated=CURATED,  # type: ignore[arg-type]
+            engine=settings.engine)
         print(f"reputation of {done.professionals} professionals and complementarity of "
               f"{done.trades} trades refreshed in {done.seconds:.1f} s", file=sys.stderr)
 
@@ -378,7 +380,8 @@ def import_file(args: argparse.Namespace) -> int:
                 bar.update(n)
 
             await exchange.load(store, plan, into_empty=not table, progress=progress)
-        done = await analytics.refresh(store, settings.analytics_timeout, curated=CURATED)
+        done = await analytics.refresh(store, settings.analytics_timeout, curated=CURATED,
+                                       engine=settings.engine)
         outcome.update(plan.counts(), analytics=done.seconds)
 
     try:

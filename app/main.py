@@ -216,13 +216,14 @@ def create_app(
         # store this lifespan opened is closed and its embedded server stopped.
         try:
             if demo:
-                await load_demo_if_empty(state.store, settings.analytics_timeout)
+                await load_demo_if_empty(state.store, settings.analytics_timeout,
+                                         settings.engine)
             tally = (shared.SharedTally(shared_dir / shared.TALLY_FILE)
                      if shared_dir is not None else None)
             auto = analytics.AutoRefresh(state.store, settings.analytics_refresh_after,
                                          settings.analytics_min_interval,
                                          settings.analytics_timeout, tally=tally,
-                                         curated=CURATED)
+                                         curated=CURATED, engine=settings.engine)
             # Events: this process numbers and reads the outbox, and sweeps for reminders
             # and expiry (graph.events, graph.sweep).
             if limits.shared is not None:
@@ -291,7 +292,8 @@ def create_app(
     return app
 
 
-async def load_demo_if_empty(store: Store, analytics_timeout: float) -> bool:
+async def load_demo_if_empty(store: Store, analytics_timeout: float,
+                             engine: analytics.AnalyticsEngine = analytics.NETWORKX) -> bool:
     """Load the demo network into an empty store (and compute its analytics, within
     ``analytics_timeout`` seconds: RG_ANALYTICS_TIMEOUT); a store with data is left alone."""
     from seeds.demo import demo_dataset
@@ -300,6 +302,6 @@ async def load_demo_if_empty(store: Store, analytics_timeout: float) -> bool:
         log.info("store not empty; demo network not loaded")
         return False
     await bulk.load(store, demo_dataset())
-    await analytics.refresh(store, analytics_timeout, curated=CURATED)
+    await analytics.refresh(store, analytics_timeout, curated=CURATED, engine=engine)
     log.info("demo network loaded")
     return True

@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from graph.analytics import ENGINES, AnalyticsEngine
 from graph.sealing import is_key, keys_of
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -79,6 +80,17 @@ class Settings:
     webhook_timeout: float = 10.0
     webhooks_allow_private: bool = False
     webhook_key: str | None = None
+    # The engine of the analytics refresh (graph.analytics.AnalyticsEngine).
+    analytics_engine: str = "networkx"
+    spark_master: str = "local[*]"
+    # None: a ``staging`` folder under data_dir.
+    spark_staging: str | None = None
+
+    @property
+    def engine(self) -> AnalyticsEngine:
+        """The analytics engine these settings choose, as the refresh takes it."""
+        staging = self.spark_staging or str(Path(self.data_dir) / "staging")
+        return AnalyticsEngine(self.analytics_engine, self.spark_master, staging)
 
     @property
     def embedded(self) -> bool:
@@ -190,6 +202,16 @@ def validate(settings: Settings) -> Settings:
     if settings.log_level not in LOG_LEVELS:
         raise SettingsError(f"RG_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, "
                             f"got {settings.log_level!r}")
+    if settings.analytics_engine not in ENGINES:
+        raise SettingsError(f"RG_ANALYTICS_ENGINE must be one of {', '.join(ENGINES)}, "
+                            f"got {settings.analytics_engine!r}")
+    master = settings.spark_master
+    if not (master == "local" or (master.startswith("local[") and master.endswith("]"))
+            or (master.startswith(("spark://", "sc://")) and master.partition("://")[2])):
+        raise SettingsError(f"RG_SPARK_MASTER must be local, local[...], spark://host:port or "
+                            f"sc://host:port, got {master!r}")
+    if settings.spark_staging is not None and not settings.spark_staging.strip():
+        raise SettingsError("RG_SPARK_STAGING must not be blank")
     if not settings.host:
         raise SettingsError("RG_HOST must not be empty")
     if settings.neo4j_uri is not None:
@@ -324,4 +346,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         webhook_timeout=_float(env, "RG_WEBHOOK_TIMEOUT", 10.0),
         webhooks_allow_private=_bool(env, "RG_WEBHOOKS_ALLOW_PRIVATE", False),
         webhook_key=env.get("RG_WEBHOOK_KEY") or None,
+        analytics_engine=env.get("RG_ANALYTICS_ENGINE", "networkx"),
+        spark_master=env.get("RG_SPARK_MASTER", "local[*]"),
+        spark_staging=env.get("RG_SPARK_STAGING") or None,
     ))

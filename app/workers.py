@@ -82,7 +82,7 @@ def _prepare_store(settings: Settings, demo: bool, state: Any) -> None:
         store = await open_store(settings, state)
         try:
             if demo:
-                await load_demo_if_empty(store, settings.analytics_timeout)
+                await load_demo_if_empty(store, settings.analytics_timeout, settings.engine)
         finally:
             await store.close()
 

@@ -2,10 +2,11 @@
 the per-trade partner candidate lists and integrity risk (``graph.integrity``).
 
 Each batch job keeps to a small interface: ``read`` a projection from the store, ``compute`` the
-results with a pure function, ``write`` them back. Past one machine's memory, ``compute`` is the
-part to hand to an engine that scales out (Neo4j GDS, Spark GraphFrames); the API reads only
-what ``write`` stored. Refreshes run from the CLI, the admin mutation, and automatically after a
-configurable number of writes.
+results with a pure function, ``write`` them back. Two engines run the jobs, chosen by
+:class:`AnalyticsEngine`: networkx in this process, or Apache Spark (``graph.spark``), which
+reads the same projection staged as Parquet and gives the same answers past one machine's
+memory; the API reads only what ``write`` stored. Refreshes run from the CLI, the admin
+mutation, and automatically after a configurable number of writes.
 
 At most one refresh runs at a time across every process on the store: a refresh holds a lease,
 a ``Lease`` node with a unique key and an expiry, so that a crashed holder's lease lapses. A
@@ -20,7 +21,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -62,7 +63,11 @@ MATCH (p:Professional {id: id})<-[:FOR]-(r:Referral)<-[:MADE]-(a)
 WHERE r.fraud IS NULL
 RETURN a.id AS source, p.id AS target, r.status AS status
 """
-PROFESSIONAL_IDS = "MATCH (p:Professional) RETURN p.id AS id"
+# Keyset pages of professional ids, so that not even the list of ids is read at once.
+PROFESSIONAL_IDS_AFTER = """
+MATCH (p:Professional) WHERE p.id > $after
+RETURN p.id AS id ORDER BY id LIMIT $n
+"""
 WRITE_REPUTATION = """
 UNWIND $rows AS r
 MATCH (p:Professional {id: r.id})
@@ -150,9 +155,52 @@ class BatchJob(Protocol):
     async def write(self, store: Store, results: Any) -> int: ...
 
 
+ENGINES = ("networkx", "spark")
+
+
+@dataclass(frozen=True)
+class AnalyticsEngine:
+    """Where the batch jobs compute: ``networkx`` in this process, or ``spark`` on the Spark
+    master ``spark_master`` (``local[*]``, ``spark://host:port`` or ``sc://host:port``), with
+    the projection staged as Parquet under ``staging``, a path or URI every executor reads."""
+
+    name: str = "networkx"
+    spark_master: str = "local[*]"
+    staging: str = "data/staging"
+    # Professionals per page of the projection (a statement each, and a Parquet file each).
+    page: int = PAGE
+
+
+NETWORKX = AnalyticsEngine()
+
+
+async def id_pages(store: Store, page: int = PAGE) -> AsyncIterator[list[str]]:
+    """Every professional's id in order, ``page`` at a time, each page one statement starting
+    after the last id of the one before."""
+    after = ""
+    while True:
+        ids = [r["id"] for r in await store.read(PROFESSIONAL_IDS_AFTER, after=after, n=page)]
+        if ids:
+            yield ids
+        if len(ids) < page:
+            return
+        after = ids[-1]
+
+
+async def row_pages(store: Store, query: str, page: int = PAGE) -> AsyncIterator[list[Row]]:
+    """The rows of ``query`` (anchored on ``$ids``) for every professional, a page of
+    professionals per statement: the stream both engines read their projections from."""
+    async for ids in id_pages(store, page):
+        yield await store.read(query, ids=ids)
+
+
+async def all_rows(store: Store, query: str, page: int = PAGE) -> list[Row]:
+    return [row async for rows in row_pages(store, query, page) for row in rows]
+
+
 async def professional_ids(store: Store) -> list[str]:
     """Every professional's id, in order: the anchors of the paged projections."""
-    return sorted(r["id"] for r in await store.read(PROFESSIONAL_IDS))
+    return [i async for ids in id_pages(store) for i in ids]
 
 
 async def paged(store: Store, query: str, ids: list[str], page: int = PAGE) -> list[Row]:
@@ -165,13 +213,16 @@ async def paged(store: Store, query: str, ids: list[str], page: int = PAGE) -> l
 
 async def hiring_edges(store: Store, ids: list[str] | None = None) -> list[Row]:
     """Confirmed hires (customer ``source``, professional ``target``, ``rating``)."""
-    return await paged(store, HIRING_EDGES, await professional_ids(store) if ids is None else ids)
+    if ids is None:
+        return await all_rows(store, HIRING_EDGES)
+    return await paged(store, HIRING_EDGES, ids)
 
 
 async def customer_trades(store: Store, ids: list[str] | None = None) -> list[list[str]]:
     """Each customer's distinct trades of confirmed jobs (customers without one are left out)."""
     found: dict[str, set[str]] = {}
-    rows = await paged(store, HIRED_TRADES, await professional_ids(store) if ids is None else ids)
+    rows = (await all_rows(store, HIRED_TRADES) if ids is None
+            else await paged(store, HIRED_TRADES, ids))
     for row in rows:
         found.setdefault(row["customer"], set()).add(row["trade"])
     return [sorted(trades) for trades in found.values()]
@@ -183,9 +234,8 @@ class ReputationJob:
     name = "reputation"
 
     async def read(self, store: Store) -> tuple[list[Row], list[Row], list[str]]:
-        professionals = await professional_ids(store)
-        return (await hiring_edges(store, professionals),
-                await paged(store, REFERRAL_EDGES, professionals), professionals)
+        return (await all_rows(store, HIRING_EDGES), await all_rows(store, REFERRAL_EDGES),
+                await professional_ids(store))
 
     def compute(self, projection: tuple[list[Row], list[Row], list[str]]) -> dict[str, float]:
         hires, referrals, professionals = projection
@@ -246,7 +296,7 @@ class TradeCandidatesJob:
     name = "trade candidates"
 
     async def read(self, store: Store) -> list[Row]:
-        return await paged(store, PROFESSIONAL_OFFERS, await professional_ids(store))
+        return await all_rows(store, PROFESSIONAL_OFFERS)
 
     def compute(self, projection: list[Row]) -> dict[algorithms.Stream, list[tuple[str, float]]]:
         return algorithms.candidate_lists(
@@ -286,22 +336,41 @@ class RefreshTimeout(Exception):
     """The refresh (or the wait for another process's) ran past its time limit."""
 
 
-async def run(store: Store, job: BatchJob) -> int:
+Phases = dict[str, float]
+
+
+async def run(store: Store, job: BatchJob, phases: Phases | None = None) -> int:
+    """Read, compute and write one job; the seconds of each phase are added to ``phases``."""
+    phases = {} if phases is None else phases
+    started = time.perf_counter()
     projection = await job.read(store)
+    read = time.perf_counter()
     results = await asyncio.to_thread(job.compute, projection)
-    return await job.write(store, results)
+    computed = time.perf_counter()
+    written = await job.write(store, results)
+    for name, seconds in (("read", read - started), ("compute", computed - read),
+                          ("write", time.perf_counter() - computed)):
+        phases[name] = phases.get(name, 0.0) + seconds
+    return written
 
 
-async def _compute(store: Store, curated: Curated) -> tuple[int, int, float]:
+async def _compute(store: Store, curated: Curated, engine: AnalyticsEngine = NETWORKX,
+                   phases: Phases | None = None) -> tuple[int, int, float]:
     started = time.perf_counter()
     with store.batch():  # whole-graph reads and writes outlast the per-call budget
-        professionals = await run(store, ReputationJob())
-        trades = await run(store, ComplementarityJob(curated))
-        await run(store, TradeCandidatesJob())
-        # Imported here: the integrity job pages its projection with this module's helpers.
-        from graph.integrity import IntegrityJob
+        if engine.name == "spark":
+            # Imported here: pyspark and pyarrow are needed only by this engine.
+            from graph.spark.jobs import refresh as on_spark
 
-        await run(store, IntegrityJob())
+            professionals, trades = await on_spark(store, curated, engine, phases)
+        else:
+            professionals = await run(store, ReputationJob(), phases)
+            trades = await run(store, ComplementarityJob(curated), phases)
+            await run(store, TradeCandidatesJob(), phases)
+            # Imported here: the integrity job pages its projection with this module's helpers.
+            from graph.integrity import IntegrityJob
+
+            await run(store, IntegrityJob(), phases)
     return professionals, trades, time.perf_counter() - started
 
 
@@ -349,9 +418,10 @@ async def _joined(store: Store, holder: str) -> RefreshResult | None:
             return None
 
 
-async def _lead(store: Store, holder: str, curated: Curated) -> RefreshResult:
+async def _lead(store: Store, holder: str, curated: Curated,
+                engine: AnalyticsEngine) -> RefreshResult:
     try:
-        professionals, trades, seconds = await _compute(store, curated)
+        professionals, trades, seconds = await _compute(store, curated, engine)
     except BaseException:
         await asyncio.shield(store.run_write(DROP_LEASE, key=LEASE, holder=holder))
         raise
@@ -360,15 +430,16 @@ async def _lead(store: Store, holder: str, curated: Curated) -> RefreshResult:
                           finishedAt=timeutil.to_store(result.finished_at),
                           professionals=professionals, trades=trades, seconds=seconds)
     log.info("analytics refreshed", extra={"professionals": professionals, "trades": trades,
-                                           "seconds": round(seconds, 2)})
+                                           "seconds": round(seconds, 2),
+                                           "engine": engine.name})
     return result
 
 
-async def refresh(store: Store, timeout: float = DEFAULT_TIMEOUT, *,
-                  curated: Curated) -> RefreshResult:
-    """Recompute and store reputation, trade complementarity and integrity risk, or, while
-    another refresh runs (in any process), wait for it and answer with its figures; at most
-    ``timeout`` seconds either way (:class:`RefreshTimeout`)."""
+async def refresh(store: Store, timeout: float = DEFAULT_TIMEOUT, *, curated: Curated,
+                  engine: AnalyticsEngine = NETWORKX) -> RefreshResult:
+    """Recompute and store reputation, trade complementarity and integrity risk with
+    ``engine``, or, while another refresh runs (in any process), wait for it and answer with
+    its figures; at most ``timeout`` seconds either way (:class:`RefreshTimeout`)."""
     me = uuid.uuid4().hex
     asked = timeutil.to_store(timeutil.now())
     try:
@@ -378,7 +449,7 @@ async def refresh(store: Store, timeout: float = DEFAULT_TIMEOUT, *,
                 if isinstance(holder, RefreshResult):
                     return holder
                 if holder == me:
-                    return await _lead(store, me, curated)
+                    return await _lead(store, me, curated, engine)
                 joined = await _joined(store, holder)
                 if joined is not None:
                     return joined
@@ -423,9 +494,10 @@ class AutoRefresh:
 
     def __init__(self, store: Store, every: int, min_interval: float = 600.0,
                  timeout: float = DEFAULT_TIMEOUT, tally: Tally | None = None, *,
-                 curated: Curated) -> None:
+                 curated: Curated, engine: AnalyticsEngine = NETWORKX) -> None:
         self.store = store
         self.curated = curated
+        self.engine = engine
         self.timeout = timeout
         self.every = every
         self.min_interval = min_interval
@@ -465,7 +537,8 @@ class AutoRefresh:
     async def _refresh(self) -> RefreshResult:
         while True:
             try:
-                result = await refresh(self.store, self.timeout, curated=self.curated)
+                result = await refresh(self.store, self.timeout, curated=self.curated,
+                                       engine=self.engine)
             except Exception:
                 log.exception("automatic analytics refresh failed")
                 raise

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 from strawberry.types import Info as StrawberryInfo
 
 from graph.access import Principal
-from graph.analytics import Curated
+from graph.analytics import AnalyticsEngine, Curated
 from graph.store import Store
 from graph.webhooks import Config as WebhookConfig
 from resolvers.loaders import Loaders
@@ -25,6 +25,9 @@ class ResolverSettings(Protocol):
 
     @property
     def subscription_backlog(self) -> int: ...
+
+    @property
+    def engine(self) -> AnalyticsEngine: ...
 
 
 @dataclass

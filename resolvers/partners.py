@@ -45,7 +45,8 @@ async def refresh(info: Info) -> analytics.RefreshResult:
         try:
             done = await analytics.refresh(info.context.store,
                                            info.context.settings.analytics_timeout,
-                                           curated=info.context.curated)
+                                           curated=info.context.curated,
+                                           engine=info.context.settings.engine)
         except Exception as exc:
             done = exc
         info.context.extras[SHARED_REFRESH] = done

@@ -7,6 +7,8 @@ ArcadeDB server in a temporary folder. Nothing here mocks the driver or the stor
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -58,6 +60,28 @@ def settings() -> Settings:
                 # The sweep expires old referrals: tests that want it run it themselves.
                 "RG_EVENT_SWEEP_INTERVAL": "0"})
     return load_settings(env)
+
+
+def ensure_java() -> None:
+    """Spark's driver needs Java 17 or later: installed from Debian when missing."""
+    if shutil.which("java"):
+        return
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = ["apt-get", "install", "-y", "-q", "openjdk-17-jre-headless"]
+    if subprocess.run(install, env=env, check=False).returncode != 0:
+        subprocess.run(["apt-get", "update", "-q"], env=env, check=True)
+        subprocess.run(install, env=env, check=True)
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """One local Spark session for the run: two cores, no web UI, two shuffle partitions."""
+    ensure_java()
+    from graph.spark.session import local
+
+    session = local("local[2]")
+    yield session
+    session.stop()
 
 
 @pytest.fixture(scope="session")

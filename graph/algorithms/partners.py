@@ -85,6 +85,26 @@ def lift_score(lift: float) -> float:
     return (lift - 1) / (lift + 1) if lift > 1 else 0.0
 
 
+def co_hiring_counts(
+    customer_trades: Iterable[Iterable[str]],
+) -> tuple[Counter[str], Counter[tuple[str, str]], int]:
+    """Per trade, the customers who hired it; per pair of trades ``(a, b)`` with ``a < b``, the
+    customers who hired both; and the number of customers with at least one trade.
+
+    >>> single, both, n = co_hiring_counts([{"plumbing", "tiling"}, {"plumbing"}, set()])
+    >>> sorted(single.items()), dict(both), n
+    ([('plumbing', 2), ('tiling', 1)], {('plumbing', 'tiling'): 1}, 2)
+    """
+    sets = [frozenset(t) for t in customer_trades]
+    sets = [s for s in sets if s]
+    single: Counter[str] = Counter()
+    both: Counter[tuple[str, str]] = Counter()
+    for trades in sets:
+        single.update(trades)
+        both.update(combinations(sorted(trades), 2))
+    return single, both, len(sets)
+
+
 def complementarity(
     customer_trades: Iterable[Iterable[str]],
     curated: Mapping[frozenset[str], float] | None = None,
@@ -105,19 +125,30 @@ def complementarity(
     ...  for p in complementarity(customers)]
     [('plumbing', 'tiling', 40, 2.0, 0.25)]
     """
-    sets = [frozenset(t) for t in customer_trades]
-    sets = [s for s in sets if s]
-    n = len(sets)
-    single: Counter[str] = Counter()
-    both: Counter[tuple[str, str]] = Counter()
-    for trades in sets:
-        single.update(trades)
-        both.update(combinations(sorted(trades), 2))
+    single, both, n = co_hiring_counts(customer_trades)
+    return complementarity_from_counts(single, both, n, curated, min_support, prior)
+
+
+def complementarity_from_counts(
+    single: Mapping[str, int],
+    both: Mapping[tuple[str, str], int],
+    n: int,
+    curated: Mapping[frozenset[str], float] | None = None,
+    min_support: int = MIN_SUPPORT,
+    prior: float = PRIOR_STRENGTH,
+) -> list[TradePair]:
+    """:func:`complementarity` from the counts of :func:`co_hiring_counts`, however they were
+    counted (here, or by another engine over the same customers).
+
+    >>> complementarity_from_counts({"plumbing": 80, "tiling": 40, "roofing": 80},
+    ...                             {("plumbing", "tiling"): 40}, 160)[0].lift
+    2.0
+    """
     curated = curated or {}
 
     def learned(a: str, b: str) -> TradePair:
         count = both.get((a, b), 0)
-        expected = single[a] * single[b] / n if n else 0.0
+        expected = single.get(a, 0) * single.get(b, 0) / n if n else 0.0
         lift = count / expected if expected else 1.0
         return TradePair(a, b, count, lift, lift_score(shrunk_lift(count, expected, prior)))
 
@@ -225,11 +256,16 @@ def squash(x: float) -> float:
 Stream = tuple[str, str | None]
 
 
+# Reputations equal to this many decimals rank as equal (then by id): engines that sum the same
+# terms in another order agree on the ranking, not only on the figures.
+RANK_DIGITS = 9
+
+
 def candidate_lists(
     professionals: Iterable[tuple[str, Iterable[str], str | None, float]],
 ) -> dict[Stream, list[tuple[str, float]]]:
     """Per trade, and per trade and area, the professionals offering it as ``(id, reputation)``,
-    highest reputation first (then by id).
+    highest reputation first (to :data:`RANK_DIGITS` decimals, then by id).
 
     >>> lists = candidate_lists([("p", ["tiling"], "Leeds", 0.5), ("q", ["tiling"], None, 0.9)])
     >>> lists[("tiling", None)], lists[("tiling", "Leeds")]
@@ -242,7 +278,7 @@ def candidate_lists(
             if area is not None:
                 lists.setdefault((trade, area), []).append((pid, rep))
     for entries in lists.values():
-        entries.sort(key=lambda e: (-e[1], e[0]))
+        entries.sort(key=lambda e: (-round(e[1], RANK_DIGITS), e[0]))
     return lists
 
 
