@@ -94,7 +94,6 @@ def test_the_batch_runs_on_the_spark_cluster_with_a_shared_staging_volume(compos
     env = environment(batch)
     assert env["RG_SPARK_MASTER"] == "spark://spark-master:7077"
     assert env["RG_ANALYTICS_ENGINE"] == "spark"
-    assert batch["build"]["args"]["EXTRAS"] == "spark"
     assert "analytics refresh" in " ".join(batch["command"])
     staging = env["RG_SPARK_STAGING"]
     for name in ("batch", "spark-worker"):
@@ -102,16 +101,23 @@ def test_the_batch_runs_on_the_spark_cluster_with_a_shared_staging_volume(compos
         assert mounts.get(staging) == "spark-staging", name
     assert "spark-staging" in compose["volumes"]
     assert "spark://spark-master:7077" in services["spark-worker"]["command"]
+    assert services["spark-master"]["command"][:2] == ["spark-class",
+                                                       "org.apache.spark.deploy.master.Master"]
 
 
-def test_the_spark_image_matches_the_pyspark_pin(compose) -> None:
+def test_the_cluster_runs_the_batch_image_with_the_pinned_pyspark(compose) -> None:
+    """Driver and executors are one Spark version, and the executors' Python has this package:
+    the master, the worker and the batch share the image built with the spark extra."""
+    services = compose["services"]
+    built = [s for s in services.values() if s.get("image") == "referral-graph-spark"
+             and "build" in s]
+    assert len(built) == 1 and built[0]["build"]["args"]["EXTRAS"] == "spark"
+    for name in ("batch", "spark-master", "spark-worker"):
+        assert services[name]["image"] == "referral-graph-spark", name
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     pins = [d for d in project["project"]["optional-dependencies"]["spark"]
             if d.startswith("pyspark")]
     assert len(pins) == 1 and "==" in pins[0]
-    version = pins[0].split("==")[1]
-    for name in ("spark-master", "spark-worker"):
-        assert compose["services"][name]["image"] == f"apache/spark:{version}"
 
 
 def test_the_proxy_balances_over_the_replicas_and_passes_websockets() -> None:

@@ -4,8 +4,6 @@ pattern and its look-alikes) and on small random worlds, findings, strengths and
 from __future__ import annotations
 
 import math
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,22 +25,6 @@ CUSTOMERS = "id string, created double"
 PROFESSIONALS = "id string, trades array<string>, created double"
 # Each example is a Spark run of a few seconds.
 EXAMPLES = 3
-
-
-@pytest.fixture(scope="module")
-def spark_session() -> Iterator[SparkSession]:
-    """A local session for this module until the suite's ``spark`` fixture serves it."""
-    session = (SparkSession.builder.master("local[2]").appName("integrity-tests")
-               .config("spark.ui.enabled", "false")
-               .config("spark.sql.shuffle.partitions", "2")
-               .config("spark.pyspark.python", sys.executable)
-               .getOrCreate())
-    yield session
-
-
-@pytest.fixture(scope="module")
-def spark(spark_session: SparkSession) -> SparkSession:
-    return spark_session
 
 
 def tables_of(spark: SparkSession, projection: I.Projection) -> dict[str, DataFrame]:

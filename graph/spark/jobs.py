@@ -6,7 +6,6 @@ engine's statements, a few thousand rows per statement."""
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import time
 from collections.abc import Mapping
@@ -20,6 +19,7 @@ from graph.algorithms import integrity as integrity_algorithms
 from graph.algorithms.partners import TradePair
 from graph.integrity import IntegrityJob as StoreIntegrity
 from graph.spark import candidates, complementarity, reputation, session
+from graph.spark import integrity as spark_integrity
 from graph.staging import Staging
 from graph.store import Store
 
@@ -139,39 +139,6 @@ def present(tables: Mapping[str, DataFrame], clock: float | None = None) -> floa
     return now if latest is None else min(now, float(latest))
 
 
-def assess_in_driver(stage: Staging, now: float) -> integrity_algorithms.Assessment:
-    """The pure detection (``graph.algorithms.integrity.assess``) over the staged tables,
-    read back in this process in their staged order: the integrity job's engine until a
-    Spark one (``graph.spark.integrity.assess``) is installed, holding the projection in
-    memory as the networkx engine does."""
-    refs = [integrity_algorithms.Referral(
-        r["id"], r["referrer"], r["by_professional"], r["professional"], r["referee"],
-        r["created"], r["status"], converted=r["converted"], review=r["review"])
-        for r in stage.rows("referrals")]
-    jobs = [integrity_algorithms.Job(j["customer"], j["professional"], j["trade"],
-                                     j["completed"], j["rating"]) for j in stage.rows("jobs")]
-    customers = {c["id"]: c["created"] for c in stage.rows("customers")
-                 if c["created"] is not None}
-    professionals = list(stage.rows("professionals"))
-    trades = {p["id"]: tuple(p["trades"] or ()) for p in professionals}
-    created = {p["id"]: p["created"] for p in professionals if p["created"] is not None}
-    return integrity_algorithms.assess(integrity_algorithms.Projection(
-        refs, jobs, customers, trades, created, now))
-
-
-def assess(spark: SparkSession, stage: Staging, tables: dict[str, DataFrame],
-           now: float) -> integrity_algorithms.Assessment:
-    """The integrity assessment: on Spark where ``graph.spark.integrity`` is installed,
-    otherwise :func:`assess_in_driver`."""
-    try:
-        on_spark = importlib.import_module("graph.spark.integrity")
-    except ModuleNotFoundError as exc:
-        if exc.name != "graph.spark.integrity":
-            raise
-        return assess_in_driver(stage, now)
-    return on_spark.assess(spark, tables, now)  # type: ignore[no-any-return]
-
-
 class IntegrityJob(SparkJob):
     """The integrity detection over the staged referrals, jobs, customers and professionals,
     written back by the networkx engine's integrity job."""
@@ -184,7 +151,7 @@ class IntegrityJob(SparkJob):
 
     def compute(self, projection: None) -> integrity_algorithms.Assessment:
         tables = integrity_tables(self.spark, self.stage)
-        return assess(self.spark, self.stage, tables, present(tables))
+        return spark_integrity.assess(self.spark, tables, present(tables))
 
     async def write(self, store: Store, results: integrity_algorithms.Assessment) -> int:
         return await StoreIntegrity().write(store, results)

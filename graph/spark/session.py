@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 from pyspark.sql import SparkSession
 
 # The refresh's tables are small next to a cluster's: a few partitions keep the per-task
@@ -18,6 +21,11 @@ def session(master: str, shuffle_partitions: int = SHUFFLE_PARTITIONS) -> SparkS
     else:
         builder = (SparkSession.builder.master(master).config("spark.ui.enabled", "false")
                    .config("spark.ui.showConsoleProgress", "false"))
+        if master.startswith("local"):
+            # Local Python workers run this interpreter, which has this package and pandas
+            # (not whichever python3 comes first on the PATH).
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+            builder = builder.config("spark.pyspark.python", sys.executable)
     return (builder.appName(APP_NAME)
             .config("spark.sql.shuffle.partitions", str(shuffle_partitions)).getOrCreate())
 
