@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from app import logs, workers
+from app import collector, logs, workers
 from app.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("referral_graph")
@@ -116,6 +116,7 @@ def serve(args: argparse.Namespace) -> int:
     except (TokenError, SettingsError) as exc:
         print(f"referral-graph: {exc}", file=sys.stderr)
         return 2
+    collector.tune()
     uvicorn.run(app, **server_options(settings))
     return 0
 

@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app import shared
+from app import collector, shared
 from app.settings import Settings
 
 log = logging.getLogger("referral_graph")
@@ -204,6 +204,7 @@ def run_worker(args: argparse.Namespace) -> int:
     settings = settings_of(args)
     sock = socket.socket(fileno=args.worker_fd)
     app = create_app(settings, shared_dir=args.shared_dir, supervised=True)
+    collector.tune()
     server = uvicorn.Server(uvicorn.Config(app, **server_options(settings)))
     server.run(sockets=[sock])
     return 0

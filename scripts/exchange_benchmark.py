@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
 
+from app import collector
 from app.auth import mint
 from app.main import create_app
 from app.settings import Settings
@@ -103,8 +104,12 @@ async def main(args: argparse.Namespace) -> None:
                       f"{import_s:.1f} | {plan.total / import_s:,.0f} |")
                 print(f"| import / seed | | {import_s / seed_s:.2f}x | |")
 
+            # The service's process holds no dataset of its own, and sets the collector as
+            # ``serve`` does.
+            del data
             settings = Settings(auth_secret=SECRET)
             app = create_app(settings, store=first)
+            collector.tune()
             token = mint(settings, "admin", "admin:bench")
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://bench",
