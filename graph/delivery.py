@@ -6,13 +6,20 @@ renews the leases it holds, and leases busy webhooks whose work is due, up to ``
 time. Each leased webhook gets a task of its own, with its own HTTP client: a slow or dead
 receiver holds up its own task only, never the API nor another webhook.
 
+A webhook whose work has run out keeps its lease for :data:`LINGER` seconds more, looking
+again as soon as this process fans deliveries out to it (and at each poll, for another
+process's): a receiver that just got an event is likely to get the next soon, and giving the
+lease back only to lease it again costs three transactions per event.
+
 A webhook's task sends its new deliveries one at a time in ``seq`` order (so a receiver sees
 first attempts in order), and the retries that are due beside them, at most
 :data:`RETRY_CONCURRENCY` at once: a failing event retries on its own schedule and never holds
-back later ones. Outcomes are written in small batches. A process killed mid-delivery leaves
-its attempts unrecorded: once its lease has run out another process (or this one, restarted)
-sends them again, first attempts still in order (at least once; receivers drop repeats by event
-id).
+back later ones. Outcomes are written in small batches: deliveries that succeed up to
+:data:`FLUSH_EVERY` at a time or after :data:`FLUSH_SECONDS` (the task reads on after the last
+one it sent meanwhile), anything that must be tried again at once. A process killed
+mid-delivery leaves its attempts unrecorded: once its lease has run out another process (or
+this one, restarted) sends them again, first attempts still in order (at least once; receivers
+drop repeats by event id).
 
 Each attempt POSTs the delivery's JSON with ``RG-Event-Id``, ``RG-Event-Seq`` and
 ``RG-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">``. A 2xx answer delivers
@@ -34,11 +41,13 @@ import logging
 import os
 import random
 import socket
+import ssl
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 
@@ -63,6 +72,10 @@ LEASE_MARGIN = 3.0
 # The longest wait between two attempts, whatever the factor says.
 MAX_BACKOFF = 24 * 3600.0
 PURGE_EVERY = 30.0
+# Seconds the sender waits, once nudged, for more events to fan out in the same turn.
+GATHER = 0.05
+# Seconds a webhook's task waits for more work before it gives the lease back.
+LINGER = 1.0
 
 
 def signature(secret: str, body: bytes, t: int) -> str:
@@ -130,6 +143,9 @@ class Deliverer:
         self.max_hooks = max_hooks
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._workers: dict[str, asyncio.Task[None]] = {}
+        # Set when this process fans deliveries out to a held webhook (see ``_drain``).
+        self._fanned: dict[str, asyncio.Event] = {}
+        self._tls: ssl.SSLContext | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._timers: set[asyncio.TimerHandle] = set()
@@ -157,8 +173,13 @@ class Deliverer:
 
     async def step(self) -> None:
         """Fan out, renew, claim: one turn of the loop."""
-        if await webhooks.fan_out_some(self.store) and len(self._workers) < self.max_hooks:
+        woken: set[str] = set()
+        if (await webhooks.fan_out_some(self.store, woken=woken)
+                and len(self._workers) < self.max_hooks):
             self._wake.set()  # more pages may follow: keep going
+        for hook_id in woken:
+            if hook_id in self._fanned:
+                self._fanned[hook_id].set()
         await self._renew()
         await self._claim()
         if time.monotonic() - self._purged > PURGE_EVERY:
@@ -196,7 +217,7 @@ class Deliverer:
         return done
 
     async def run(self) -> None:
-        await events.poll_loop(self.step, self._wake, self.poll, "webhook")
+        await events.poll_loop(self.step, self._wake, self.poll, "webhook", GATHER)
 
     def start(self) -> None:
         if self._task is None:
@@ -241,8 +262,12 @@ class Deliverer:
                                                           "error": str(exc)})
 
     def _client(self) -> httpx.AsyncClient:
+        if self._tls is None:
+            # Made once: loading the certificate authorities takes tens of milliseconds of
+            # this process's event loop, which every webhook's task would otherwise pay.
+            self._tls = httpx.create_ssl_context()
         return httpx.AsyncClient(
-            timeout=httpx.Timeout(self.policy.timeout), follow_redirects=False,
+            verify=self._tls, timeout=httpx.Timeout(self.policy.timeout), follow_redirects=False,
             # No proxies or credentials from the environment: the address checked is the one
             # connected to.
             trust_env=False,
@@ -257,30 +282,79 @@ class Deliverer:
             async with gate:
                 return await self._attempt(client, hook.id, url, secret, pending)
 
+        fanned = self._fanned[hook.id] = asyncio.Event()
+        try:
+            await self._send_all(client, hook, secret, fanned, retry)
+        finally:
+            if self._fanned.get(hook.id) is fanned:
+                del self._fanned[hook.id]
+
+    async def _send_all(self, client: httpx.AsyncClient, hook: Held, secret: str,
+                        fanned: asyncio.Event,
+                        retry: Callable[[Pending, str], Coroutine[Any, Any, Attempt]]) -> None:
+        idle = 0.0
+        # Attempts made and not yet written, oldest first; the last new delivery sent.
+        unrecorded: list[Attempt] = []
+        oldest = 0.0
+        sent: int | None = None
+
+        async def flush() -> None:
+            if unrecorded:
+                await webhooks.record(self.store, unrecorded)
+                unrecorded.clear()
+
         while True:
+            if unrecorded and (len(unrecorded) >= FLUSH_EVERY
+                               or time.monotonic() - oldest > FLUSH_SECONDS):
+                await flush()
+            # Cleared before the read: a fan-out that commits after it sets it again.
+            fanned.clear()
             work = await webhooks.next_work(self.store, hook.id, self.holder, FRESH_PAGE,
-                                            RETRY_CONCURRENCY)
+                                            RETRY_CONCURRENCY, after=sent)
             if work is None:
                 return
             if not work.fresh and not work.due:
+                if idle < LINGER:
+                    idle += await self._linger(fanned, idle)
+                    continue
+                # Written before the lease goes: the lanes then hold only what is left to do.
+                await flush()
                 wake = await webhooks.release(self.store, hook.id, self.holder)
                 if wake is not None:
                     self._nudge_at(wake)
                 return
+            idle = 0.0
             retries = [asyncio.create_task(retry(p, work.url)) for p in work.due]
-            done: list[Attempt] = []
-            flushed = time.monotonic()
+            if not unrecorded:
+                oldest = time.monotonic()
             try:
                 for pending in work.fresh:
-                    done.append(await self._attempt(client, hook.id, work.url, secret, pending))
-                    if len(done) >= FLUSH_EVERY or time.monotonic() - flushed > FLUSH_SECONDS:
-                        await webhooks.record(self.store, done)
-                        done, flushed = [], time.monotonic()
-                done += await asyncio.gather(*retries)
+                    unrecorded.append(
+                        await self._attempt(client, hook.id, work.url, secret, pending))
+                    sent = pending.seq
+                    if len(unrecorded) >= FLUSH_EVERY:
+                        await flush()
+                        oldest = time.monotonic()
+                unrecorded.extend(await asyncio.gather(*retries))
             finally:
                 for task in retries:
                     task.cancel()
-            await webhooks.record(self.store, done)
+            if work.due or any(a.status is not DeliveryStatus.DELIVERED for a in unrecorded):
+                # A retry is written at once: the retry lane is read by when it is due.
+                await flush()
+            if len(work.fresh) < FRESH_PAGE and not work.due:
+                # The read held all the new work there was, and all of it is sent: no need to
+                # read again before more is fanned out.
+                idle += await self._linger(fanned, idle)
+
+    async def _linger(self, fanned: asyncio.Event, idle: float) -> float:
+        """Wait until this process fans work out to the webhook, or a poll's time (another
+        process's fan-out is seen by the next read); the seconds waited."""
+        started = time.monotonic()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(min(max(self.poll, 0.05), LINGER - idle)):
+                await fanned.wait()
+        return time.monotonic() - started
 
     async def _attempt(self, client: httpx.AsyncClient, webhook_id: str, url: str,
                        secret: str, pending: Pending) -> Attempt:

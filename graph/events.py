@@ -280,9 +280,11 @@ def narrowed(event: Event, professional_id: str | None, network_id: str | None) 
 # ---------------------------------------------------------------- one process's reader
 
 async def poll_loop(step: Callable[[], Awaitable[object]], wake: asyncio.Event, poll: float,
-                    what: str) -> None:
+                    what: str, gather: float = 0.0) -> None:
     """Run ``step`` forever, each time after ``wake`` is set or ``poll`` seconds, whichever
-    comes first; a failing step is logged and tried again (the store may be away a while)."""
+    comes first; a failing step is logged and tried again (the store may be away a while).
+    Woken, it first waits ``gather`` seconds more: the changes that follow one another closely
+    (a busy API, a batch) are then taken in one step rather than one step each."""
     while True:
         wake.clear()
         try:
@@ -291,12 +293,19 @@ async def poll_loop(step: Callable[[], Awaitable[object]], wake: asyncio.Event, 
             raise
         except Exception as exc:
             log.warning(f"{what} step failed", extra={"error": str(exc)})
+        woken = False
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(poll):
                 await wake.wait()
+                woken = True
+        if woken and gather > 0:
+            await asyncio.sleep(gather)
 
 
 Listener = Callable[[Sequence[Event]], None]
+
+# Seconds the pump waits, once nudged, for more changes to take in the same step.
+GATHER = 0.02
 
 
 class Pump:
@@ -361,7 +370,7 @@ class Pump:
         return handed
 
     async def run(self) -> None:
-        await poll_loop(self.step, self._wake, self.poll, "event pump")
+        await poll_loop(self.step, self._wake, self.poll, "event pump", GATHER)
 
     def start(self) -> None:
         if self._task is None:

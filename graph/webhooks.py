@@ -212,7 +212,7 @@ NEXT_WORK = f"""
 MATCH (w:Webhook {{id: $id}})
 CALL (w) {{
   MATCH (d:Delivery {{lane: $fresh}})
-  WHERE d.webhookId = w.id
+  WHERE d.webhookId = w.id AND ($after IS NULL OR d.seq > $after)
   WITH d ORDER BY d.seq LIMIT $freshLimit
   RETURN collect({PENDING_MAP}) AS fresh
 }}
@@ -535,14 +535,18 @@ async def delivery_pages(store: Store, keys: Sequence[ListKey]) -> list[Page[Del
 
 # ---------------------------------------------------------------- fan-out
 
-async def fan_out(store: Store, page: int = FAN_OUT_PAGE) -> int:
+async def fan_out(store: Store, page: int = FAN_OUT_PAGE, woken: set[str] | None = None) -> int:
     """Fan the next page of numbered events out into deliveries; how many events it covered
-    (0 when the cursor is at the head, or no webhook was ever made)."""
+    (0 when the cursor is at the head, or no webhook was ever made). The webhooks that got
+    deliveries are added to ``woken``."""
     rows = await store.read(CURSOR_STATE)
     if not rows or rows[0]["value"] is None or int(rows[0]["value"]) >= int(rows[0]["head"]):
         return 0
 
+    got: list[str] = []
+
     async def work(tx: Tx) -> int:
+        got.clear()  # a retried transaction starts again
         state = await tx.one(TAKE_CURSOR)
         if state is None:
             return 0
@@ -560,11 +564,14 @@ async def fan_out(store: Store, page: int = FAN_OUT_PAGE) -> int:
             if not numbered:
                 return 0  # numbered but not readable yet: next time
             last = numbered[-1].seq
-            await _deliver(tx, numbered)
+            got.extend(await _deliver(tx, numbered))
         await tx.run(MOVE_CURSOR, value=last)
         return last - cursor
 
-    return await _retrying(store, work)
+    covered = await _retrying(store, work)
+    if woken is not None:
+        woken.update(got)
+    return covered
 
 
 def _contiguous(found: Sequence[Event], after: int) -> list[Event]:
@@ -577,22 +584,27 @@ def _contiguous(found: Sequence[Event], after: int) -> list[Event]:
     return out
 
 
-async def _deliver(tx: Tx, numbered: Sequence[Event]) -> None:
+async def _deliver(tx: Tx, numbered: Sequence[Event]) -> list[str]:
+    """Deliveries of ``numbered`` to the webhooks that want them; those webhooks' ids."""
     owners = sorted(set().union(*(event_owners(e) for e in numbered)))
     hooks = await tx.run(HOOKS_OF_OWNERS, owners=owners)
     rows = plan(numbered, hooks)
     if not rows:
-        return
+        return []
     now, epoch = timeutil.to_store(timeutil.now()), time.time()
+    ids = sorted({r["webhookId"] for r in rows})
     await tx.run(CREATE_DELIVERIES, rows=rows, now=now, epoch=epoch)
-    await tx.run(WAKE, ids=sorted({r["webhookId"] for r in rows}), epoch=epoch)
+    await tx.run(WAKE, ids=ids, epoch=epoch)
+    return ids
 
 
-async def fan_out_some(store: Store, pages: int = FAN_OUT_PAGES) -> int:
-    """Up to ``pages`` pages of fan-out; how many events they covered."""
+async def fan_out_some(store: Store, pages: int = FAN_OUT_PAGES,
+                       woken: set[str] | None = None) -> int:
+    """Up to ``pages`` pages of fan-out; how many events they covered (the webhooks that got
+    deliveries are added to ``woken``)."""
     done = 0
     for _ in range(pages):
-        covered = await fan_out(store)
+        covered = await fan_out(store, woken=woken)
         if covered == 0:
             break
         done += covered
@@ -693,11 +705,12 @@ async def drop_leases(store: Store, ids: Iterable[str], holder: str) -> None:
 
 
 async def next_work(store: Store, webhook_id: str, holder: str, fresh: int,
-                    retries: int) -> Work | None:
-    """The held webhook's next work; None when the lease is lost or the webhook deleted."""
+                    retries: int, after: int | None = None) -> Work | None:
+    """The held webhook's next work (new deliveries numbered after ``after``, when given);
+    None when the lease is lost or the webhook deleted."""
     rows = await store.read(NEXT_WORK, id=webhook_id, fresh=fresh_lane(webhook_id),
                             retry=retry_lane(webhook_id), freshLimit=fresh,
-                            retryLimit=retries, now=time.time())
+                            retryLimit=retries, now=time.time(), after=after)
     if not rows or rows[0]["holder"] != holder or not rows[0]["active"]:
         return None
     row = rows[0]

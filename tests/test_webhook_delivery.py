@@ -275,3 +275,30 @@ async def test_a_deleted_webhook_gets_nothing_more(store, settings, make, hooks,
             await make.referral(await make.customer(), pro, await make.customer())
             await asyncio.sleep(0.5)
     assert receiver.events() == []
+
+
+async def test_events_one_after_another_go_out_once_each_in_order_under_one_lease(
+        store, settings, make, hooks, hooks_as):
+    # The webhook's task keeps its lease while events keep coming and writes its successes in
+    # batches, reading on after the last one it sent: nothing is sent twice, nothing skipped.
+    pro = await make.professional()
+    owner = hooks_as("professional", pro)
+    customers = [await make.customer() for _ in range(16)]
+    with receiving() as receiver:
+        webhook, secret = await hooks.ok(owner, receiver.url, ["CREATED"], owner=pro)
+        async with sending(store, settings.webhook_key):
+            refs = []
+            for i in range(8):
+                refs.append(await make.referral(customers[i], pro, customers[i + 8]))
+                await asyncio.sleep(0.1)
+            await wait_for(lambda: _all_delivered(owner, webhook, 8), what="all recorded")
+    got = receiver.events()
+    assert [r.event["referralId"] for r in got] == refs
+    seqs = [r.event["seq"] for r in got]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    assert all(valid(secret, r) for r in got)
+    [lease] = await store.read(HOOK_TURNS, id=webhook)
+    assert lease["turns"] <= 2, "the lease was given back between events a moment apart"
+
+
+HOOK_TURNS = "MATCH (w:Webhook {id: $id}) RETURN coalesce(w.turns, 0) AS turns"
