@@ -85,12 +85,16 @@ class Settings:
     spark_master: str = "local[*]"
     # None: a ``staging`` folder under data_dir.
     spark_staging: str | None = None
+    # Partitions of the Spark jobs' joins and aggregations (spark.sql.shuffle.partitions): a
+    # few for local[...], about two or three per executor core on a cluster.
+    spark_shuffle_partitions: int = 4
 
     @property
     def engine(self) -> AnalyticsEngine:
         """The analytics engine these settings choose, as the refresh takes it."""
         staging = self.spark_staging or str(Path(self.data_dir) / "staging")
-        return AnalyticsEngine(self.analytics_engine, self.spark_master, staging)
+        return AnalyticsEngine(self.analytics_engine, self.spark_master, staging,
+                               shuffle_partitions=self.spark_shuffle_partitions)
 
     @property
     def embedded(self) -> bool:
@@ -148,6 +152,7 @@ RANGES: dict[str, tuple[float, float, bool]] = {
     "subscription_backlog": (1, 1_000_000, False),
     "webhook_retry_base": (0, DAY, True),
     "webhook_retry_factor": (1, 100, False),
+    "spark_shuffle_partitions": (1, 100_000, False),
     "webhook_max_attempts": (1, 100, False),
     "webhook_timeout": (0, 600, True),
 }
@@ -349,4 +354,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         analytics_engine=env.get("RG_ANALYTICS_ENGINE", "networkx"),
         spark_master=env.get("RG_SPARK_MASTER", "local[*]"),
         spark_staging=env.get("RG_SPARK_STAGING") or None,
+        spark_shuffle_partitions=_int(env, "RG_SPARK_SHUFFLE_PARTITIONS", 4),
     ))

@@ -169,6 +169,8 @@ class AnalyticsEngine:
     staging: str = "data/staging"
     # Professionals per page of the projection (a statement each, and a Parquet file each).
     page: int = PAGE
+    # spark.sql.shuffle.partitions of the Spark jobs.
+    shuffle_partitions: int = 4
 
 
 NETWORKX = AnalyticsEngine()

@@ -7,7 +7,9 @@ results back), the Spark session's start, the total, PageRank's rounds, the peak
 memory of the service-side process, and the Spark driver JVM's (``local[2]``: its ``VmHWM``
 from ``/proc`` of the java child). The network is generated and loaded in a child process, and
 each engine's refresh runs in a new child process of its own, so that each peak is that
-refresh's alone.
+refresh's alone. After each refresh the stored results are read back, and the two engines'
+are compared (:mod:`graph.comparison`): reputations within 1e-6, trade pairs and candidate lists
+exactly, risk findings' signals, parties and strengths within 1e-9.
 
 Run: ``python scripts/spark_benchmark.py --sizes small`` (needs the spark extra and Java 17).
 """
@@ -29,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchmark import open_embedded_at, peak_rss_mib
 
-from graph import analytics, bulk
+from graph import analytics, bulk, comparison
 from graph.embedded import BoltAddress
 from graph.store import connect
 from seeds.complementary_trades import CURATED
@@ -111,8 +113,10 @@ def _load_in_child(address: BoltAddress, size: str, out: Any) -> None:
     out.put(None)
 
 
-async def measure(size: str, engines: list[str], staging: Path) -> tuple[int, dict]:
+async def measure(size: str, engines: list[str],
+                  staging: Path) -> tuple[int, dict, dict[str, comparison.Stored]]:
     figures: dict[str, dict[str, float | None]] = {}
+    results: dict[str, comparison.Stored] = {}
     with tempfile.TemporaryDirectory() as tmp:
         server, store, address = await open_embedded_at(Path(tmp) / "store")
         try:
@@ -123,10 +127,12 @@ async def measure(size: str, engines: list[str], staging: Path) -> tuple[int, di
                                                         str(staging))
                 print(f"# {size} {name}: {figures[name]['total']:.1f} s", file=sys.stderr,
                       flush=True)
+                # What this engine stored, before the next one writes over it.
+                results[name] = await comparison.stored(store)
         finally:
             await store.close()
             await asyncio.to_thread(server.stop)
-    return edges, figures
+    return edges, figures, results
 
 
 def cell(value: float | None, unit: str = "") -> str:
@@ -147,13 +153,30 @@ def table(size: str, edges: int, figures: dict) -> None:
         print(f"| {label} | " + " | ".join(cell(figures[e].get(key)) for e in engines) + " |")
 
 
+def agreement(results: dict[str, comparison.Stored]) -> None:
+    """The engines' results side by side (graph.comparison): 0 differences when they agree."""
+    if len(results) < 2:
+        return
+    (first, a), (second, b) = list(results.items())[:2]
+    found = comparison.differences(a, b)
+    verdict = "agree" if comparison.agree(found) else "DIFFER"
+    print(f"\n{first} against {second}: the engines {verdict}\n")
+    print("| result | |")
+    print("|---|---:|")
+    for label, value in found.items():
+        shown = f"{value:.2e}" if isinstance(value, float) else f"{value:,}"
+        print(f"| {label} | {shown} |")
+
+
 async def main(args: argparse.Namespace) -> None:
     print(f"# machine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}; Spark on local[2]")
     with tempfile.TemporaryDirectory() as staging:
         for size in args.sizes.split(","):
-            edges, figures = await measure(size, args.engines.split(","), Path(staging))
+            edges, figures, results = await measure(size, args.engines.split(","),
+                                                    Path(staging))
             table(size, edges, figures)
+            agreement(results)
 
 
 def parse() -> argparse.Namespace:

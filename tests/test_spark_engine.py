@@ -12,7 +12,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from app.settings import SettingsError, load_settings
-from graph import analytics, staging
+from graph import analytics, comparison, staging
 from graph.algorithms import partners
 from graph.spark import candidates, complementarity, jobs, reputation
 from seeds.complementary_trades import CURATED
@@ -20,13 +20,6 @@ from seeds.complementary_trades import CURATED
 FEW = hsettings(max_examples=5, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])
 
-STORED_REPUTATION = "MATCH (p:Professional) RETURN p.id AS id, p.reputation AS value"
-STORED_PAIRS = ("MATCH (t:TradePair) RETURN t.key AS key, t.customers AS customers, "
-                "t.lift AS lift, t.score AS score")
-STORED_CANDIDATES = ("MATCH (t:TradeCandidates) RETURN t.key AS key, t.ids AS ids, "
-                     "t.reputations AS reputations, t.more AS more")
-STORED_RISK = ("MATCH (p:Professional) WHERE p.riskScore IS NOT NULL "
-               "RETURN p.id AS id, p.riskScore AS score, p.riskFindings AS findings")
 
 # ---- settings ------------------------------------------------------------------------------
 
@@ -35,6 +28,8 @@ STORED_RISK = ("MATCH (p:Professional) WHERE p.riskScore IS NOT NULL "
     ({"RG_ANALYTICS_ENGINE": "dask"}, "RG_ANALYTICS_ENGINE must be one of networkx, spark"),
     ({"RG_ANALYTICS_ENGINE": "spark", "RG_SPARK_MASTER": "yarn"}, "RG_SPARK_MASTER must be"),
     ({"RG_SPARK_MASTER": "spark://"}, "RG_SPARK_MASTER must be"),
+    ({"RG_SPARK_SHUFFLE_PARTITIONS": "0"}, "RG_SPARK_SHUFFLE_PARTITIONS"),
+    ({"RG_SPARK_SHUFFLE_PARTITIONS": "many"}, "RG_SPARK_SHUFFLE_PARTITIONS"),
 ])
 def test_an_unusable_engine_setting_is_refused_at_start_up(env, message):
     with pytest.raises(SettingsError, match=message):
@@ -45,8 +40,10 @@ def test_the_engine_settings_come_down_as_one_engine():
     default = load_settings({"RG_DATA_DIR": "/srv/rg"}).engine
     assert default == analytics.AnalyticsEngine("networkx", "local[*]", "/srv/rg/staging")
     chosen = load_settings({"RG_ANALYTICS_ENGINE": "spark", "RG_SPARK_MASTER": "sc://spark:15002",
-                            "RG_SPARK_STAGING": "s3://bucket/rg"}).engine
-    assert chosen == analytics.AnalyticsEngine("spark", "sc://spark:15002", "s3://bucket/rg")
+                            "RG_SPARK_STAGING": "s3://bucket/rg",
+                            "RG_SPARK_SHUFFLE_PARTITIONS": "48"}).engine
+    assert chosen == analytics.AnalyticsEngine("spark", "sc://spark:15002", "s3://bucket/rg",
+                                               shuffle_partitions=48)
 
 
 # ---- the jobs on small random graphs ---------------------------------------------------------
@@ -179,21 +176,18 @@ async def test_the_integrity_tables_have_the_agreed_columns(store, make, spark, 
     stage.clean()
 
 
-async def stored(store) -> tuple[dict, dict, dict, dict]:
-    return ({r["id"]: r["value"] for r in await store.read(STORED_REPUTATION)},
-            {r["key"]: r for r in await store.read(STORED_PAIRS)},
-            {r["key"]: r for r in await store.read(STORED_CANDIDATES)},
-            {r["id"]: r for r in await store.read(STORED_RISK)})
-
-
 async def test_a_spark_refresh_stores_what_a_networkx_refresh_stores(store, make, spark,
                                                                      tmp_path):
     await small_network(make)
     await analytics.refresh(store, 300, curated=CURATED)
-    reputations, pairs, lists, risk = await stored(store)
+    reference = await comparison.stored(store)
+    reputations, pairs, lists, risk = (reference.reputations, reference.pairs,
+                                       reference.candidates, reference.risk)
     engine = analytics.AnalyticsEngine("spark", "local[2]", str(tmp_path / "staging"), page=7)
     await analytics.refresh(store, 300, curated=CURATED, engine=engine)
-    spark_reputations, spark_pairs, spark_lists, spark_risk = await stored(store)
+    found = await comparison.stored(store)
+    spark_reputations, spark_pairs, spark_lists, spark_risk = (
+        found.reputations, found.pairs, found.candidates, found.risk)
 
     assert spark_reputations.keys() == reputations.keys()
     assert all(abs(spark_reputations[k] - v) <= 1e-6 for k, v in reputations.items())
@@ -203,4 +197,6 @@ async def test_a_spark_refresh_stores_what_a_networkx_refresh_stores(store, make
         assert (found["ids"], found["more"]) == (lists[key]["ids"], lists[key]["more"])
         assert found["reputations"] == pytest.approx(lists[key]["reputations"], abs=1e-6)
     assert spark_risk == risk
+    assert comparison.agree(comparison.differences(reference, found))
+    assert risk, "the small network flags no one: the risk comparison compared nothing"
     assert list(Path(tmp_path / "staging").iterdir()) == []  # the run's folder is gone

@@ -164,7 +164,8 @@ async def refresh(store: Store, curated: analytics.Curated, engine: analytics.An
     ``iterations``; the run's staging folder is removed whatever happens."""
     phases = {} if phases is None else phases
     started = time.perf_counter()
-    spark = await asyncio.to_thread(session.session, engine.spark_master)
+    spark = await asyncio.to_thread(session.session, engine.spark_master,
+                                    engine.shuffle_partitions)
     phases["session"] = phases.get("session", 0.0) + time.perf_counter() - started
     stage = Staging(engine.staging)
     try:
