@@ -50,18 +50,16 @@ def _gap(a: list[float] | None, b: list[float] | None) -> float:
     return max((abs(x - y) for x, y in zip(a, b, strict=True)), default=0.0)
 
 
-def _findings(row: Row | None) -> list[dict[str, Any]] | None:
-    if row is None:
-        return None
+def _findings(row: Row) -> list[dict[str, Any]]:
     return [{"signal": f["signal"], "strength": f["strength"],
              "involved": sorted(f.get("involved") or [])}
             for f in json.loads(row["findings"] or "[]")]
 
 
 def _same_risk(a: Row | None, b: Row | None) -> bool:
+    if a is None or b is None:
+        return a is b
     fa, fb = _findings(a), _findings(b)
-    if fa is None or fb is None or a is None or b is None:
-        return fa == fb
     if abs(a["score"] - b["score"]) > STRENGTH_TOLERANCE or len(fa) != len(fb):
         return False
     return all(x["signal"] == y["signal"] and x["involved"] == y["involved"]
